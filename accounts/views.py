@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.csrf import requires_csrf_token
+
+from .forms import SignUpForm
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    try:
+        return redirect(reverse("projects:list"))
+    except NoReverseMatch:  # the projects app is not wired yet
+        return render(request, "accounts/home.html")
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.ALLOW_SIGNUP:
+        raise Http404("Sign-up is closed on this site.")
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to Inkweld, {user.username}.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# Error pages: our templates, rendered without anything that could itself fail (no DB queries).
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors: the failure may be in one of them, or in the database.
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -1,0 +1,29 @@
+"""Settings for the test suite: the real settings, with test-only defaults filled in first.
+
+Only values the environment leaves unset are filled, so `DATABASE_URL` from CI still selects PostgreSQL.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("SALT_KEY", "test-salt-key")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="inkweld-test-media-"))
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+
+from inkweld.settings import *  # noqa: F403
+from inkweld.settings import DATABASES, STORAGES
+
+# Tests must not depend on collectstatic having run.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# No collectstatic in tests: WhiteNoise serves from the finders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A file (not :memory:) so the browser tests' worker process can share the test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("INKWELD_TEST_DB", os.path.join(tempfile.gettempdir(), "inkweld-test.sqlite3"))
+    }

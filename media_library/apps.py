@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MediaLibraryConfig(AppConfig):
+    verbose_name = "Media library"
+    name = "media_library"
