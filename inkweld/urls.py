@@ -7,6 +7,9 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("projects/", include("projects.urls")),
+    path("projects/<slug:slug>/media/", include("media_library.urls")),
+    path("projects/<slug:slug>/generate/", include("imagegen.urls")),
 ]
 
 handler404 = "accounts.views.page_not_found"
