@@ -108,6 +108,9 @@ TEMPLATES = [
 ]
 
 DATA_DIR = BASE_DIR / "data"
+if not env.str("DATABASE_URL", default=""):
+    # The embedded default lives in the git-ignored data/ folder, which a fresh clone lacks.
+    DATA_DIR.mkdir(exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'inkweld.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
