@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ImagegenConfig(AppConfig):
     verbose_name = "AI image generation"
     name = "imagegen"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from imagegen.checks import check_environment
+
+        checks.register(check_environment, "imagegen")

@@ -1,0 +1,431 @@
+"""The effective image-generation configuration: the admin's value, else the environment, else the default.
+
+Every setting resolves to a `Setting` that knows where its value came from, so admin, `manage.py imagegen config`
+and error messages can all say *why* a provider is or is not available. The environment is read at call time (never
+cached at import) and the settings row costs one query per `get_config()`; a caller that needs several answers in
+one request calls `get_config()` once and asks the returned `EffectiveConfig`.
+
+Malformed environment values are reported by the system check (imagegen/checks.py). If the process runs anyway,
+the affected scope fails closed: a bad provider value makes that provider unavailable, a bad global value makes
+generation unavailable, each with the problem as the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+
+PROVIDER_IDS = ("openai", "openrouter", "stable-diffusion")  # also the fallback order
+PROVIDER_LABELS = {"openai": "OpenAI", "openrouter": "OpenRouter", "stable-diffusion": "Stable Diffusion"}
+PROVIDER_CHOICES = [(pid, PROVIDER_LABELS[pid]) for pid in PROVIDER_IDS]
+# Model fields and CLI names use the short prefix; "stable-diffusion" is not a valid Python name.
+PROVIDER_PREFIX = {"openai": "openai", "openrouter": "openrouter", "stable-diffusion": "sd"}
+
+Source = Literal["admin", "environment", "default"]
+Kind = Literal["bool", "provider", "secret", "url", "seconds", "count", "money"]
+
+MASK = "********"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: its CLI name (the model field is the same with "_" for "."), environment variable, kind, default."""
+
+    name: str
+    env: str
+    kind: Kind
+    default: Any
+
+    @property
+    def field(self) -> str:
+        return self.name.replace(".", "_")
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("enabled", "AI_IMAGE_ENABLED", "bool", True),
+    Spec("default_provider", "AI_IMAGE_DEFAULT_PROVIDER", "provider", "openai"),
+    # A provider whose `enabled` is set nowhere follows its credential; None marks that default.
+    Spec("openai.enabled", "AI_IMAGE_OPENAI_ENABLED", "bool", None),
+    Spec("openai.api_key", "OPENAI_API_KEY", "secret", ""),
+    Spec("openai.base_url", "AI_IMAGE_OPENAI_BASE_URL", "url", "https://api.openai.com/v1"),
+    Spec("openai.timeout", "AI_IMAGE_OPENAI_TIMEOUT", "seconds", 120),
+    Spec("openrouter.enabled", "AI_IMAGE_OPENROUTER_ENABLED", "bool", None),
+    Spec("openrouter.api_key", "AI_IMAGE_OPENROUTER_API_KEY", "secret", ""),
+    Spec("openrouter.base_url", "AI_IMAGE_OPENROUTER_BASE_URL", "url", "https://openrouter.ai/api/v1"),
+    Spec("openrouter.timeout", "AI_IMAGE_OPENROUTER_TIMEOUT", "seconds", 120),
+    Spec("sd.enabled", "AI_IMAGE_SD_ENABLED", "bool", None),
+    Spec("sd.endpoint", "AI_IMAGE_SD_ENDPOINT", "url", ""),
+    Spec("sd.api_key", "AI_IMAGE_SD_API_KEY", "secret", ""),
+    Spec("sd.timeout", "AI_IMAGE_SD_TIMEOUT", "seconds", 300),
+    Spec("daily_limit", "AI_IMAGE_DAILY_LIMIT", "count", None),
+    Spec("monthly_budget", "AI_IMAGE_MONTHLY_BUDGET", "money", None),
+)
+SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
+
+
+# --- Parsing: one set of rules for the environment, the CLI and the system check --------------------------
+
+
+class InvalidValue(ValueError):
+    """A value that does not fit its setting. The message never contains a secret."""
+
+
+def validate_http_url(value: str) -> None:
+    """Django validator: an http(s) URL with a host. Lenient on host names so `http://sd-webui:7860` (a Docker
+    service name, which URLValidator rejects for lacking a TLD) is accepted."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in value):
+        raise ValidationError("Enter an http:// or https:// URL, e.g. http://127.0.0.1:7860.", code="invalid")
+
+
+def parse(spec: Spec, raw: str) -> Any:
+    """Turn text (an environment value or a CLI argument) into the setting's value, or raise InvalidValue."""
+    text = raw.strip()
+    shown = "the value" if spec.secret else repr(text)
+    if spec.kind == "bool":
+        if text.lower() in TRUE_WORDS:
+            return True
+        if text.lower() in FALSE_WORDS:
+            return False
+        raise InvalidValue(f"{shown} is not a boolean: use true or false")
+    if spec.kind == "provider":
+        if text in PROVIDER_IDS:
+            return text
+        raise InvalidValue(f"{shown} is not a provider: use one of {', '.join(PROVIDER_IDS)}")
+    if spec.kind == "secret":
+        if not text or any(c.isspace() for c in text):
+            raise InvalidValue("an API key is one word with no spaces")
+        return text
+    if spec.kind == "url":
+        try:
+            validate_http_url(text)
+        except ValidationError:
+            raise InvalidValue(f"{shown} is not an http(s) URL") from None
+        return text
+    if spec.kind in {"seconds", "count"}:
+        minimum = 1 if spec.kind == "seconds" else 0
+        if not text.isdigit() or int(text) < minimum:
+            unit = "a whole number of seconds, at least 1" if spec.kind == "seconds" else "a whole number"
+            raise InvalidValue(f"{shown} is not {unit}")
+        return int(text)
+    if spec.kind == "money":
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e8"):
+            raise InvalidValue(f"{shown} is not an amount in USD, e.g. 25 or 12.50")
+        return amount.quantize(Decimal("0.01"))
+    raise AssertionError(f"unknown kind {spec.kind}")
+
+
+def environment_problems(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(variable, message) for every malformed environment value; used by the system check. No database."""
+    environ = os.environ if environ is None else environ
+    problems = []
+    for spec in SPECS:
+        raw = environ.get(spec.env, "").strip()
+        if raw:
+            try:
+                parse(spec, raw)
+            except InvalidValue as e:
+                problems.append((spec.env, f"{spec.env}: {e}"))
+    return problems
+
+
+# --- Resolved values -----------------------------------------------------------------------------------------
+
+
+def display_url(url: str) -> str:
+    """A URL for display, with any password in it masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resolved setting. `value` of a secret is the key itself: never print it, use `display()`."""
+
+    spec: Spec
+    value: Any
+    source: Source
+    problem: str = ""  # the environment value was malformed; `value` is the default
+    note: str = ""  # why a default applies, e.g. "API key is set"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def env_name(self) -> str:
+        return self.spec.env
+
+    @property
+    def undecryptable(self) -> bool:
+        return getattr(self.value, "undecryptable", False)
+
+    def value_text(self) -> str:
+        kind, value = self.spec.kind, self.value
+        if kind == "secret":
+            if self.undecryptable:
+                return "the saved key can no longer be decrypted — enter it again"
+            return "set" if value else "not set"
+        if kind == "bool":
+            return "On" if value else "Off"
+        if kind == "provider":
+            return PROVIDER_LABELS.get(value, value)
+        if kind == "url":
+            return display_url(value) if value else "not set"
+        if kind == "seconds":
+            return f"{value} s"
+        if value is None:
+            return "no limit"
+        return f"{value} USD" if kind == "money" else f"{value} images"
+
+    def source_text(self) -> str:
+        if self.source == "admin":
+            return "from admin"
+        if self.source == "environment":
+            return f"from environment ({self.env_name})"
+        return f"default ({self.note})" if self.note else "default"
+
+    def display(self) -> str:
+        """E.g. "On — from environment (AI_IMAGE_OPENAI_ENABLED)" or "set — from admin"; never a key."""
+        if self.problem:
+            return f"invalid environment value — {self.problem}"
+        if self.spec.secret and not self.value and not self.undecryptable:
+            return "not set"
+        if self.undecryptable:
+            return self.value_text()
+        return f"{self.value_text()} — {self.source_text()}"
+
+    def __repr__(self) -> str:
+        shown = self.value_text() if self.spec.secret else repr(self.value)
+        return f"Setting({self.name}={shown}, source={self.source!r})"
+
+    __str__ = display
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str = ""  # what to do about it, when not available
+
+
+@dataclass(frozen=True)
+class ProviderConnection:
+    """What a provider needs to talk to its upstream. Built by `provider_connection()`; never holds ciphertext."""
+
+    provider_id: str
+    api_key: str = field(repr=False)
+    base_url: str  # without trailing slash; the WebUI endpoint for Stable Diffusion
+    timeout: float
+    site_url: str
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    provider_id: str
+    enabled: Setting
+    api_key: Setting
+    url: Setting  # the base URL, or the WebUI endpoint for Stable Diffusion
+    timeout: Setting
+
+    @property
+    def label(self) -> str:
+        return PROVIDER_LABELS[self.provider_id]
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        return (self.enabled, self.api_key, self.url, self.timeout)
+
+    def status(self) -> Availability:
+        for s in self.settings:
+            if s.problem:
+                return Availability(False, s.problem)
+        if not self.enabled.value:
+            if self.enabled.source == "admin":
+                return Availability(False, "disabled in admin")
+            if self.enabled.source == "environment":
+                return Availability(False, f"disabled by {self.enabled.env_name}")
+        if self.api_key.undecryptable:
+            return Availability(False, "saved key cannot be decrypted — enter it again in admin")
+        if self.provider_id == "stable-diffusion":
+            if not self.url.value:
+                return Availability(False, f"no WebUI endpoint (set it in admin or {self.url.env_name})")
+        elif not self.api_key.value:
+            return Availability(False, f"no API key (set it in admin or {self.api_key.env_name})")
+        return Availability(True)
+
+
+@dataclass(frozen=True)
+class EffectiveConfig:
+    enabled: Setting
+    default_provider: Setting
+    providers: dict[str, ProviderSettings]
+    daily_limit: Setting
+    monthly_budget: Setting
+
+    @property
+    def openai(self) -> ProviderSettings:
+        return self.providers["openai"]
+
+    @property
+    def openrouter(self) -> ProviderSettings:
+        return self.providers["openrouter"]
+
+    @property
+    def stable_diffusion(self) -> ProviderSettings:
+        return self.providers["stable-diffusion"]
+
+    def provider(self, provider_id: str) -> ProviderSettings:
+        try:
+            return self.providers[provider_id]
+        except KeyError:
+            raise ValueError(
+                f"unknown provider {provider_id!r}: use one of {', '.join(PROVIDER_IDS)}"
+            ) from None
+
+    def settings(self) -> list[Setting]:
+        """Every setting, in SPECS order."""
+        flat = [self.enabled, self.default_provider, self.daily_limit, self.monthly_budget]
+        for pid in PROVIDER_IDS:
+            flat.extend(self.providers[pid].settings)
+        by_name = {s.name: s for s in flat}
+        return [by_name[spec.name] for spec in SPECS]
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.settings() if s.name == name)
+
+    def provider_status(self, provider_id: str) -> Availability:
+        return self.provider(provider_id).status()
+
+    def available_providers(self) -> list[str]:
+        """Providers a writer can use now, in fallback order; empty while the master switch is off."""
+        if not self.generation_status().available:
+            return []
+        return [pid for pid in PROVIDER_IDS if self.providers[pid].status().available]
+
+    def generation_status(self) -> Availability:
+        for s in (self.enabled, self.default_provider, self.daily_limit, self.monthly_budget):
+            if s.problem:
+                return Availability(False, s.problem)
+        if not self.enabled.value:
+            where = "in admin" if self.enabled.source == "admin" else f"by {self.enabled.env_name}"
+            return Availability(False, f"disabled {where}")
+        if not any(self.providers[pid].status().available for pid in PROVIDER_IDS):
+            return Availability(False, "no provider is available")
+        return Availability(True)
+
+    def generation_available(self) -> bool:
+        return self.generation_status().available
+
+    def effective_default_provider(self) -> str | None:
+        available = self.available_providers()
+        if self.default_provider.value in available:
+            return self.default_provider.value
+        return available[0] if available else None
+
+    def connection(self, provider_id: str) -> ProviderConnection:
+        p = self.provider(provider_id)
+        return ProviderConnection(
+            provider_id=provider_id,
+            # bool() first: an undecryptable key is an empty str subclass carrying ciphertext; send nothing.
+            api_key=str(p.api_key.value) if p.api_key.value and not p.api_key.undecryptable else "",
+            base_url=(p.url.value or "").rstrip("/"),
+            timeout=float(p.timeout.value),
+            site_url=django_settings.SITE_URL,
+        )
+
+
+def _resolve(spec: Spec, row: Any, environ: Mapping[str, str]) -> Setting:
+    admin_value = getattr(row, spec.field)
+    # An undecryptable key is falsy but was set in admin; it must win, not fall through to the environment.
+    if admin_value is not None and (admin_value != "" or getattr(admin_value, "undecryptable", False)):
+        return Setting(spec, admin_value, "admin")
+    raw = environ.get(spec.env, "").strip()
+    if raw:
+        try:
+            return Setting(spec, parse(spec, raw), "environment")
+        except InvalidValue as e:
+            return Setting(spec, spec.default, "default", problem=f"{spec.env}: {e}")
+    return Setting(spec, spec.default, "default")
+
+
+def _provider(pid: str, row: Any, environ: Mapping[str, str]) -> ProviderSettings:
+    p = PROVIDER_PREFIX[pid]
+    url_name = "endpoint" if pid == "stable-diffusion" else "base_url"
+    resolved = {
+        part: _resolve(SPEC_BY_NAME[f"{p}.{part}"], row, environ)
+        for part in ("enabled", "api_key", url_name, "timeout")
+    }
+    enabled = resolved["enabled"]
+    if enabled.value is None:
+        # Set nowhere (or malformed): follow the credential, so configuring a key is enough to switch it on.
+        credential = resolved[url_name] if pid == "stable-diffusion" else resolved["api_key"]
+        what = "WebUI endpoint" if pid == "stable-diffusion" else "API key"
+        present = bool(credential.value) or credential.undecryptable
+        note = f"{what} is set" if present else f"no {what}"
+        enabled = Setting(enabled.spec, present, "default", problem=enabled.problem, note=note)
+    return ProviderSettings(pid, enabled, resolved["api_key"], resolved[url_name], resolved["timeout"])
+
+
+def resolve(row: Any, environ: Mapping[str, str] | None = None) -> EffectiveConfig:
+    """The effective configuration for a settings row (saved or not) and an environment. No queries."""
+    environ = os.environ if environ is None else environ
+    return EffectiveConfig(
+        enabled=_resolve(SPEC_BY_NAME["enabled"], row, environ),
+        default_provider=_resolve(SPEC_BY_NAME["default_provider"], row, environ),
+        providers={pid: _provider(pid, row, environ) for pid in PROVIDER_IDS},
+        daily_limit=_resolve(SPEC_BY_NAME["daily_limit"], row, environ),
+        monthly_budget=_resolve(SPEC_BY_NAME["monthly_budget"], row, environ),
+    )
+
+
+def get_config(environ: Mapping[str, str] | None = None) -> EffectiveConfig:
+    """The effective configuration now: one query for the settings row, the environment read afresh."""
+    # Imported here, not at the top: models (and, later, the provider registry they use) import this module.
+    from imagegen.models import ImageGenerationSettings
+
+    row = ImageGenerationSettings.objects.filter(pk=ImageGenerationSettings.SINGLETON_PK).first()
+    # No row yet means nothing set in admin; reading must not write, so use an unsaved blank one.
+    return resolve(row or ImageGenerationSettings(), environ)
+
+
+# --- The interface providers and views use. Each call is one query; call get_config() once to share it. -----
+
+
+def provider_connection(provider_id: str, config: EffectiveConfig | None = None) -> ProviderConnection:
+    return (config or get_config()).connection(provider_id)
+
+
+def provider_status(provider_id: str, config: EffectiveConfig | None = None) -> Availability:
+    return (config or get_config()).provider_status(provider_id)
+
+
+def generation_available(config: EffectiveConfig | None = None) -> bool:
+    return (config or get_config()).generation_available()
+
+
+def effective_default_provider(config: EffectiveConfig | None = None) -> str | None:
+    return (config or get_config()).effective_default_provider()
+
+
+def available_providers(config: EffectiveConfig | None = None) -> list[str]:
+    return (config or get_config()).available_providers()

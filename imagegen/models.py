@@ -1,0 +1,165 @@
+"""Image generation models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.fernet import InvalidToken
+from django.core.validators import MinValueValidator
+from django.db import models
+from encrypted_fields.fields import EncryptedTextField
+
+from imagegen.config import PROVIDER_CHOICES, validate_http_url
+
+# --- Settings singleton ---------------------------------------------------------------------------------------
+
+
+class UndecryptableKey(str):
+    """A saved key the current SECRET_KEY / SALT_KEY cannot open.
+
+    As text it is empty, so anything that tests or sends "the key" sends nothing; the ciphertext rides along
+    only so that saving the row again writes it back unchanged (restoring the old secret as a fallback would
+    make it readable again).
+    """
+
+    undecryptable = True
+    ciphertext: str
+
+    def __new__(cls, ciphertext: str) -> UndecryptableKey:
+        obj = super().__new__(cls, "")
+        obj.ciphertext = ciphertext
+        return obj
+
+    def __repr__(self) -> str:
+        return "UndecryptableKey()"
+
+
+class SecretKeyField(EncryptedTextField):
+    """An encrypted API key that says so when it cannot be decrypted.
+
+    django-fernet-encrypted-fields returns the ciphertext itself when decryption fails, which would then be sent
+    upstream as if it were the key; this field returns an `UndecryptableKey` instead.
+    """
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.f.decrypt(value.encode("utf-8")).decode("utf-8")
+        except (InvalidToken, UnicodeError):
+            return UndecryptableKey(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, UndecryptableKey):
+            return value
+        return super().to_python(value)
+
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, UndecryptableKey):
+            return value.ciphertext or None
+        return super().get_prep_value(value)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        # dumpdata would otherwise print the key in plain text; loaddata decrypts this again.
+        return self.get_prep_value(self.value_from_object(obj)) or ""
+
+
+def _enabled(label: str) -> models.BooleanField:
+    return models.BooleanField(label, null=True, blank=True, default=None)
+
+
+def _key(label: str, help_text: str = "") -> SecretKeyField:
+    # null, not "": the encrypted field stores an empty value as NULL.
+    return SecretKeyField(label, null=True, blank=True, help_text=help_text)
+
+
+def _url(label: str, help_text: str) -> models.CharField:
+    # Not URLField: its validator rejects host names without a dot, such as a Docker service `sd-webui`.
+    return models.CharField(
+        label, max_length=500, blank=True, default="", validators=[validate_http_url], help_text=help_text
+    )
+
+
+def _timeout(label: str, default: int) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        label,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=f"Seconds. Default {default}.",
+    )
+
+
+class ImageGenerationSettings(models.Model):
+    """The one row of admin-entered settings. A blank field means "use the environment"; see imagegen/config.py."""
+
+    SINGLETON_PK = 1
+
+    enabled = models.BooleanField(
+        "Enable image generation",
+        null=True,
+        blank=True,
+        default=None,
+        help_text="The master switch. Default: on, when a provider is available.",
+    )
+    default_provider = models.CharField(
+        "Default provider",
+        max_length=32,
+        blank=True,
+        default="",
+        choices=[("", "Use environment"), *PROVIDER_CHOICES],
+        help_text="Used when available; otherwise the first available one.",
+    )
+
+    openai_enabled = _enabled("OpenAI enabled")
+    openai_api_key = _key("OpenAI API key")
+    openai_base_url = _url(
+        "OpenAI base URL", "For OpenAI-compatible gateways. Default https://api.openai.com/v1."
+    )
+    openai_timeout = _timeout("OpenAI request timeout", 120)
+
+    openrouter_enabled = _enabled("OpenRouter enabled")
+    openrouter_api_key = _key("OpenRouter API key")
+    openrouter_base_url = _url("OpenRouter base URL", "Default https://openrouter.ai/api/v1.")
+    openrouter_timeout = _timeout("OpenRouter request timeout", 120)
+
+    sd_enabled = _enabled("Stable Diffusion enabled")
+    sd_endpoint = _url(
+        "Stable Diffusion WebUI endpoint URL",
+        "AUTOMATIC1111 WebUI started with --api, e.g. http://127.0.0.1:7860.",
+    )
+    sd_api_key = _key(
+        "Stable Diffusion API key", "Optional: user:password for --api-auth, or a token for a proxy."
+    )
+    sd_timeout = _timeout("Stable Diffusion request timeout", 300)
+
+    daily_limit = models.PositiveIntegerField(
+        "Daily image limit per user", null=True, blank=True, help_text="Blank everywhere = no limit."
+    )
+    monthly_budget = models.DecimalField(
+        "Monthly budget (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Blank everywhere = no budget.",
+    )
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "AI Image Generation"
+        verbose_name_plural = "AI Image Generation"
+
+    def __str__(self) -> str:
+        return "Settings"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = self.SINGLETON_PK  # one row, whoever saves it
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> ImageGenerationSettings:
+        obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return obj

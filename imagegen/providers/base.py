@@ -1,0 +1,361 @@
+"""What every provider shares: the vocabulary (requests, results, checks), one HTTP path with retries, fan-out.
+
+A provider module supplies only what differs: how to build its payloads, how to read its answers, and how to
+classify its error bodies (`classify_error`). Everything about waiting, retrying, timeouts and keys lives here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Protocol
+
+import requests
+
+from imagegen.catalog import ModelOption, ModelSpec
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContentPolicyError,
+    ProviderError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    UnavailableError,
+    most_significant,
+)
+from .http import (
+    MAX_ERROR_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_JSON_BYTES,
+    USER_AGENT,
+    ProviderSession,
+    RetryPolicy,
+    error_text,
+    parse_json,
+    parse_retry_after,
+    read_capped,
+)
+from .images import decode_base64, inspect_image
+from .results import (
+    Answer,
+    CancelCheck,
+    CheckResult,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    ProgressCallback,
+    check_failed,
+    collect_images,
+    error_for_status,
+    merge_results,
+    upstream_message,
+    validate_request,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    """What a provider needs to reach its upstream (imagegen.config.ProviderConnection satisfies it)."""
+
+    @property
+    def provider_id(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def site_url(self) -> str: ...
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+class Provider:
+    provider_id: ClassVar[str]
+    label: ClassVar[str]
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    # Parallel calls at most, for models that make one image per call; requests' pool keeps 10 per host.
+    max_parallel: ClassVar[int] = 4
+    request_id_header: ClassVar[str] = "x-request-id"
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.connection = connection
+        self.sleep = sleep
+        self.timeout = float(connection.timeout)
+        self.session = session or ProviderSession(
+            timeout=self.timeout, user_agent=USER_AGENT.format(site_url=connection.site_url)
+        )
+        if session is not None:
+            session.headers["User-Agent"] = USER_AGENT.format(site_url=connection.site_url)
+
+    # --- what a provider module implements -------------------------------------------------------------
+
+    def models(self) -> list[ModelOption]:
+        raise NotImplementedError
+
+    def check(self) -> CheckResult:
+        raise NotImplementedError
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        raise NotImplementedError
+
+    def auth(self) -> dict[str, Any]:
+        """Keyword arguments for requests that authenticate a call (headers or auth=)."""
+        key = self.connection.api_key
+        return {"headers": {"Authorization": f"Bearer {key}"}} if key else {}
+
+    def classify_error(self, status: int, body: Any, text: str, headers: dict[str, str]) -> ProviderError:
+        """Map a non-2xx answer to our error classes. Providers refine it from their error codes."""
+        message = upstream_message(body) or text
+        return error_for_status(status, message, retry_after=parse_retry_after(headers))
+
+    # --- the one HTTP path ---------------------------------------------------------------------------------
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        key = self.connection.api_key
+        # A Basic-auth "user:password" key: the password alone must not leak either.
+        return (key, key.partition(":")[2]) if ":" in key else (key,)
+
+    def url(self, path: str) -> str:
+        return f"{self.connection.base_url}{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        files: Any = None,
+        headers: dict[str, str] | None = None,
+        retry: bool = True,
+        timeout: float | None = None,
+        check: Callable[[Answer], None] | None = None,
+    ) -> Answer:
+        """Send one request, retrying transient failures; return the parsed JSON or raise a ProviderError.
+
+        `check` inspects a 2xx answer and may raise: an error reported inside a 200 (OpenRouter) then gets
+        the same retry decision as one reported by status.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                answer = self._attempt(
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=timeout,
+                )
+                if check is not None:
+                    try:
+                        check(answer)
+                    except ProviderError as err:
+                        err.request_id = err.request_id or answer.request_id
+                        raise
+                return answer
+            except ProviderError as err:
+                err.scrubbed(self.secrets)
+                wait = (
+                    None
+                    if (err.permanent or not retry)
+                    else self.retry_policy.delay(attempt, err.retry_after)
+                )
+                if wait is None:
+                    raise
+                logger.info(
+                    "%s %s: %s; retrying in %.2fs (attempt %d)",
+                    self.provider_id,
+                    path,
+                    err.error_class,
+                    wait,
+                    attempt,
+                )
+                self.sleep(wait)
+
+    def _attempt(
+        self, method: str, path: str, *, headers: dict[str, str] | None, timeout: float | None, **kwargs: Any
+    ) -> Answer:
+        auth = self.auth()
+        merged = {**auth.pop("headers", {}), **(headers or {})}
+        try:
+            response = self.session.request(
+                method,
+                self.url(path),
+                headers=merged,
+                stream=True,
+                timeout=timeout or self.timeout,
+                **auth,
+                **kwargs,
+            )
+        except requests.Timeout as exc:
+            raise UnavailableError(
+                f"The provider did not answer within {round(timeout or self.timeout)} seconds. Try again later.",
+                detail=type(exc).__name__,
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise UnavailableError(
+                "The provider could not be reached (connection failed or dropped). Try again in a few minutes.",
+                detail=type(exc).__name__,
+            ) from exc
+        except requests.RequestException as exc:
+            raise UnavailableError(
+                f"The provider's address cannot be used ({type(exc).__name__}). An admin must check its URL "
+                "in the AI Image Generation settings.",
+                detail=type(exc).__name__,
+                permanent=True,
+            ) from exc
+        request_id = response.headers.get(self.request_id_header)
+        response_headers = dict(response.headers)
+        try:
+            if response.status_code >= 300:
+                body, text = error_text(read_capped(response, MAX_ERROR_BYTES, truncate=True))
+                raise self.classify_error(response.status_code, body, text, response.headers)
+            data = parse_json(read_capped(response, MAX_JSON_BYTES))
+        except ProviderError as err:
+            err.request_id = err.request_id or request_id
+            err.status_code = err.status_code or response.status_code
+            raise
+        return Answer(data=data, status=response.status_code, request_id=request_id, headers=response_headers)
+
+    # --- fan-out and images --------------------------------------------------------------------------------
+
+    def fan_out(self, calls: Sequence[Callable[[], GenerationResult]]) -> GenerationResult:
+        """Run independent calls in parallel; merge what succeeded, keep what failed; raise if nothing worked."""
+        if len(calls) == 1:
+            return calls[0]()
+        results: list[GenerationResult] = []
+        errors: list[ProviderError] = []
+        with ThreadPoolExecutor(
+            max_workers=min(self.max_parallel, len(calls)), thread_name_prefix=f"imagegen-{self.provider_id}"
+        ) as pool:
+            futures = [pool.submit(call) for call in calls]
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except ProviderError as err:
+                    errors.append(err)
+        if not results:
+            raise most_significant(errors)
+        merged = merge_results(results)
+        merged.errors = errors + merged.errors
+        merged.request_ids += [e.request_id for e in errors if e.request_id]
+        return merged
+
+    @staticmethod
+    def image_from_base64(text: str, **fields: Any) -> GeneratedImage:
+        data = decode_base64(text)
+        info = inspect_image(data)
+        return GeneratedImage(
+            data=data,
+            content_type=info.content_type,
+            width=info.width,
+            height=info.height,
+            format=info.format,
+            **fields,
+        )
+
+    def fetch_image(self, url: str, **fields: Any) -> GeneratedImage:
+        """An image the upstream returned as a URL: fetched without our key (it may be a storage bucket)."""
+        try:
+            response = self.session.get(url, timeout=self.timeout, stream=True)
+        except requests.RequestException as exc:
+            raise UnavailableError(
+                "The provider's image link could not be fetched. Try again.", detail=type(exc).__name__
+            ) from exc
+        if response.status_code != 200:
+            response.close()
+            raise UnavailableError(
+                "The provider's image link could not be fetched (it may have expired). Try again.",
+                detail=f"HTTP {response.status_code}",
+                permanent=True,
+            )
+        data = bytes(read_capped(response, MAX_IMAGE_BYTES))
+        info = inspect_image(data)
+        return GeneratedImage(
+            data=data,
+            content_type=info.content_type,
+            width=info.width,
+            height=info.height,
+            format=info.format,
+            **fields,
+        )
+
+    def catalog_options(self, specs: Sequence[ModelSpec], *, note: str = "") -> list[ModelOption]:
+        """The catalog as offered when the live list is not available: only retired models are withheld."""
+        now = today()
+        return [
+            ModelOption.from_spec(
+                spec,
+                available=not spec.is_retired(now),
+                unavailable_reason=retired_reason(spec) if spec.is_retired(now) else "",
+                source="catalog",
+                note=note,
+            )
+            for spec in specs
+        ]
+
+    def cache_key(self, what: str) -> str:
+        """A cache key per provider, endpoint and key — the key only as a hash, so it never sits in the cache."""
+        digest = hashlib.sha256(
+            f"{self.connection.base_url}\0{self.connection.api_key}".encode()
+        ).hexdigest()[:32]
+        return f"imagegen:{self.provider_id}:{what}:{digest}"
+
+
+def retired_reason(spec: ModelSpec) -> str:
+    return f"{spec.label} was retired by the provider on {spec.shutdown_date:%Y-%m-%d}."
+
+
+__all__ = [
+    "Answer",
+    "AuthenticationError",
+    "BadRequestError",
+    "CancelCheck",
+    "CheckResult",
+    "Connection",
+    "ContentPolicyError",
+    "GeneratedImage",
+    "GenerationRequest",
+    "GenerationResult",
+    "ModelOption",
+    "ProgressCallback",
+    "Provider",
+    "ProviderError",
+    "QuotaExhaustedError",
+    "RateLimitedError",
+    "UnavailableError",
+    "check_failed",
+    "collect_images",
+    "error_for_status",
+    "retired_reason",
+    "today",
+    "validate_request",
+]

@@ -1,0 +1,198 @@
+"""The vocabulary shared by providers and their callers: requests, images, results, checks.
+
+Also the small pure helpers that build results: validation against the catalog, merging parallel calls,
+and turning a list of returned items into checked images while keeping the failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from imagegen.catalog import ModelSpec
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    ProviderError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    UnavailableError,
+)
+
+ProgressCallback = Callable[[float], None]
+CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    model: str
+    prompt: str
+    size: str = "1024x1024"
+    quality: str = ""
+    style: str = ""
+    count: int = 1
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int | None = None
+    input_images: tuple[bytes, ...] = ()
+    # Stable Diffusion only; "" / None leave the WebUI's defaults.
+    sampler: str = ""
+    cfg_scale: float | None = None
+
+
+@dataclass
+class GeneratedImage:
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    format: str
+    seed: int | None = None
+    revised_prompt: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GenerationResult:
+    images: list[GeneratedImage] = field(default_factory=list)
+    errors: list[ProviderError] = field(default_factory=list)  # some parallel calls failed, others did not
+    cost: Decimal | None = None
+    request_ids: list[str] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    status: str  # short stable id: "ok", "auth_required", "auth_rejected", "no_credit", "unreachable", ...
+    reason: str  # a sentence an admin can act on
+
+
+@dataclass
+class Answer:
+    """A successful upstream answer: parsed JSON and the request id, without the Response (and its body copy)."""
+
+    data: Any
+    status: int
+    request_id: str | None
+    headers: dict[str, str]
+
+
+def validate_request(spec: ModelSpec, request: GenerationRequest) -> None:
+    """Refuse what the model cannot do before spending a call on it (the dialog's form checks the same)."""
+    problems = []
+    if not request.prompt.strip():
+        problems.append("the prompt is empty")
+    if len(request.prompt) > spec.max_prompt_chars:
+        problems.append(f"the prompt is longer than {spec.max_prompt_chars} characters")
+    if not spec.allows_size(request.size):
+        problems.append(f"size {request.size} is not one of {', '.join(spec.sizes)}")
+    if request.quality and request.quality not in spec.qualities:
+        problems.append(f"quality {request.quality!r} is not offered")
+    if request.style and request.style not in spec.styles:
+        problems.append(f"style {request.style!r} is not offered")
+    if not 1 <= request.count <= spec.max_images_per_job:
+        problems.append(f"the number of images must be 1 to {spec.max_images_per_job}")
+    if request.seed is not None and not spec.seed:
+        problems.append("this model takes no seed")
+    if request.negative_prompt and not spec.negative_prompt:
+        problems.append("this model takes no negative prompt")
+    if len(request.input_images) > spec.max_input_images:
+        problems.append(f"this model takes at most {spec.max_input_images} input images")
+    if problems:
+        raise BadRequestError(
+            f"{spec.label} cannot do this: {'; '.join(problems)}. Change the options and try again.",
+            detail="; ".join(problems),
+        )
+
+
+def check_failed(err: ProviderError) -> CheckResult:
+    """A failed key/endpoint check, worded for the admin who has to fix it."""
+    status = {
+        "authentication": "auth_rejected",
+        "quota_exhausted": "no_credit",
+        "rate_limited": "rate_limited",
+        "unavailable": "unreachable",
+    }.get(err.error_class, "error")
+    return CheckResult(ok=False, status=status, reason=err.message)
+
+
+def collect_images(
+    items: Sequence[Any], make: Callable[[Any], GeneratedImage], *, expected: int, request_id: str | None
+) -> tuple[list[GeneratedImage], list[ProviderError]]:
+    """Turn each returned item into a checked image; one bad image does not discard the good ones."""
+    images: list[GeneratedImage] = []
+    errors: list[ProviderError] = []
+    for item in items:
+        try:
+            images.append(make(item))
+        except BadResponseError as err:
+            err.request_id = err.request_id or request_id
+            errors.append(err)
+    if len(images) + len(errors) < expected:
+        errors.append(
+            BadResponseError(
+                reason=f"asked for {expected} images, received {len(items)}", request_id=request_id
+            )
+        )
+    if not images:
+        raise (
+            errors[0] if errors else BadResponseError(reason="no image in the answer", request_id=request_id)
+        )
+    return images, errors
+
+
+def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
+    merged = GenerationResult()
+    costs = [r.cost for r in results]
+    merged.cost = None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
+    for result in results:
+        merged.images += result.images
+        merged.errors += result.errors
+        merged.request_ids += result.request_ids
+        for key, value in result.usage.items():
+            if isinstance(value, int | float) and isinstance(merged.usage.get(key, 0), int | float):
+                merged.usage[key] = merged.usage.get(key, 0) + value
+            else:
+                merged.usage.setdefault(key, value)
+    return merged
+
+
+def upstream_message(body: Any) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        for key in ("detail", "message", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+    return ""
+
+
+def error_for_status(status: int, message: str, *, retry_after: float | None = None) -> ProviderError:
+    """The generic HTTP-status mapping every provider starts from."""
+    detail = message[:500]
+    if status == 401:
+        return AuthenticationError(detail=detail)
+    if status == 402:
+        return QuotaExhaustedError(detail=detail)
+    if status == 403:
+        return AuthenticationError(
+            "The provider refused access with this API key"
+            + (f" ({detail.rstrip('.')})" if detail else "")
+            + ". An admin must fix the key or the account's permissions.",
+            detail=detail,
+        )
+    if status == 429:
+        return RateLimitedError(retry_after=retry_after, detail=detail)
+    if status == 408 or status >= 500:
+        return UnavailableError(
+            f"The provider had a temporary problem (HTTP {status}). Try again in a few minutes.",
+            detail=detail,
+            retry_after=retry_after,
+        )
+    return BadRequestError(reason=detail or f"HTTP {status}", detail=detail)

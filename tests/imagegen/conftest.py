@@ -1,0 +1,37 @@
+"""Fixtures for the imagegen tests: a clean AI_IMAGE_* environment, and helpers for the settings singleton."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from imagegen.config import SPECS
+
+
+@pytest.fixture(autouse=True)
+def _clean_ai_image_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own AI_IMAGE_* / OPENAI_API_KEY (or a .env) must not change any outcome here."""
+    for name in list(os.environ):
+        if name.startswith("AI_IMAGE_"):
+            monkeypatch.delenv(name)
+    for spec in SPECS:
+        monkeypatch.delenv(spec.env, raising=False)
+
+
+def forget_encryption_keys() -> None:
+    """Drop the encrypted fields' cached Fernet keys so the next use derives them from the current settings."""
+    from imagegen.models import ImageGenerationSettings
+
+    for field in ImageGenerationSettings._meta.fields:
+        for cached in ("keys", "f"):
+            field.__dict__.pop(cached, None)
+
+
+@pytest.fixture
+def forget_keys() -> Iterator[Callable[[], None]]:
+    """For tests that change SECRET_KEY / SALT_KEY: call it after each change; caches are dropped after the test."""
+    forget_encryption_keys()
+    yield forget_encryption_keys
+    forget_encryption_keys()
