@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.fixtures_projects import *  # noqa: F403
+
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+from projects.models import Document, Element, Project
+
+from .models import MediaItem
+
+ACCEPT = "image/png,image/jpeg,image/webp,image/gif"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file field taking one or several files (Django's documented recipe)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            if not data and self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Images",
+        help_text="Choose one image, or several at once.",
+        error_messages={"required": "Choose at least one image to upload."},
+    )
+
+
+class MediaItemForm(forms.ModelForm):
+    class Meta:
+        model = MediaItem
+        fields = ["title", "alt_text"]
+        widgets = {"alt_text": forms.Textarea(attrs={"rows": 3})}
+
+
+class MediaFilterForm(forms.Form):
+    ORIGINS = [("", "All images"), *MediaItem.Origin.choices]
+    origin = forms.ChoiceField(choices=ORIGINS, required=False, label="Show")
+    q = forms.CharField(required=False, label="Search", max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update(placeholder="Title or prompt", type="search")
+
+
+class InsertIntoDocumentForm(forms.Form):
+    document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None)
+    caption = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document"].queryset = Document.objects.filter(project=project)
+
+
+class SetElementImageForm(forms.Form):
+    element = forms.ModelChoiceField(queryset=Element.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["element"].queryset = Element.objects.filter(project=project).order_by("kind", "name")

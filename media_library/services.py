@@ -1,0 +1,171 @@
+"""Workflows on media items that touch storage and other models. Views and other features call these.
+
+* `media_item_create_from_bytes` — check, normalise and store an image (uploads and generated images alike).
+* `media_item_references` — where an item is used: the project cover, elements, documents.
+* `media_item_delete` — delete an item, clearing every reference to it first.
+* `media_item_set_cover`, `media_item_set_element_image`, `media_item_insert_into_document`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from projects import embeds
+from projects.models import Document, Element, Project
+
+from .images import ImageRejected, process_image
+from .models import MediaItem
+
+__all__ = [
+    "ImageRejected",
+    "MediaReferences",
+    "media_item_create_from_bytes",
+    "media_item_delete",
+    "media_item_insert_into_document",
+    "media_item_references",
+    "media_item_set_cover",
+    "media_item_set_element_image",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _storage_names(project: Project, sha256: str, extension: str) -> tuple[str, str]:
+    # Named by content hash, grouped per project, so a name never reveals a writer's file name.
+    base = f"media/{project.pk}"
+    return f"{base}/{sha256[:2]}/{sha256}.{extension}", f"{base}/thumbs/{sha256}.webp"
+
+
+def media_item_create_from_bytes(
+    *,
+    project: Project,
+    data: bytes,
+    origin: str = MediaItem.Origin.UPLOADED,
+    created_by: AbstractBaseUser | None = None,
+    title: str = "",
+    alt_text: str = "",
+    generation: dict[str, Any] | None = None,
+) -> tuple[MediaItem, bool]:
+    """Store an image in the project's library; returns `(item, created)`.
+
+    The bytes are decoded to decide what they are (PNG, JPEG, WebP or GIF), checked against
+    MEDIA_MAX_UPLOAD_BYTES and MEDIA_MAX_PIXELS, turned upright and stripped of GPS data, and given a WebP
+    thumbnail. When the project already holds the same image (same SHA-256) nothing is stored and the
+    existing item comes back with `created=False`.
+
+    `origin` is `MediaItem.Origin.UPLOADED` or `.GENERATED`; `generation` is the metadata described on
+    `MediaItem.generation` (prompt, provider, model, size, seed, options, elements).
+
+    Raises `ImageRejected` (message written for the writer) when the bytes are not an image we keep.
+    """
+    processed = process_image(data)
+    existing = MediaItem.objects.filter(project=project, sha256=processed.sha256).first()
+    if existing is not None:
+        return existing, False
+
+    file_name, thumb_name = _storage_names(project, processed.sha256, processed.extension)
+    stored_file = default_storage.save(file_name, ContentFile(processed.data))
+    stored_thumb = default_storage.save(thumb_name, ContentFile(processed.thumbnail))
+    try:
+        with transaction.atomic():
+            item = MediaItem.objects.create(
+                project=project,
+                file=stored_file,
+                thumbnail=stored_thumb,
+                thumbnail_width=processed.thumbnail_width,
+                thumbnail_height=processed.thumbnail_height,
+                content_type=processed.content_type,
+                width=processed.width,
+                height=processed.height,
+                size_bytes=len(processed.data),
+                sha256=processed.sha256,
+                origin=origin,
+                title=title.strip()[:200],
+                alt_text=alt_text.strip()[:500],
+                created_by=created_by,
+                generation=generation or {},
+            )
+    except IntegrityError:
+        # The same image arrived twice at once; the other request won. Keep its item, drop our copies.
+        _delete_files([stored_file, stored_thumb])
+        return MediaItem.objects.get(project=project, sha256=processed.sha256), False
+    return item, True
+
+
+@dataclass
+class MediaReferences:
+    """Where an item is used in its project."""
+
+    is_cover: bool = False
+    elements: list[Element] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.is_cover or bool(self.elements) or bool(self.documents)
+
+
+def media_item_references(item: MediaItem) -> MediaReferences:
+    project = item.project
+    # Documents are found by a cheap text match first, then confirmed by the real parser.
+    candidates = Document.objects.filter(project=project, body__contains=f"[[image:{item.pk}")
+    return MediaReferences(
+        is_cover=project.cover_id == item.pk,
+        elements=list(Element.objects.filter(project=project, image=item)),
+        documents=[d for d in candidates if embeds.body_embeds(d.body, item.pk)],
+    )
+
+
+@transaction.atomic
+def media_item_delete(*, item: MediaItem) -> MediaReferences:
+    """Delete the item and its files, first clearing the cover, element images and document embeds that use it.
+
+    Returns what was cleared so the writer can be told.
+    """
+    refs = media_item_references(item)
+    if refs.is_cover:
+        Project.objects.filter(pk=item.project_id, cover=item).update(cover=None)
+    Element.objects.filter(image=item).update(image=None)
+    for document in refs.documents:
+        document.body = embeds.remove_embeds(document.body, item.pk)
+        document.save(update_fields=["body", "updated_at"])
+    names = [item.file.name, item.thumbnail.name]
+    item.delete()
+    # Files go only once the row is surely gone; a rolled-back delete keeps a working item.
+    transaction.on_commit(lambda: _delete_files(names))
+    return refs
+
+
+def media_item_set_cover(*, item: MediaItem) -> None:
+    Project.objects.filter(pk=item.project_id).update(cover=item)
+
+
+def media_item_set_element_image(*, item: MediaItem, element: Element) -> None:
+    if element.project_id != item.project_id:
+        raise ValueError("The element belongs to another project.")
+    element.image = item
+    element.save(update_fields=["image", "updated_at"])
+
+
+def media_item_insert_into_document(*, item: MediaItem, document: Document, caption: str = "") -> None:
+    """Append an embed line for the item at the end of the document."""
+    if document.project_id != item.project_id:
+        raise ValueError("The document belongs to another project.")
+    document.body = embeds.append_embed(document.body, item.pk, caption)
+    document.save(update_fields=["body", "updated_at"])
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        if not name:
+            continue
+        try:
+            default_storage.delete(name)
+        except OSError:  # a missing file must not turn a delete into an error page
+            logger.warning("Could not delete media file %s", name, exc_info=True)

@@ -1,0 +1,107 @@
+"""Images in documents: the embed syntax, and turning a document body into safe HTML.
+
+A document body is plain text. An image from the project's media library is embedded by a line of its own::
+
+    [[image:42]]
+    [[image:42|The harbour at dawn]]
+
+where 42 is the media item's number (shown on its page in the Media tab) and the optional text after ``|`` is a
+caption. Blank lines separate paragraphs; single line breaks are kept. Everything else is shown exactly as typed:
+the body is escaped, so HTML in it is text, never markup.
+
+An embed whose image was deleted, or that names an image from another project, renders as a small
+"image removed" note rather than failing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+if TYPE_CHECKING:
+    from media_library.models import MediaItem
+
+EMBED_LINE = re.compile(r"^[ \t]*\[\[image:(\d+)(?:\|([^\]\n]*))?\]\][ \t]*$", re.MULTILINE)
+HELP_TEXT = (
+    "Plain text. Leave a blank line between paragraphs. To show an image from the Media tab, put "
+    "<code>[[image:42]]</code> on a line of its own (42 is the image's number, shown on its page), "
+    "or <code>[[image:42|a caption]]</code>."
+)
+
+
+def embed_line(media_id: int, caption: str = "") -> str:
+    caption = caption.replace("]", "").replace("\n", " ").strip()
+    return f"[[image:{media_id}|{caption}]]" if caption else f"[[image:{media_id}]]"
+
+
+def embedded_ids(body: str) -> list[int]:
+    """The media ids a body embeds, in order of first appearance."""
+    return list(dict.fromkeys(int(m.group(1)) for m in EMBED_LINE.finditer(body)))
+
+
+def body_embeds(body: str, media_id: int) -> bool:
+    return media_id in embedded_ids(body)
+
+
+def append_embed(body: str, media_id: int, caption: str = "") -> str:
+    """The body with an embed line added at the end, as its own paragraph."""
+    body = body.rstrip()
+    return f"{body}\n\n{embed_line(media_id, caption)}\n" if body else f"{embed_line(media_id, caption)}\n"
+
+
+def remove_embeds(body: str, media_id: int) -> str:
+    """The body without any embed line for `media_id` (used when the image is deleted)."""
+
+    def drop(match: re.Match[str]) -> str:
+        return "" if int(match.group(1)) == media_id else match.group(0)
+
+    cleaned = EMBED_LINE.sub(drop, body)
+    # Removing a line leaves a gap; collapse runs of blank lines so paragraphs stay as the writer had them.
+    return re.sub(r"\n{3,}", "\n\n", cleaned).strip("\n") + ("\n" if cleaned.strip() else "")
+
+
+def render_body(body: str, items: Iterable[MediaItem], image_url: Callable[[MediaItem], str]) -> SafeString:
+    """The body as HTML: escaped paragraphs, and a figure for each embed of one of `items`."""
+    by_id = {item.pk: item for item in items}
+    blocks: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append("<p>" + "<br>".join(escape(line) for line in paragraph) + "</p>")
+            paragraph.clear()
+
+    for line in body.splitlines():
+        match = EMBED_LINE.fullmatch(line)
+        if match:
+            flush()
+            blocks.append(_figure(by_id.get(int(match.group(1))), (match.group(2) or "").strip(), image_url))
+        elif line.strip():
+            paragraph.append(line)
+        else:
+            flush()
+    flush()
+    return mark_safe("\n".join(blocks))  # noqa: S308 — every piece above is escaped or built by format_html
+
+
+def _figure(item: MediaItem | None, caption: str, image_url: Callable[[MediaItem], str]) -> str:
+    if item is None:
+        return str(
+            format_html('<p class="embed-missing">Image removed{}</p>', f" ({caption})" if caption else "")
+        )
+    alt = item.alt_text or caption or item.title
+    caption_html = format_html("<figcaption>{}</figcaption>", caption) if caption else ""
+    return str(
+        format_html(
+            '<figure class="doc-figure"><img src="{}" alt="{}" width="{}" height="{}" loading="lazy">{}</figure>',
+            image_url(item),
+            alt,
+            item.width,
+            item.height,
+            caption_html,
+        )
+    )

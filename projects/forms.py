@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from . import embeds
+from .models import Document, Element, Membership, Project
+
+
+class ProjectForm(forms.ModelForm):
+    remove_cover = forms.BooleanField(required=False, label="Remove the cover image")
+
+    class Meta:
+        model = Project
+        fields = ["title", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"description": "A line or two shown on the project's card."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not (self.instance.pk and self.instance.cover_id):
+            del self.fields["remove_cover"]
+        else:
+            self.fields["remove_cover"].help_text = "Choose another from the Media tab with “Set as cover”."
+
+    def save(self, commit: bool = True) -> Project:
+        if self.cleaned_data.get("remove_cover"):
+            self.instance.cover = None
+        return super().save(commit=commit)
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        self.project = project
+        super().__init__(*args, **kwargs)
+        self.fields["role"].help_text = "Editors change documents, worldbuilding and media; viewers read."
+
+    def clean_username(self) -> Any:
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username__iexact=username).first()
+        if user is None:
+            raise forms.ValidationError(f"There is no one called “{username}” here. Check the spelling.")
+        if user.pk == self.project.owner_id:
+            raise forms.ValidationError("That is the project's owner, who can already do everything.")
+        return user
+
+
+class DocumentForm(forms.ModelForm):
+    class Meta:
+        model = Document
+        fields = ["title", "body", "order"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 18, "class": "document-body-input"})}
+        help_texts = {"body": embeds.HELP_TEXT}
+
+
+class AttributesField(forms.CharField):
+    """Ordered key-value pairs as a textarea of "Key: value" lines; order is kept as written."""
+
+    widget = forms.Textarea(attrs={"rows": 6, "placeholder": "Hair: silver\nAge: 25"})
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, list):
+            return "\n".join(f"{k}: {v}" for k, v in value)
+        return value or ""
+
+    def to_python(self, value: Any) -> list[list[str]]:
+        pairs: list[list[str]] = []
+        for number, line in enumerate((value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, colon, rest = line.partition(":")
+            if not colon or not key.strip():
+                raise forms.ValidationError(
+                    f"Line {number} (“{line.strip()[:40]}”) needs a name and a colon, like “Hair: silver”."
+                )
+            pairs.append([key.strip(), rest.strip()])
+        return pairs
+
+
+class ElementForm(forms.ModelForm):
+    attributes = AttributesField(
+        required=False,
+        help_text="One per line, as <code>Key: value</code> — e.g. <code>Hair: silver</code>. The order is kept.",
+    )
+    remove_image = forms.BooleanField(required=False, label="Remove the image")
+
+    class Meta:
+        model = Element
+        fields = ["kind", "name", "description", "attributes"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not (self.instance.pk and self.instance.image_id):
+            del self.fields["remove_image"]
+        else:
+            self.fields["remove_image"].help_text = "Choose another from the Media tab."
+
+    def save(self, commit: bool = True) -> Element:
+        if self.cleaned_data.get("remove_image"):
+            self.instance.image = None
+        return super().save(commit=commit)

@@ -1,0 +1,60 @@
+"""Project workflows that span models or storage."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from .models import Membership, Project
+
+
+@dataclass(frozen=True)
+class ProjectContents:
+    """What deleting a project takes with it, for the confirmation page."""
+
+    documents: int
+    elements: int
+    media_items: int
+    members: int
+
+
+def project_contents(project: Project) -> ProjectContents:
+    return ProjectContents(
+        documents=project.documents.count(),
+        elements=project.elements.count(),
+        media_items=project.media_items.count(),
+        members=project.memberships.count(),
+    )
+
+
+def project_create(*, owner: AbstractBaseUser, title: str, description: str = "") -> Project:
+    return Project.objects.create(
+        owner=owner, title=title, description=description, slug=Project.unique_slug_for(title)
+    )
+
+
+@transaction.atomic
+def project_delete(*, project: Project) -> None:
+    """Delete the project with its documents, elements, memberships and media — rows and files."""
+    names = [name for pair in project.media_items.values_list("file", "thumbnail") for name in pair if name]
+    project.delete()
+
+    def delete_files() -> None:
+        for name in names:
+            # A file already gone is no reason to fail: the rows are deleted either way.
+            with contextlib.suppress(OSError):
+                default_storage.delete(name)
+
+    transaction.on_commit(delete_files)
+
+
+def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> tuple[Membership, bool]:
+    """Add the user to the project with `role`, or change the role of an existing member."""
+    membership, created = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership, created

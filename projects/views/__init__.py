@@ -1,0 +1,1 @@
+"""Project pages. Split by tab: projects (list, overview, settings, members), documents, elements."""
