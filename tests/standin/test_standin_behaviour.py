@@ -1,0 +1,279 @@
+"""The behaviour script: failures with each provider's real bodies, counts, delays, hangs, concurrency."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.standin.behaviour import ScriptError
+from tests.standin.conftest import OPENAI_AUTH, OPENROUTER_AUTH, get, post
+
+GENERATE = {
+    "openai": ("/v1/images/generations", {"model": "gpt-image-1", "prompt": "x", "n": 2}, OPENAI_AUTH),
+    "dall-e": ("/v1/images/generations", {"model": "dall-e-3", "prompt": "x"}, OPENAI_AUTH),
+    "openrouter": (
+        "/api/v1/images",
+        {"model": "black-forest-labs/flux-schnell", "prompt": "x", "n": 2},
+        OPENROUTER_AUTH,
+    ),
+    "a1111": ("/sdapi/v1/txt2img", {"prompt": "x", "batch_size": 2, "width": 64, "height": 64}, {}),
+}
+
+
+def generate(standin, kind: str, **kwargs) -> requests.Response:
+    path, payload, headers = GENERATE[kind]
+    return post(f"{standin.url}{path}", json=payload, headers=headers, **kwargs)
+
+
+def count_images(response: requests.Response) -> int:
+    body = response.json()
+    return len(body["images"] if "images" in body else body["data"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "failure", "status", "check"),
+    [
+        ("dall-e", "content_policy", 400, lambda e: e["error"]["code"] == "content_policy_violation"),
+        ("openai", "content_policy", 400, lambda e: e["error"]["code"] == "moderation_blocked"),
+        ("openai", "unauthorized", 401, lambda e: e["error"]["code"] == "invalid_api_key"),
+        ("openai", "quota", 429, lambda e: e["error"]["type"] == "insufficient_quota"),
+        ("openai", "credits", 400, lambda e: e["error"]["code"] == "billing_hard_limit_reached"),
+        ("openai", "unverified", 403, lambda e: "must be verified" in e["error"]["message"]),
+        ("openai", "server_error", 500, lambda e: e["error"]["type"] == "server_error"),
+        ("openai", "unavailable", 503, lambda e: set(e["error"]) == {"message", "type", "param", "code"}),
+        ("openrouter", "credits", 402, lambda e: e["error"]["message"].startswith("Insufficient credits")),
+        ("openrouter", "moderation", 403, lambda e: e["error"]["metadata"]["reasons"] == ["violence"]),
+        (
+            "openrouter",
+            "unauthorized",
+            401,
+            lambda e: e["error"] == {"code": 401, "message": "User not found."},
+        ),
+        ("openrouter", "bad_gateway", 502, lambda e: e["error"]["code"] == 502),
+        ("openrouter", "unavailable", 503, lambda e: e["error"]["code"] == 503),
+        ("a1111", "server_error", 500, lambda e: e["error"] == "RuntimeError" and e["errors"]),
+        ("a1111", "unauthorized", 401, lambda e: e["detail"] == "Incorrect username or password"),
+        ("a1111", "content_policy", 500, lambda e: e["error"] == "RuntimeError"),  # no such thing upstream
+        ("a1111", "validation", 422, lambda e: e["detail"][0]["loc"] == ["body", "steps"]),
+    ],
+)
+def test_failures_carry_the_providers_real_bodies(standin, kind, failure, status, check):
+    standin.script(fail_with=failure)
+    response = generate(standin, kind)
+    assert response.status_code == status
+    assert check(response.json()), response.text
+    assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("kind", ["openai", "openrouter", "a1111"])
+def test_a_rate_limit_then_success(standin, kind):
+    standin.script(fail_with="rate_limit", fail_times=1, retry_after=3)
+    limited = generate(standin, kind)
+    assert limited.status_code == 429
+    assert (limited.headers["retry-after"], limited.headers["retry-after-ms"]) == ("3", "3000")
+    if kind == "openai":
+        assert limited.json()["error"]["code"] == "rate_limit_exceeded"
+    if kind == "openrouter":
+        assert limited.json()["error"]["code"] == 429
+    assert generate(standin, kind).status_code == 200
+    assert [r["status"] for r in standin.requests(GENERATE[kind][0])] == [429, 200]
+
+
+def test_stacked_rules_play_a_sequence_and_fail_times_counts(standin):
+    standin.script(
+        {"fail_with": "rate_limit", "fail_times": 1},
+        {"fail_with": "server_error", "fail_times": 2},
+    )
+    statuses = [generate(standin, "openai").status_code for _ in range(5)]
+    assert statuses == [429, 500, 500, 200, 200]
+    assert standin.describe()["rules"][1]["failed"] == 2
+
+
+def test_rules_target_generation_by_default_and_named_paths_or_families_on_request(standin):
+    standin.script(fail_with="unauthorized")
+    assert get(f"{standin.url}/v1/models", headers=OPENAI_AUTH).status_code == 200
+    assert generate(standin, "openai").status_code == 401
+    assert generate(standin, "a1111").status_code == 401
+    standin.script(family="openai", paths=["/v1/*"], fail_with="unauthorized")
+    assert get(f"{standin.url}/v1/models", headers=OPENAI_AUTH).status_code == 401
+    assert generate(standin, "a1111").status_code == 200
+    standin.script(family="openrouter", paths=["/api/v1/key"], fail_with="unauthorized")
+    refused = get(f"{standin.url}/api/v1/key", headers=OPENROUTER_AUTH)
+    assert refused.json() == {"error": {"code": 401, "message": "User not found."}}
+
+
+def test_fewer_images(standin):
+    standin.script(fewer_images=1)
+    assert [count_images(generate(standin, k)) for k in ("openai", "openrouter", "a1111")] == [1, 1, 1]
+    chat = post(
+        f"{standin.url}/api/v1/chat/completions",
+        json={
+            "model": "google/gemini-2.5-flash-image",
+            "messages": [{"role": "user", "content": "x"}],
+            "modalities": ["image", "text"],
+        },
+        headers=OPENROUTER_AUTH,
+    ).json()
+    assert "images" not in chat["choices"][0]["message"]
+
+
+def test_openrouter_late_error_arrives_with_http_200(standin):
+    standin.script(family="openrouter", fail_with="late_error")
+    response = post(
+        f"{standin.url}/api/v1/chat/completions",
+        json={
+            "model": "google/gemini-2.5-flash-image",
+            "messages": [{"role": "user", "content": "x"}],
+            "modalities": ["image", "text"],
+        },
+        headers=OPENROUTER_AUTH,
+    )
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["finish_reason"] == "error"
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.0])
+def test_delay_is_accurate(standin, delay):
+    standin.script(delay=delay)
+    started = time.monotonic()
+    assert generate(standin, "openai").status_code == 200
+    assert delay <= time.monotonic() - started < delay + 0.25
+
+
+def test_parallel_slow_requests_overlap(standin):
+    standin.script(delay=1.0)
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: generate(standin, "dall-e").status_code, range(4)))
+    assert statuses == [200] * 4
+    assert time.monotonic() - started < 2.0
+
+
+def test_twenty_parallel_slow_requests_for_benchmarks(standin):
+    standin.script(delay=1.0)
+    started = time.monotonic()
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda _: generate(standin, "a1111").status_code, range(20)))
+    assert statuses == [200] * 20
+    assert time.monotonic() - started < 2.5
+
+
+def test_hang_until_the_client_times_out_and_then_release(standin):
+    standin.script(hang=True)
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        generate(standin, "openai", timeout=0.3)
+    assert time.monotonic() - started < 1.0
+    standin.wait_for(GENERATE["openai"][0])
+    errors: list[Exception] = []
+
+    def call() -> None:
+        try:
+            generate(standin, "openai", timeout=10)
+        except requests.ConnectionError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    standin.wait_for(GENERATE["openai"][0], count=2)
+    standin.release()
+    worker.join(timeout=3)
+    assert not worker.is_alive() and len(errors) == 1, "released: the connection closes unanswered"
+    assert standin.requests(GENERATE["openai"][0])[-1]["status"] is None
+
+
+def test_hang_with_delay_drops_the_connection_after_it(standin):
+    standin.script(hang=True, delay=0.4)
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        generate(standin, "openrouter", timeout=5)
+    assert 0.4 <= time.monotonic() - started < 1.0
+
+
+def test_disconnect_closes_without_an_answer(standin):
+    standin.script(fail_with="disconnect", fail_times=1)
+    with pytest.raises(requests.ConnectionError):
+        generate(standin, "a1111", timeout=5)
+    assert generate(standin, "a1111").status_code == 200
+
+
+def test_a_stopped_stand_in_refuses_connections_even_on_kept_alive_ones(standin):
+    with requests.Session() as session:
+        assert session.get(f"{standin.url}/sdapi/v1/sd-models").status_code == 200
+        standin.stop()
+        with pytest.raises(requests.ConnectionError):
+            session.get(f"{standin.url}/sdapi/v1/sd-models", timeout=2)
+
+
+def test_a1111_progress_follows_the_delay_and_interrupt_ends_early(standin):
+    standin.script(family="a1111", delay=1.0)
+    idle = get(f"{standin.url}/sdapi/v1/progress", params={"skip_current_image": "true"}).json()
+    assert (idle["progress"], idle["state"]["job_count"]) == (0.0, 0)
+    results: list[requests.Response] = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            post(
+                f"{standin.url}/sdapi/v1/txt2img",
+                json={"prompt": "x", "steps": 20, "width": 64, "height": 64},
+            )
+        )
+    )
+    started = time.monotonic()
+    worker.start()
+    time.sleep(0.5)
+    busy = get(f"{standin.url}/sdapi/v1/progress").json()
+    assert 0.3 < busy["progress"] < 0.7
+    assert busy["state"]["sampling_steps"] == 20 and 6 <= busy["state"]["sampling_step"] <= 14
+    assert busy["state"]["job_count"] == 1 and 0.3 < busy["eta_relative"] < 0.7
+    worker.join()
+    assert 1.0 <= time.monotonic() - started < 1.3
+    assert get(f"{standin.url}/sdapi/v1/progress").json()["progress"] == 0.0
+
+    standin.script(family="a1111", delay=5.0)
+    worker = threading.Thread(
+        target=lambda: results.append(post(f"{standin.url}/sdapi/v1/txt2img", json={"prompt": "x"}))
+    )
+    started = time.monotonic()
+    worker.start()
+    time.sleep(0.3)
+    assert post(f"{standin.url}/sdapi/v1/interrupt").json() == {}
+    worker.join(timeout=3)
+    assert time.monotonic() - started < 1.0
+    interrupted = results[-1]
+    assert interrupted.status_code == 200 and interrupted.json()["images"]
+    assert json.loads(interrupted.json()["info"])["interrupted"] is True
+
+
+def test_recording(standin):
+    post(
+        f"{standin.url}/v1/images/generations?trace=1",
+        json={"model": "gpt-image-1", "prompt": "recorded"},
+        headers={**OPENAI_AUTH, "X-Custom": "yes"},
+    )
+    get(f"{standin.url}/v1/models", headers=OPENAI_AUTH)
+    get(f"{standin.url}/sdapi/v1/samplers")
+    (entry,) = standin.requests("/v1/images/generations")
+    assert entry["method"] == "POST" and entry["query"] == {"trace": "1"}
+    assert entry["headers"]["x-custom"] == "yes" and entry["headers"]["authorization"].startswith("Bearer ")
+    assert entry["body"] == {"model": "gpt-image-1", "prompt": "recorded"}
+    assert entry["status"] == 200 and entry["time"] <= time.time()
+    assert [r["path"] for r in standin.requests("/v1/*")] == ["/v1/images/generations", "/v1/models"]
+    assert len(standin.requests()) == 3 and len(standin.requests(method="GET")) == 2
+    standin.reset()
+    assert standin.requests() == []
+
+
+def test_bad_scripts_are_refused(standin):
+    with pytest.raises(ScriptError, match="unknown script keys"):
+        standin.script(fail_width="rate_limit")
+    with pytest.raises(ScriptError, match="fail_with"):
+        standin.script(fail_with="teapot")
+    with pytest.raises(ScriptError, match="family"):
+        standin.script(family="midjourney")
+    refused = post(f"{standin.url}/_standin/script", json={"delay": -1})
+    assert refused.status_code == 400 and "delay" in refused.json()["error"]
