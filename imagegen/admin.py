@@ -2,42 +2,72 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.safestring import SafeString
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from imagegen.config import PROVIDER_IDS, EffectiveConfig, get_config
+from imagegen.connection_check import LiveCheck, run_checks
 from imagegen.forms import KEY_FIELDS, ImageGenerationSettingsForm, key_saved
 from imagegen.models import ImageGenerationSettings
 
+logger = logging.getLogger(__name__)
+
 KEY_INPUTS = [f"{name}_new" for name in KEY_FIELDS]
+# Test connection's results travel to the change page through the session (post/redirect/get): a reload then
+# shows the saved status instead of re-sending the POST. They hold verdicts and reasons only, never a key.
+LIVE_CHECKS_SESSION_KEY = "imagegen_live_checks"
 
 
-def render_provider_status(config: EffectiveConfig) -> SafeString:
+def render_provider_status(
+    config: EffectiveConfig,
+    *,
+    request: HttpRequest | None = None,
+    live: list[LiveCheck] | None = None,
+    checked_at: datetime | None = None,
+) -> SafeString:
     """The status block: generation as a whole, then each provider with the reason it is unavailable.
 
-    Kept separate so that a live check (Test connection) can re-render just this block.
+    Kept separate so that a live check (Test connection) can re-render just this block. With `request` the block
+    carries the Test connection form (it needs the CSRF token); `live` adds each provider's live result.
     """
+    live_by_id = {check.provider_id: check for check in live or []}
     providers = [
-        {"provider_id": pid, "label": p.label, "status": p.status(), "enabled": p.enabled}
+        {
+            "provider_id": pid,
+            "label": p.label,
+            "status": p.status(),
+            "enabled": p.enabled,
+            "live": live_by_id.get(pid),
+        }
         for pid in PROVIDER_IDS
         for p in [config.provider(pid)]
     ]
     default = config.effective_default_provider()
+    opts = ImageGenerationSettings._meta
     return render_to_string(
         "admin/imagegen/_provider_status.html",
         {
             "generation": config.generation_status(),
             "default_provider": config.provider(default).label if default else "",
             "providers": providers,
+            "test_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_test_connection")
+            if request
+            else "",
+            "checked_at": checked_at if live else None,
         },
+        request=request,
     )
 
 
@@ -115,5 +145,50 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "imagegen_status": render_provider_status(get_config())}
+        # Popped on any visit: results are shown once, and a save makes them stale anyway.
+        saved = request.session.pop(LIVE_CHECKS_SESSION_KEY, None)
+        live = [LiveCheck.from_dict(item) for item in saved["checks"]] if saved else None
+        checked_at = datetime.fromisoformat(saved["checked_at"]) if saved else None
+        status = render_provider_status(get_config(), request=request, live=live, checked_at=checked_at)
+        extra_context = {**(extra_context or {}), "imagegen_status": status}
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta
+        own = [
+            path(
+                "test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name=f"{opts.app_label}_{opts.model_name}_test_connection",
+            )
+        ]
+        # First: the default patterns end in a catch-all for object ids.
+        return own + super().get_urls()
+
+    @method_decorator(require_POST)
+    def test_connection_view(self, request: HttpRequest) -> HttpResponse:
+        """Test connection: check every configured provider now; back to the settings page with the results.
+
+        A POST, because it calls out to every upstream with the saved keys on the admin's behalf, and a GET could be
+        set off by any page the admin visits (an <img> pointing here). From htmx only the status block is answered, to be swapped in place.
+        """
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        config = get_config()
+        checks = run_checks(config)
+        logger.info(
+            "AI image connection test by %s: %s",
+            request.user.get_username(),
+            ", ".join(f"{c.provider_id}={c.status}" for c in checks),
+        )
+        now = timezone.now()
+        if request.htmx:
+            return HttpResponse(render_provider_status(config, request=request, live=checks, checked_at=now))
+        request.session[LIVE_CHECKS_SESSION_KEY] = {
+            "checked_at": now.isoformat(),
+            "checks": [c.as_dict() for c in checks],
+        }
+        opts = self.model._meta
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[self.model.SINGLETON_PK])
+        )

@@ -141,4 +141,5 @@ class StatusCommand(Subcommand):
         )
 
 
-SUBCOMMANDS: list[Subcommand] = [ConfigCommand(), SetCommand(), UnsetCommand(), StatusCommand()]
+# `status` is registered by provider_cmds, whose subclass adds --live (the live upstream checks).
+SUBCOMMANDS: list[Subcommand] = [ConfigCommand(), SetCommand(), UnsetCommand()]
