@@ -44,5 +44,13 @@ format: install-dev
 test: install-dev chromium lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Browser journeys that write PNGs into docs/screenshots/ (the README shows them).
+screenshots: install-dev chromium
+	@echo "make screenshots: not wired yet" && exit 1
+
+# Benchmarks: figures and ratios printed as a table and written as JSON (the README records the latest).
+bench: install-dev
+	@echo "make bench: not wired yet" && exit 1
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -8,6 +8,7 @@ class ImagegenConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
+        from imagegen import admin_jobs  # noqa: F401  registers the job admin until admin.py imports it
         from imagegen.checks import check_environment
 
         checks.register(check_environment, "imagegen")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from cryptography.fernet import InvalidToken
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from imagegen.config import PROVIDER_CHOICES, validate_http_url
@@ -163,3 +166,100 @@ class ImageGenerationSettings(models.Model):
     def load(cls) -> ImageGenerationSettings:
         obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return obj
+
+
+# --- Generation jobs ------------------------------------------------------------------------------------------
+
+
+class GenerationJob(models.Model):
+    """One request to generate images: the audit record, failures included."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTLY_SUCCEEDED = "partly_succeeded", "Partly succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    UNFINISHED = (Status.QUEUED, Status.RUNNING)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="generation_jobs"
+    )
+    # Jobs outlive their project for the audit: the title is kept as text.
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
+    )
+    project_title = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=200)
+    # size, quality, style, count, negative_prompt, seed, steps — whatever the model allowed.
+    options = models.JSONField(default=dict, blank=True)
+    prompt = models.TextField(help_text="What the writer typed.")
+    composed_prompt = models.TextField(help_text="What was sent upstream, with worldbuilding context.")
+    prompt_notes = models.JSONField(default=list, blank=True, help_text="What context was left out to fit.")
+    # [{"id", "name", "kind", "role"}]: a snapshot, so renaming an element later doesn't rewrite history.
+    elements = models.JSONField(default=list, blank=True)
+    images_requested = models.PositiveSmallIntegerField(default=1)
+    images_made = models.PositiveSmallIntegerField(default=0)
+    estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    actual_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(null=True, blank=True, help_text="0–1 where the provider reports it.")
+    cancel_requested = models.BooleanField(default=False)
+    error_class = models.CharField(max_length=40, blank=True, db_index=True)
+    error_message = models.TextField(blank=True)
+    request_ids = models.JSONField(default=list, blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"]),
+            models.Index(fields=["project", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.provider}/{self.model}, {self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in self.UNFINISHED
+
+    @property
+    def cost(self) -> Decimal | None:
+        return self.actual_cost if self.actual_cost is not None else self.estimated_cost
+
+
+def candidate_path(candidate: Candidate, filename: str) -> str:
+    return f"candidates/{candidate.job_id}/{filename}"
+
+
+class Candidate(models.Model):
+    """An image a job returned, kept until the writer saves it to the library or it expires."""
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="candidates")
+    index = models.PositiveSmallIntegerField()
+    file = models.FileField(upload_to=candidate_path, max_length=300)
+    content_type = models.CharField(max_length=50)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    seed = models.BigIntegerField(null=True, blank=True)
+    revised_prompt = models.TextField(blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    saved_item = models.ForeignKey(
+        "media_library.MediaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="candidate_unique_index")]
+
+    def __str__(self) -> str:
+        return f"Candidate {self.index + 1} of job {self.job_id}"

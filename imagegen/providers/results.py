@@ -6,7 +6,7 @@ and turning a list of returned items into checked images while keeping the failu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -122,21 +122,23 @@ def check_failed(err: ProviderError) -> CheckResult:
 
 
 def collect_images(
-    items: Sequence[Any], make: Callable[[Any], GeneratedImage], *, expected: int, request_id: str | None
+    items: Iterable[Any], make: Callable[[Any], GeneratedImage], *, expected: int, request_id: str | None
 ) -> tuple[list[GeneratedImage], list[ProviderError]]:
     """Turn each returned item into a checked image; one bad image does not discard the good ones."""
     images: list[GeneratedImage] = []
     errors: list[ProviderError] = []
+    received = 0  # items may be a generator (decoded one at a time to hold fewer copies): count as we go
     for item in items:
+        received += 1
         try:
             images.append(make(item))
         except BadResponseError as err:
             err.request_id = err.request_id or request_id
             errors.append(err)
-    if len(images) + len(errors) < expected:
+    if received < expected:
         errors.append(
             BadResponseError(
-                reason=f"asked for {expected} images, received {len(items)}", request_id=request_id
+                reason=f"asked for {expected} images, received {received}", request_id=request_id
             )
         )
     if not images:

@@ -60,6 +60,13 @@
     document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
   });
 
+  // Saving images from the dialog changes the Media grid behind it: reload the page once the dialog closes.
+  var mediaChanged = false;
+  document.addEventListener("media-saved", function () { mediaChanged = true; });
+  document.addEventListener("dialog:closed", function () {
+    if (mediaChanged) { window.location.reload(); }
+  });
+
   // --- Elapsed time on running jobs ---------------------------------------------------------
   // Server renders data-started (ISO time); this keeps the seconds ticking between polls.
   setInterval(function () {

@@ -35,3 +35,31 @@ def forget_keys() -> Iterator[Callable[[], None]]:
     forget_encryption_keys()
     yield forget_encryption_keys
     forget_encryption_keys()
+
+
+# --- Generation: a stand-in upstream the app is pointed at through its normal settings ------------------------
+
+SD_MODEL = "v1-5-pruned-emaonly.safetensors [6ce0161689]"
+
+
+@pytest.fixture
+def upstream(monkeypatch: pytest.MonkeyPatch):
+    """An in-process stand-in speaking the OpenAI and AUTOMATIC1111 wire formats, configured as the upstreams."""
+    from django.core.cache import cache
+
+    from tests.standin.server import StandinServer
+
+    with StandinServer() as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-upstream-key-123")
+        monkeypatch.delenv("AI_IMAGE_OPENROUTER_BASE_URL")  # OpenRouter stays unconfigured: two providers
+        cache.clear()  # providers cache model lists per base URL
+        yield server
+        cache.clear()
+
+
+@pytest.fixture
+def htmx_headers() -> dict[str, str]:
+    """Headers of an htmx request aimed at the dialog body, as the Generate Image button sends them."""
+    return {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "generate-dialog-body"}

@@ -1,0 +1,421 @@
+"""Generation workflows: create a job, run it, cancel it, save its images to the library, clean up.
+
+Views, the task and the command line all come through here, so a job behaves the same however it was started.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+
+from media_library.models import MediaItem
+from media_library.services import media_item_create_from_bytes
+from projects.models import Element, Project
+
+from . import catalog
+from .config import PROVIDER_LABELS, EffectiveConfig, get_config
+from .limits import check_limits
+from .models import Candidate, GenerationJob
+from .png_metadata import add_text_chunk, parameters_text
+from .prompts import ComposedPrompt, Role
+from .providers import GenerationRequest, ProviderError, get_provider
+
+log = logging.getLogger(__name__)
+
+Status = GenerationJob.Status
+
+# How long a job may run past its provider's timeout before we call it stuck: three attempts plus backoff.
+STUCK_MARGIN = timedelta(minutes=2)
+# A queued job nobody picked up in this long means no worker is running.
+QUEUED_TOO_LONG = timedelta(hours=1)
+CANDIDATE_MAX_AGE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """What the writer asked for, already validated against the model (see generate_form.py)."""
+
+    provider: str
+    model: str
+    prompt: str
+    size: str = "1024x1024"
+    quality: str = ""
+    style: str = ""
+    count: int = 1
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int | None = None
+    elements: Sequence[tuple[Element, str]] = field(default_factory=tuple)
+
+    def as_job_options(self) -> dict[str, Any]:
+        options = {
+            "size": self.size,
+            "quality": self.quality,
+            "style": self.style,
+            "count": self.count,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "steps": self.steps,
+        }
+        return {k: v for k, v in options.items() if v not in ("", None)}
+
+
+# --- Creating ---------------------------------------------------------------------------------------------------
+
+
+def job_create(
+    *,
+    user: AbstractBaseUser,
+    project: Project,
+    options: GenerationOptions,
+    composed: ComposedPrompt,
+    estimated_cost: Decimal | None,
+    config: EffectiveConfig | None = None,
+    enqueue: bool = True,
+) -> GenerationJob:
+    """Check the limits, record the job, and queue it for a worker. Raises LimitReached."""
+    config = config or get_config()
+    check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
+    job = GenerationJob.objects.create(
+        user=user,
+        project=project,
+        project_title=project.title,
+        provider=options.provider,
+        model=options.model,
+        options=options.as_job_options(),
+        prompt=options.prompt,
+        composed_prompt=composed.text,
+        prompt_notes=list(composed.omissions),
+        elements=[
+            {
+                "id": element.pk,
+                "name": element.name,
+                "kind": element.kind,
+                "role": role,
+                "image_id": element.image_id,
+            }
+            for element, role in options.elements
+        ],
+        images_requested=options.count,
+        estimated_cost=estimated_cost,
+    )
+    if enqueue:
+        from .tasks import run_generation_job  # the task module imports services; import late
+
+        # After commit: a worker must never pick up a job whose row it cannot see yet.
+        transaction.on_commit(lambda: run_generation_job.enqueue(job.pk))
+    return job
+
+
+# --- Running ----------------------------------------------------------------------------------------------------
+
+
+class _JobMonitor(threading.Thread):
+    """Beside a running generation: writes reported progress and notices cancellation.
+
+    Providers report progress from their own threads; this one thread owns the database writes (and closes its
+    connection), and checks the cancel flag at most once a second.
+    """
+
+    def __init__(self, job_id: int, interval: float = 0.5) -> None:
+        super().__init__(daemon=True, name=f"job-{job_id}-monitor")
+        self.job_id = job_id
+        self.interval = interval
+        self.progress: float | None = None
+        self.cancelled = False
+        self._written: float | None = None
+        self._halt = threading.Event()
+
+    def report(self, fraction: float) -> None:
+        self.progress = max(0.0, min(1.0, fraction))
+
+    def should_cancel(self) -> bool:
+        return self.cancelled
+
+    def run(self) -> None:
+        try:
+            while not self._halt.wait(self.interval):
+                updates: dict[str, Any] = {}
+                if self.progress is not None and self.progress != self._written:
+                    updates["progress"] = self._written = self.progress
+                rows = GenerationJob.objects.filter(pk=self.job_id)
+                if updates:
+                    rows.update(**updates)
+                self.cancelled = rows.filter(cancel_requested=True).exists()
+        except Exception:  # a monitor must never take the job down with it
+            log.exception("Job %s: progress monitor stopped", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
+def _claim(job_id: int) -> GenerationJob | None:
+    """Move a queued job to running, exactly once, even with several workers."""
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Status.QUEUED:
+            return None
+        job.status = Status.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    return job
+
+
+def _input_images(job: GenerationJob, spec: catalog.ModelSpec | None) -> tuple[bytes, ...]:
+    """Reference elements' images, where the model takes input images."""
+    if spec is None or not spec.input_images:
+        return ()
+    ids = [e["image_id"] for e in job.elements if e.get("role") == Role.REFERENCE and e.get("image_id")]
+    images = []
+    for item in MediaItem.objects.filter(pk__in=ids[: spec.max_input_images], project_id=job.project_id):
+        with item.file.open("rb") as handle:
+            images.append(handle.read())
+    return tuple(images)
+
+
+def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.status = status
+    job.finished_at = timezone.now()
+    if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
+        job.progress = 1.0
+    job.save()
+    return job
+
+
+def job_run(*, job_id: int, sleep: Callable[[float], None] = time.sleep) -> GenerationJob | None:
+    """Run a queued job to its end. Running a job that is not queued changes nothing."""
+    jobs_fail_stuck()
+    job = _claim(job_id)
+    if job is None:
+        return GenerationJob.objects.filter(pk=job_id).first()
+    try:
+        return _run_claimed(job, sleep)
+    except Exception:
+        # Whatever broke, the job must not stay "running": the writer gets an answer and the audit a record.
+        log.exception("Job %s failed unexpectedly", job.pk)
+        return _finish(
+            job,
+            Status.FAILED,
+            error_class="internal",
+            error_message="Something went wrong on our side while generating. It has been logged; please try again.",
+        )
+
+
+def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> GenerationJob:
+    config = get_config()
+    availability = config.provider_status(job.provider)
+    if not availability.available:
+        label = PROVIDER_LABELS.get(job.provider, job.provider)
+        return _finish(
+            job,
+            Status.FAILED,
+            error_class="unavailable",
+            error_message=f"{label} is not available: {availability.reason}. Ask an admin to check the settings.",
+        )
+
+    spec = catalog.get_model(job.provider, job.model)
+    options = job.options
+    request = GenerationRequest(
+        model=job.model,
+        prompt=job.composed_prompt,
+        size=options.get("size", "1024x1024"),
+        quality=options.get("quality", ""),
+        style=options.get("style", ""),
+        count=job.images_requested,
+        negative_prompt=options.get("negative_prompt", ""),
+        seed=options.get("seed"),
+        steps=options.get("steps"),
+        input_images=_input_images(job, spec),
+    )
+    provider = get_provider(job.provider, config.connection(job.provider), sleep=sleep)
+    monitor = _JobMonitor(job.pk)
+    monitor.start()
+    try:
+        result = provider.generate(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
+    except ProviderError as err:
+        return _finish(
+            job,
+            Status.FAILED,
+            error_class=err.error_class,
+            error_message=err.message,
+            request_ids=[err.request_id] if err.request_id else [],
+        )
+    finally:
+        monitor.stop()
+
+    job.refresh_from_db(fields=["cancel_requested"])
+    common = {"request_ids": result.request_ids, "usage": result.usage, "actual_cost": result.cost}
+    if job.cancel_requested:
+        # The upstream may have charged already; the cost stays on the record, the images do not.
+        return _finish(job, Status.CANCELLED, **common)
+
+    for index, image in enumerate(result.images):
+        _store_candidate(job, index, image)
+    made = len(result.images)
+    errors = result.errors
+    if made and not errors and made >= job.images_requested:
+        return _finish(job, Status.SUCCEEDED, images_made=made, **common)
+    if made:
+        first = errors[0] if errors else None
+        missing = job.images_requested - made
+        message = f"{made} of {job.images_requested} images were made; {missing} failed"
+        message += f": {first.message}" if first else " (the provider returned fewer than asked)."
+        return _finish(
+            job,
+            Status.PARTLY_SUCCEEDED,
+            images_made=made,
+            error_class=first.error_class if first else "bad_response",
+            error_message=message,
+            **common,
+        )
+    first = errors[0] if errors else None
+    return _finish(
+        job,
+        Status.FAILED,
+        error_class=first.error_class if first else "bad_response",
+        error_message=first.message if first else "The provider answered without any image. Try again.",
+        **common,
+    )
+
+
+def _store_candidate(job: GenerationJob, index: int, image: Any) -> Candidate:
+    extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
+    candidate = Candidate(
+        job=job,
+        index=index,
+        content_type=image.content_type,
+        width=image.width,
+        height=image.height,
+        bytes=len(image.data),
+        seed=image.seed,
+        revised_prompt=image.revised_prompt or "",
+        extra=image.extra or {},
+    )
+    candidate.file.save(f"{index + 1}.{extension}", ContentFile(image.data), save=False)
+    candidate.save()
+    return candidate
+
+
+# --- Cancelling and recovering ----------------------------------------------------------------------------------
+
+
+def job_cancel(*, job: GenerationJob) -> GenerationJob:
+    """Stop a queued job now; ask a running one to stop (Stable Diffusion is interrupted, others finish unseen)."""
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        if job.status == Status.QUEUED:
+            _finish(job, Status.CANCELLED)
+        elif job.status == Status.RUNNING:
+            job.cancel_requested = True
+            job.save(update_fields=["cancel_requested"])
+    return job
+
+
+def stuck_after(provider_id: str, config: EffectiveConfig) -> timedelta:
+    timeout = config.provider(provider_id).timeout.value or 120
+    return timedelta(seconds=float(timeout) * 3) + STUCK_MARGIN
+
+
+def jobs_fail_stuck(*, now: Any = None, config: EffectiveConfig | None = None) -> int:
+    """Fail jobs a crashed worker left running, and queued jobs no worker picked up. Returns how many."""
+    now = now or timezone.now()
+    config = config or get_config()
+    count = 0
+    for provider_id in PROVIDER_LABELS:
+        count += GenerationJob.objects.filter(
+            provider=provider_id, status=Status.RUNNING, started_at__lt=now - stuck_after(provider_id, config)
+        ).update(
+            status=Status.FAILED,
+            finished_at=now,
+            error_class="unavailable",
+            error_message="The job stopped responding long after the provider's timeout (the worker may have "
+            "restarted). Try again.",
+        )
+    count += GenerationJob.objects.filter(status=Status.QUEUED, created_at__lt=now - QUEUED_TOO_LONG).update(
+        status=Status.FAILED,
+        finished_at=now,
+        error_class="unavailable",
+        error_message="No worker picked this job up within an hour. Ask an admin to check that the worker "
+        "(manage.py db_worker) is running, then try again.",
+    )
+    return count
+
+
+# --- Saving and expiring ----------------------------------------------------------------------------------------
+
+
+def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, Any]:
+    options = dict(job.options)
+    return {
+        "job_id": job.pk,
+        "prompt": job.prompt,
+        "composed_prompt": job.composed_prompt,
+        "negative_prompt": options.get("negative_prompt", ""),
+        "provider": job.provider,
+        "model": job.model,
+        "size": f"{candidate.width}x{candidate.height}",
+        "requested_size": options.get("size", ""),
+        "quality": options.get("quality", ""),
+        "style": options.get("style", ""),
+        "seed": candidate.seed,
+        "revised_prompt": candidate.revised_prompt,
+        "options": options,
+        "elements": [{k: e.get(k) for k in ("id", "name", "kind", "role")} for e in job.elements],
+        "cost": str(job.cost / max(job.images_made, 1)) if job.cost is not None else None,
+    }
+
+
+def candidates_save(
+    *, job: GenerationJob, candidates: Sequence[Candidate], user: AbstractBaseUser
+) -> list[MediaItem]:
+    """Save chosen candidates to the job's project library, with the generation metadata (also in the PNG)."""
+    items = []
+    for candidate in candidates:
+        if candidate.saved_item_id:
+            items.append(candidate.saved_item)
+            continue
+        metadata = generation_metadata(job, candidate)
+        with candidate.file.open("rb") as handle:
+            data = add_text_chunk(handle.read(), "parameters", parameters_text(metadata))
+        title = job.prompt.strip().splitlines()[0][:80] if job.prompt.strip() else ""
+        item, _created = media_item_create_from_bytes(
+            project=job.project,
+            data=data,
+            origin=MediaItem.Origin.GENERATED,
+            created_by=user,
+            title=title,
+            alt_text=(candidate.revised_prompt or job.prompt)[:500],
+            generation=metadata,
+        )
+        candidate.saved_item = item
+        candidate.save(update_fields=["saved_item"])
+        items.append(item)
+    return items
+
+
+def candidates_expire(*, older_than: timedelta = CANDIDATE_MAX_AGE) -> int:
+    """Delete unsaved candidates older than `older_than`, files included. Saved ones live on as media items."""
+    old = Candidate.objects.filter(saved_item__isnull=True, created_at__lt=timezone.now() - older_than)
+    names = list(old.values_list("file", flat=True))
+    count, _ = old.delete()
+    for name in names:
+        if name:
+            default_storage.delete(name)
+    return count

@@ -1,0 +1,53 @@
+"""Template tags the Media tab uses to show Generate Image and the project's recent jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from projects.models import Project
+
+from ..config import get_config
+from ..models import GenerationJob
+
+register = template.Library()
+
+RECENT_JOBS = 6
+
+
+@register.inclusion_tag("imagegen/_button.html", takes_context=True)
+def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
+    """Shown only to people who may edit the project, when generation is on and a provider is available."""
+    available = bool(can_edit) and get_config().generation_available()
+    return {"project": project, "show": available}
+
+
+@register.inclusion_tag("imagegen/_recent_jobs.html")
+def recent_generation_jobs(project: Project, can_edit: bool) -> dict[str, Any]:
+    if not can_edit:
+        return {"project": project, "jobs": [], "hidden": True}
+    jobs = list(GenerationJob.objects.filter(project=project).select_related("user")[:RECENT_JOBS])
+    return {"project": project, "jobs": jobs, "running": any(not j.is_finished for j in jobs)}
+
+
+@register.filter
+def percent(value: float | None) -> int:
+    return round((value or 0) * 100)
+
+
+ERROR_TITLES = {
+    "content_policy": "The provider’s safety system refused this prompt",
+    "rate_limited": "The provider is busy",
+    "quota_exhausted": "The provider account is out of credit",
+    "authentication": "The provider rejected the API key",
+    "unavailable": "The provider is unavailable",
+    "bad_request": "The provider refused the request",
+    "bad_response": "The provider sent back something unusable",
+    "internal": "Something went wrong on our side",
+}
+
+
+@register.filter
+def error_title(error_class: str) -> str:
+    return ERROR_TITLES.get(error_class, "Generation failed")

@@ -1,0 +1,247 @@
+"""How many images were made and what they cost: per month, per user, per provider.
+
+Spend follows the budget's rule (limits.spend_this_month): a job's actual cost where the provider reported one,
+else its estimate — counting only jobs that may have cost something (unfinished, made an image, or reported a cost).
+A job that failed before any image and reported nothing was not charged upstream, so it adds nothing here either.
+The admin's usage page and `manage.py imagegen usage` both read these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from django.db.models import Case, Count, DecimalField, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from .config import PROVIDER_LABELS
+from .limits import start_of_month
+from .models import GenerationJob
+
+Grouping = Literal["user", "provider", "model", "project"]
+
+# The same rule as limits.spend_this_month; kept as one expression so every total here agrees with the budget.
+MAY_HAVE_COST = Q(status__in=GenerationJob.UNFINISHED) | Q(images_made__gt=0) | Q(actual_cost__isnull=False)
+_MONEY = DecimalField(max_digits=14, decimal_places=4)
+_ZERO = Value(Decimal(0), output_field=_MONEY)
+
+# What each grouping is keyed by in the database, and how it is named to an admin.
+_GROUP_FIELDS: dict[str, str] = {
+    "user": "user__username",
+    "provider": "provider",
+    "model": "model",
+    "project": "project_title",
+}
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Totals over some jobs. `estimated` is the part of `spend` that is an estimate (no reported cost);
+    `unpriced` counts charged jobs whose price nobody knows, so the spend is a lower bound when it is above 0."""
+
+    jobs: int = 0
+    images: int = 0
+    spend: Decimal = Decimal(0)
+    estimated: Decimal = Decimal(0)
+    unpriced: int = 0
+
+
+@dataclass(frozen=True)
+class MonthUsage(Usage):
+    month: date = date.min  # the first day of the month, in the site's time zone
+
+
+@dataclass(frozen=True)
+class GroupUsage(Usage):
+    key: str = ""  # the user name, provider id, model id or project title
+    label: str = ""  # how to show it
+
+
+def _aggregates() -> dict[str, object]:
+    charged_cost = Case(
+        When(MAY_HAVE_COST, then=Coalesce("actual_cost", "estimated_cost")),
+        default=None,
+        output_field=_MONEY,
+    )
+    estimated_part = Case(
+        When(MAY_HAVE_COST & Q(actual_cost__isnull=True), then="estimated_cost"),
+        default=None,
+        output_field=_MONEY,
+    )
+    unpriced = Case(
+        When(MAY_HAVE_COST & Q(actual_cost__isnull=True, estimated_cost__isnull=True), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return {
+        "jobs": Count("pk"),
+        "images": Coalesce(Sum("images_made"), 0),
+        "spend": Coalesce(Sum(charged_cost), _ZERO),
+        "estimated": Coalesce(Sum(estimated_part), _ZERO),
+        "unpriced": Coalesce(Sum(unpriced), 0),
+    }
+
+
+def _usage_fields(row: dict) -> dict[str, object]:
+    return {
+        "jobs": int(row["jobs"] or 0),
+        "images": int(row["images"] or 0),
+        "spend": Decimal(row["spend"] or 0),
+        "estimated": Decimal(row["estimated"] or 0),
+        "unpriced": int(row["unpriced"] or 0),
+    }
+
+
+def jobs_between(since: datetime | None = None, until: datetime | None = None) -> QuerySet[GenerationJob]:
+    jobs = GenerationJob.objects.all()
+    if since is not None:
+        jobs = jobs.filter(created_at__gte=since)
+    if until is not None:
+        jobs = jobs.filter(created_at__lt=until)
+    return jobs
+
+
+def usage_of(jobs: QuerySet[GenerationJob]) -> Usage:
+    """Totals over any set of jobs, e.g. the admin changelist's filtered queryset."""
+    # order_by(): the model's default ordering must not leak into the aggregate query.
+    return Usage(**_usage_fields(jobs.order_by().aggregate(**_aggregates())))
+
+
+def usage_total(since: datetime | None = None, until: datetime | None = None) -> Usage:
+    return usage_of(jobs_between(since, until))
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_of(value: datetime | date) -> date:
+    if isinstance(value, datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    return date(value.year, value.month, 1)
+
+
+def usage_per_month(since: datetime, until: datetime | None = None) -> list[MonthUsage]:
+    """One row per calendar month from `since`'s month to `until`'s (default now), oldest first; empty months
+    included, so a chart's gaps are real gaps."""
+    until_month = _month_of(until or timezone.now())
+    rows = (
+        jobs_between(since, until)
+        .order_by()
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(**_aggregates())
+    )
+    found = {_month_of(row["month"]): _usage_fields(row) for row in rows}
+    months = []
+    month = _month_of(since)
+    while month <= until_month:
+        months.append(MonthUsage(month=month, **found.get(month, {})))
+        month = add_months(month, 1)
+    return months
+
+
+def usage_by_month(months: int = 12, now: datetime | None = None) -> list[MonthUsage]:
+    """The last `months` calendar months, this one included, oldest first."""
+    first = start_of_month(now)
+    oldest = add_months(first.date(), -(months - 1))
+    # replace() on the local midnight keeps the site's time zone, whatever its offset that month.
+    return usage_per_month(first.replace(year=oldest.year, month=oldest.month), now)
+
+
+def _label(grouping: str, key: str | None) -> str:
+    if grouping == "provider":
+        return PROVIDER_LABELS.get(key or "", key or "")
+    if grouping == "user" and key is None:
+        return "(deleted user)"
+    if grouping == "project" and not key:
+        return "(no project)"
+    return key or ""
+
+
+def usage_by(
+    grouping: Grouping, since: datetime | None = None, until: datetime | None = None
+) -> list[GroupUsage]:
+    """Totals per user, provider, model or project between `since` and `until`; highest spend first, then most
+    images, so the rows an admin asks about come first."""
+    try:
+        field = _GROUP_FIELDS[grouping]
+    except KeyError:
+        raise ValueError(
+            f"cannot group usage by {grouping!r}; use one of {', '.join(_GROUP_FIELDS)}"
+        ) from None
+    rows = jobs_between(since, until).order_by().values(field).annotate(**_aggregates())
+    result = [
+        GroupUsage(key=row[field] or "", label=_label(grouping, row[field]), **_usage_fields(row))
+        for row in rows
+    ]
+    return sorted(result, key=lambda r: (-r.spend, -r.images, r.label.lower()))
+
+
+def format_usd(amount: Decimal | None) -> str:
+    """Dollars to the cent, or to the hundredth of a cent when there is more (FLUX costs $0.003 an image):
+    rounding a total to the cent would hide what the rows beside it add up to."""
+    if amount is None:
+        return "unknown"
+    cents = amount.quantize(Decimal("0.01"))
+    if cents == amount:
+        return f"${cents:,}"
+    return f"${amount.quantize(Decimal('0.0001')):,}"
+
+
+def month_label(month: date, short: bool = False) -> str:
+    return month.strftime("%b %Y" if short else "%B %Y")
+
+
+def total(rows: Iterable[Usage]) -> Usage:
+    rows = list(rows)
+    return Usage(
+        jobs=sum(r.jobs for r in rows),
+        images=sum(r.images for r in rows),
+        spend=sum((r.spend for r in rows), Decimal(0)),
+        estimated=sum((r.estimated for r in rows), Decimal(0)),
+        unpriced=sum(r.unpriced for r in rows),
+    )
+
+
+# --- As text, for `manage.py imagegen usage` ---------------------------------------------------------------------
+
+
+def _table(first: str, rows: Sequence[tuple[str, Usage]]) -> list[str]:
+    """A plain-text table: the name left-aligned, the numbers right-aligned."""
+    cells = [(first, "JOBS", "IMAGES", "SPEND", "ESTIMATED")]
+    cells += [
+        (name, str(u.jobs), str(u.images), format_usd(u.spend), format_usd(u.estimated)) for name, u in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return [
+        "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)).rstrip()
+        for row in cells
+    ]
+
+
+def text_report(since: datetime) -> list[str]:
+    """Totals since `since`, then per month, per provider and per user."""
+    overall = usage_total(since)
+    lines = [
+        f"Since {since:%Y-%m-%d} ({timezone.get_current_timezone_name()}):",
+        f"{overall.jobs} job(s), {overall.images} image(s), spend {format_usd(overall.spend)}"
+        f" (estimated: {format_usd(overall.estimated)}).",
+    ]
+    if overall.unpriced:
+        lines.append(
+            f"{overall.unpriced} job(s) used a model with no known price; they are not in the spend."
+        )
+    sections = [
+        ("Per month", "MONTH", [(month_label(m.month), m) for m in usage_per_month(since)]),
+        ("Per provider", "PROVIDER", [(r.label, r) for r in usage_by("provider", since)]),
+        ("Per user", "USER", [(r.label, r) for r in usage_by("user", since)]),
+    ]
+    for title, first, rows in sections:
+        lines += ["", title, *(_table(first, rows) if rows else ["  (none)"])]
+    return lines

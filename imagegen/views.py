@@ -1,0 +1,244 @@
+"""The Generate Image dialog and its jobs. Thin views: the workflows live in services.py.
+
+Every view answers three ways: into the open dialog (htmx targeting #generate-dialog-body: the dialog's whole
+content), as a partial (other htmx requests: the panel only), or as a full page when JavaScript is off.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from media_library.models import MediaItem
+from media_library.services import ImageRejected
+from media_library.serving import private_file_response
+from projects.access import project_view
+from projects.models import Document, Element, Project
+
+from .catalog import ModelOption
+from .config import EffectiveConfig, get_config
+from .generate_form import GenerateForm
+from .limits import LimitReached
+from .models import Candidate, GenerationJob
+from .providers import get_provider
+from .services import candidates_save, job_cancel, job_create
+
+DIALOG_TARGET = "generate-dialog-body"
+RECENT_JOBS = 6
+
+
+def models_for(config: EffectiveConfig) -> Any:
+    def load(provider_id: str) -> list[ModelOption]:
+        return get_provider(provider_id, config.connection(provider_id)).models()
+
+    return load
+
+
+def _form(project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None) -> GenerateForm:
+    return GenerateForm(
+        data,
+        project=project,
+        providers=config.available_providers(),
+        default_provider=config.effective_default_provider(),
+        models_for=models_for(config),
+        initial=initial,
+    )
+
+
+def _render(
+    request: HttpRequest, project: Project, panel: str, context: Mapping[str, Any], status: int | None = None
+) -> HttpResponse:
+    """Render `panel` into the dialog, as a bare partial, or inside the full page."""
+    context = {"project": project, "tab": "media", "panel": panel, **context}
+    if request.htmx and request.htmx.target == DIALOG_TARGET:
+        template = "imagegen/_dialog_content.html"
+    elif request.htmx:
+        template = panel
+    else:
+        template = "imagegen/page.html"
+    return render(request, template, context, status=status)
+
+
+def _jobs_for(project: Project) -> Any:
+    return GenerationJob.objects.filter(project=project)
+
+
+# --- The dialog -------------------------------------------------------------------------------------------------
+
+
+@project_view("edit")
+def dialog(request: HttpRequest, project: Project) -> HttpResponse:
+    config = get_config()
+    status = config.generation_status()
+    if not status.available:
+        return _render(request, project, "imagegen/_unavailable.html", {"reason": status.reason})
+
+    if request.method != "POST":
+        initial = _initial_from_query(request.GET)
+        return _render(
+            request, project, "imagegen/_form.html", {"form": _form(project, config, initial=initial)}
+        )
+
+    action = request.POST.get("action", "generate")
+    if action == "refresh":
+        # Provider or model changed: rebuild the form for them, keeping what the writer typed, showing no errors.
+        form = _form(project, config, initial=request.POST.dict())
+        return _render(request, project, "imagegen/_form.html", {"form": form})
+
+    form = _form(project, config, data=request.POST)
+    if not form.is_valid():
+        return _render(request, project, "imagegen/_form.html", {"form": form})
+    if action == "preview":
+        return _render(request, project, "imagegen/_form.html", {"form": form, "preview": form.composed})
+    try:
+        job = job_create(
+            user=request.user,
+            project=project,
+            options=form.options(),
+            composed=form.composed,
+            estimated_cost=form.estimated_cost,
+            config=config,
+        )
+    except LimitReached as limit:
+        form.add_error(None, limit.message)
+        return _render(request, project, "imagegen/_form.html", {"form": form})
+    if not request.htmx:
+        return redirect("imagegen:job", slug=project.slug, pk=job.pk)
+    return _render(request, project, "imagegen/_job.html", _job_context(job))
+
+
+def _initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
+    allowed = {
+        "provider",
+        "model",
+        "prompt",
+        "size",
+        "quality",
+        "style",
+        "count",
+        "negative_prompt",
+        "seed",
+        "steps",
+    }
+    return {k: v for k, v in query.items() if k in allowed or k.startswith("element_")}
+
+
+def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str, Any]:
+    initial: dict[str, Any] = {
+        "provider": job.provider,
+        "model": job.model,
+        "prompt": job.prompt,
+        **job.options,
+    }
+    for element in job.elements:
+        initial[f"element_{element['id']}"] = element.get("role", "")
+    if new_seed and "seed" in initial:
+        initial["seed"] = random.randrange(2**32)
+    return initial
+
+
+@project_view("edit")
+@require_GET
+def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+    """Generate again: the dialog, filled in with a job's settings."""
+    job = get_object_or_404(_jobs_for(project), pk=pk)
+    config = get_config()
+    form = _form(project, config, initial=_initial_from_job(job))
+    return _render(request, project, "imagegen/_form.html", {"form": form})
+
+
+@project_view("edit")
+@require_GET
+def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+    """Generate variations of a saved image: the same settings with a new seed where the provider takes one."""
+    item = get_object_or_404(MediaItem, project=project, pk=pk, origin=MediaItem.Origin.GENERATED)
+    job = GenerationJob.objects.filter(pk=item.generation.get("job_id"), project=project).first()
+    if job is None:
+        raise Http404("This image's generation record is gone.")
+    config = get_config()
+    form = _form(project, config, initial=_initial_from_job(job, new_seed=True))
+    return _render(request, project, "imagegen/_form.html", {"form": form, "variations_of": item})
+
+
+# --- Jobs -------------------------------------------------------------------------------------------------------
+
+
+def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
+    candidates = list(job.candidates.all())
+    unsaved = [c for c in candidates if not c.saved_item_id]
+    return {"job": job, "candidates": candidates, "unsaved": unsaved, **extra}
+
+
+@project_view("edit")
+@require_GET
+def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+    job = get_object_or_404(_jobs_for(project), pk=pk)
+    return _render(request, project, "imagegen/_job.html", _job_context(job))
+
+
+@project_view("edit")
+@require_GET
+def jobs(request: HttpRequest, project: Project) -> HttpResponse:
+    """The project's running and recent jobs, for the Media tab."""
+    recent = list(_jobs_for(project).select_related("user")[:RECENT_JOBS])
+    running = any(not j.is_finished for j in recent)
+    return render(
+        request, "imagegen/_recent_jobs.html", {"project": project, "jobs": recent, "running": running}
+    )
+
+
+@project_view("edit")
+@require_POST
+def cancel(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+    job = job_cancel(job=get_object_or_404(_jobs_for(project), pk=pk))
+    if not request.htmx:
+        messages.info(request, "Cancelled." if job.is_finished else "Asked the provider to stop.")
+        return redirect("imagegen:job", slug=project.slug, pk=job.pk)
+    return _render(request, project, "imagegen/_job.html", _job_context(job))
+
+
+@project_view("edit")
+@require_POST
+def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+    job = get_object_or_404(_jobs_for(project), pk=pk)
+    ids = [int(i) for i in request.POST.getlist("candidate") if i.isdigit()]
+    chosen = list(job.candidates.filter(pk__in=ids))
+    if not chosen:
+        context = _job_context(job, save_error="Select at least one image to save.")
+        return _render(request, project, "imagegen/_job.html", context)
+    try:
+        items = candidates_save(job=job, candidates=chosen, user=request.user)
+    except ImageRejected as exc:
+        return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
+    context = _job_context(
+        job,
+        saved=items,
+        documents=Document.objects.filter(project=project).only("pk", "title"),
+        elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
+    )
+    if not request.htmx:
+        noun = "image" if len(items) == 1 else "images"
+        messages.success(request, f"Saved {len(items)} {noun} to the library.")
+    response = _render(request, project, "imagegen/_job.html", context)
+    response["HX-Trigger"] = "media-saved"
+    return response
+
+
+@project_view("edit")
+@require_GET
+def candidate_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(Candidate.objects.select_related("job"), pk=pk, job__project=project)
+    if not candidate.file:
+        raise Http404("This image has expired.")
+    return private_file_response(
+        request,
+        name=candidate.file.name,
+        content_type=candidate.content_type,
+        etag_value=f"candidate-{candidate.pk}-{candidate.bytes}",
+    )

@@ -1,0 +1,156 @@
+"""The dialog's form offers only what the chosen model allows and validates against the catalog."""
+
+from decimal import Decimal
+
+import pytest
+
+from imagegen import catalog
+from imagegen.catalog import ModelOption
+from imagegen.generate_form import GenerateForm
+from projects.models import Element
+
+pytestmark = pytest.mark.django_db
+
+
+def models_for(provider_id: str) -> list[ModelOption]:
+    if provider_id == "stable-diffusion":
+        return [ModelOption.from_spec(catalog.sd_checkpoint_spec("sd-v1-5 [abc]", "SD 1.5"))]
+    return [ModelOption.from_spec(spec) for spec in catalog.CATALOG[provider_id].values()]
+
+
+def make_form(project, data=None, providers=("openai", "stable-diffusion"), **kw):
+    return GenerateForm(
+        data,
+        project=project,
+        providers=list(providers),
+        default_provider=providers[0],
+        models_for=models_for,
+        **kw,
+    )
+
+
+def dalle3(**overrides):
+    data = {"provider": "openai", "model": "dall-e-3", "prompt": "A lighthouse", "size": "1024x1024",
+            "quality": "standard", "style": "vivid", "count": "1"}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_dalle3_offers_its_sizes_styles_and_counts_only(project):
+    form = make_form(project, initial={"provider": "openai", "model": "dall-e-3"})
+    assert [c for c, _ in form.fields["size"].choices] == ["1024x1024", "1792x1024", "1024x1792"]
+    assert [c for c, _ in form.fields["style"].choices] == ["vivid", "natural"]
+    assert form.fields["count"].max_value == 4
+    assert "negative_prompt" not in form.fields and "seed" not in form.fields and "steps" not in form.fields
+
+
+def test_new_dialog_starts_on_the_current_openai_model(project):
+    form = make_form(project)
+    assert form.spec.id == "gpt-image-2"
+    assert form.fields["quality"].initial == "medium"
+
+
+def test_stable_diffusion_offers_negative_prompt_seed_and_steps(project):
+    form = make_form(project, initial={"provider": "stable-diffusion"})
+    assert {"negative_prompt", "seed", "steps"} <= set(form.fields)
+    assert "quality" not in form.fields and "style" not in form.fields
+    assert form.fields["count"].max_value == 8
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"size": "256x256"}, "size", "Select a valid choice"),
+        ({"quality": "ultra"}, "quality", "Select a valid choice"),
+        ({"style": "noir"}, "style", "Select a valid choice"),
+        ({"count": "5"}, "count", "less than or equal to 4"),
+        ({"count": "0"}, "count", "greater than or equal to 1"),
+        ({"prompt": "x" * 4001}, "prompt", "at most 4000 characters"),
+        ({"prompt": "   "}, "prompt", "required"),
+    ],
+)
+def test_invalid_options_are_field_errors(project, overrides, field, message):
+    form = make_form(project, dalle3(**overrides))
+    assert not form.is_valid()
+    assert message in " ".join(form.errors[field])
+
+
+def test_dall_e_2_prompt_limit_is_1000(project):
+    form = make_form(project, dalle3(model="dall-e-2", size="512x512", prompt="y" * 1001, style=""))
+    assert not form.is_valid()
+    assert "at most 1000 characters" in form.errors["prompt"][0]
+
+
+def test_valid_request_composes_the_prompt_and_estimates_the_cost(project):
+    mira = Element.objects.create(
+        project=project, kind="character", name="Mira", attributes=[["Hair", "silver"]]
+    )
+    harbour = Element.objects.create(project=project, kind="location", name="Harbour", description="Foggy.")
+    data = dalle3(quality="hd", size="1792x1024", count="2", **{f"element_{mira.pk}": "subject",
+                                                                f"element_{harbour.pk}": "setting"})  # fmt: skip
+    form = make_form(project, data)
+    assert form.is_valid(), form.errors
+    assert form.estimated_cost == Decimal("0.240")  # 0.120 per hd wide image x 2
+    assert form.composed.text == (
+        "A lighthouse\n\nSubject: Mira, a character. Hair: silver.\nSetting: Harbour, a location. Foggy."
+    )
+    options = form.options()
+    assert (options.model, options.size, options.quality, options.count) == ("dall-e-3", "1792x1024", "hd", 2)
+    assert [(e.name, role) for e, role in options.elements] == [("Mira", "subject"), ("Harbour", "setting")]
+
+
+def test_elements_of_another_project_cannot_be_used(project, owner):
+    from projects.models import Project
+
+    other = Project.objects.create(owner=owner, title="Other", slug="other")
+    stranger = Element.objects.create(project=other, kind="character", name="Stranger")
+    form = make_form(project, dalle3(**{f"element_{stranger.pk}": "subject"}))
+    assert form.is_valid()
+    assert "Stranger" not in form.composed.text
+    assert form.options().elements == []
+
+
+def test_bad_role_is_an_error(project):
+    mira = Element.objects.create(project=project, kind="character", name="Mira")
+    form = make_form(project, dalle3(**{f"element_{mira.pk}": "villain"}))
+    assert not form.is_valid()
+    assert f"element_{mira.pk}" in form.errors
+
+
+def test_unknown_price_is_unknown_not_zero(project):
+    form = make_form(project, dalle3(model="gpt-image-2", size="auto", quality="auto", style=""))
+    assert form.is_valid(), form.errors
+    assert form.estimated_cost is None
+
+
+def test_self_hosted_costs_nothing(project):
+    data = {"provider": "stable-diffusion", "model": "sd-v1-5 [abc]", "prompt": "p", "size": "512x512",
+            "count": "3", "steps": "20", "seed": "42", "negative_prompt": "blurry"}  # fmt: skip
+    form = make_form(project, data)
+    assert form.is_valid(), form.errors
+    assert form.estimated_cost == Decimal(0)
+    assert form.options().seed == 42 and form.options().negative_prompt == "blurry"
+
+
+def test_a_model_the_provider_does_not_offer_is_refused(project):
+    def only_gpt_image(pid):
+        return [ModelOption.from_spec(catalog.CATALOG["openai"]["gpt-image-2"])]
+
+    form = GenerateForm(
+        dalle3(), project=project, providers=["openai"], default_provider="openai", models_for=only_gpt_image
+    )
+    assert not form.is_valid()
+    assert "model" in form.errors
+
+
+def test_no_usable_model_explains_itself(project):
+    form = GenerateForm(
+        dalle3(), project=project, providers=["openai"], default_provider="openai", models_for=lambda pid: []
+    )
+    assert not form.is_valid()
+    assert "offers no model you can use right now" in form.non_field_errors()[0]
+
+
+def test_provider_select_hidden_when_only_one(project):
+    form = make_form(project, providers=("openai",))
+    assert form["provider"].is_hidden

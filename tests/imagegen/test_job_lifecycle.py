@@ -1,0 +1,156 @@
+"""A job's life with the real database worker (`manage.py db_worker`) against a stand-in upstream.
+
+These run in real transactions: the worker and the job's progress monitor use their own connections.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from imagegen import services
+from imagegen.models import GenerationJob
+
+from .conftest import SD_MODEL
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def submit(client, project, **overrides) -> GenerationJob:
+    data = {"provider": "stable-diffusion", "model": SD_MODEL, "prompt": "A harbour at night", "size": "512x512",
+            "count": "2", "steps": "20", "action": "generate"}  # fmt: skip
+    data.update(overrides)
+    response = client.post(reverse("imagegen:dialog", kwargs={"slug": project.slug}), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return GenerationJob.objects.latest("pk")
+
+
+def run_worker() -> None:
+    """The real worker, until the queue is empty."""
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.05", verbosity=0)
+
+
+def test_submitted_job_is_run_by_the_worker(upstream, client_for, project):
+    job = submit(client_for("editor"), project, seed="99")
+    assert job.status == "queued"
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert (job.images_made, job.progress, job.actual_cost) == (2, 1.0, 0)
+    assert job.started_at <= job.finished_at
+    candidates = list(job.candidates.all())
+    assert [(c.width, c.height) for c in candidates] == [(512, 512), (512, 512)]
+    assert [c.seed for c in candidates] == [99, 100]  # A1111 numbers a batch's seeds from the first
+    (sent,) = upstream.requests("/sdapi/v1/txt2img")
+    assert sent["body"]["prompt"] == "A harbour at night" and sent["body"]["batch_size"] == 2
+    assert sent["body"]["override_settings"] == {"sd_model_checkpoint": SD_MODEL}
+
+    # Running a finished job again changes nothing: no call upstream, no new images.
+    services.job_run(job_id=job.pk)
+    assert len(upstream.requests("/sdapi/v1/txt2img")) == 1 and job.candidates.count() == 2
+
+
+def test_fan_out_for_a_one_image_per_call_model(upstream, client_for, project):
+    job = submit(client_for("editor"), project, provider="openai", model="dall-e-3", size="1024x1024",
+                 quality="standard", style="natural", count="3")  # fmt: skip
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.images_made == 3
+    calls = upstream.requests("/v1/images/generations")
+    assert len(calls) == 3 and {c["body"]["n"] for c in calls} == {1}
+    assert all(c["body"]["response_format"] == "b64_json" and c["body"]["style"] == "natural" for c in calls)
+    assert str(job.actual_cost) == "0.1200"  # 3 x $0.040
+
+
+def test_partial_success_keeps_the_images_that_came(upstream, client_for, project):
+    upstream.script(family="a1111", fewer_images=1)
+    job = submit(client_for("editor"), project, count="3")
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "partly_succeeded"
+    assert (job.images_made, job.candidates.count()) == (2, 2)
+    assert "2 of 3 images were made" in job.error_message
+
+
+def test_failures_are_audited_with_their_class(upstream, client_for, project):
+    upstream.script(family="openai", fail_with="content_policy")
+    job = submit(client_for("editor"), project, provider="openai", model="dall-e-3", size="1024x1024",
+                 quality="standard", style="vivid", count="1")  # fmt: skip
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_class == "content_policy"
+    assert "rephrase" in job.error_message
+    assert job.request_ids and job.images_made == 0
+    assert "sk-test-upstream-key-123" not in job.error_message + str(job.request_ids)
+
+
+def test_rate_limit_then_success(upstream, client_for, project, monkeypatch):
+    monkeypatch.setattr("imagegen.providers.base.time.sleep", lambda s: None, raising=False)
+    upstream.script(family="openai", fail_with="rate_limit", fail_times=1, retry_after=1)
+    job = submit(client_for("editor"), project, provider="openai", model="dall-e-3", size="1024x1024",
+                 quality="standard", style="vivid", count="1")  # fmt: skip
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert len(upstream.requests("/v1/images/generations")) == 2
+
+
+def test_unavailable_provider_fails_with_a_reason(upstream, client_for, project, monkeypatch):
+    job = submit(client_for("editor"), project)
+    monkeypatch.setenv("AI_IMAGE_SD_ENABLED", "false")  # an admin switched it off while the job waited
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_class == "unavailable"
+    assert "disabled by AI_IMAGE_SD_ENABLED" in job.error_message
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_progress_is_reported_and_a_running_job_can_be_cancelled(upstream, client_for, project):
+    upstream.script(family="a1111", delay=6.0)
+    job = submit(client_for("editor"), project)
+    seen: dict[str, float] = {}
+
+    def watch_then_cancel() -> None:
+        wait_for(lambda: (GenerationJob.objects.get(pk=job.pk).progress or 0) > 0)
+        seen["progress"] = GenerationJob.objects.get(pk=job.pk).progress
+        services.job_cancel(job=GenerationJob.objects.get(pk=job.pk))
+
+    watcher = threading.Thread(target=watch_then_cancel)
+    watcher.start()
+    started = time.monotonic()
+    run_worker()  # in this thread: the worker installs signal handlers
+    watcher.join(timeout=10)
+    job.refresh_from_db()
+    assert 0 < seen["progress"] < 1
+    assert job.status == "cancelled" and job.candidates.count() == 0
+    assert upstream.requests("/sdapi/v1/interrupt"), "the WebUI was asked to stop"
+    assert time.monotonic() - started < 6.0  # stopped early, not after the full run
+
+
+def test_stuck_jobs_are_failed(upstream, project, owner):
+    long_ago = timezone.now() - timedelta(hours=2)
+    stuck = GenerationJob.objects.create(
+        user=owner, project=project, provider="openai", model="dall-e-3", prompt="p", composed_prompt="p",
+        status="running", started_at=long_ago,
+    )  # fmt: skip
+    fresh = GenerationJob.objects.create(
+        user=owner, project=project, provider="openai", model="dall-e-3", prompt="p", composed_prompt="p",
+        status="running", started_at=timezone.now(),
+    )  # fmt: skip
+    assert services.jobs_fail_stuck() == 1
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == "failed" and "stopped responding" in stuck.error_message and stuck.finished_at
+    assert fresh.status == "running"
