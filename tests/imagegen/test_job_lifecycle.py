@@ -154,3 +154,38 @@ def test_stuck_jobs_are_failed(upstream, project, owner):
     fresh.refresh_from_db()
     assert stuck.status == "failed" and "stopped responding" in stuck.error_message and stuck.finished_at
     assert fresh.status == "running"
+
+
+def test_a_reference_image_goes_upstream_where_the_model_takes_images(
+    upstream, client_for, project, media_item
+):
+    from projects.models import Element
+
+    compass = Element.objects.create(project=project, kind="item", name="The Compass", image=media_item)
+    mira = Element.objects.create(project=project, kind="character", name="Mira", image=media_item)
+    job = submit(client_for("editor"), project, provider="openai", model="gpt-image-1", size="1024x1024",
+                 quality="low", count="1", **{f"element_{compass.pk}": "reference",
+                                             f"element_{mira.pk}": "subject"})  # fmt: skip
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error_message
+    (sent,) = upstream.requests("/v1/images/edits")
+    assert [f["size"] for f in sent["body"]["_files"]] == [
+        media_item.size_bytes
+    ]  # the reference's, not the subject's
+    assert "Reference: The Compass, an item." in sent["body"]["prompt"]
+    assert upstream.requests("/v1/images/generations") == []
+
+
+def test_without_image_input_a_reference_is_text_only(upstream, client_for, project, media_item):
+    from projects.models import Element
+
+    compass = Element.objects.create(project=project, kind="item", name="The Compass", image=media_item)
+    job = submit(client_for("editor"), project, provider="openai", model="dall-e-3", size="1024x1024",
+                 quality="standard", style="vivid", count="1", **{f"element_{compass.pk}": "reference"})  # fmt: skip
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    (sent,) = upstream.requests("/v1/images/generations")
+    assert "Reference: The Compass, an item." in sent["body"]["prompt"]
+    assert upstream.requests("/v1/images/edits") == []
