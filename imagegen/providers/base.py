@@ -86,6 +86,9 @@ class Provider:
     # Parallel calls at most, for models that make one image per call; requests' pool keeps 10 per host.
     max_parallel: ClassVar[int] = 4
     request_id_header: ClassVar[str] = "x-request-id"
+    # Model lists and key checks are asked for while a person waits (the dialog, admin): they must not inherit the
+    # minutes-long generation timeout when an upstream hangs.
+    list_timeout: ClassVar[float] = 10.0
 
     def __init__(
         self,
@@ -97,6 +100,7 @@ class Provider:
         self.connection = connection
         self.sleep = sleep
         self.timeout = float(connection.timeout)
+        self.quick_timeout = min(self.timeout, self.list_timeout)
         self.session = session or ProviderSession(
             timeout=self.timeout, user_agent=USER_AGENT.format(site_url=connection.site_url)
         )

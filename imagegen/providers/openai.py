@@ -53,7 +53,7 @@ class OpenAIProvider(Provider):
         cached = cache.get(key)
         if cached is not None:
             return cached
-        answer = self.request("GET", "/models", retry=False)
+        answer = self.request("GET", "/models", retry=False, timeout=self.quick_timeout)
         items = answer.data.get("data") if isinstance(answer.data, dict) else None
         if not isinstance(items, list):
             raise BadResponseError(reason="the model list is not a list")

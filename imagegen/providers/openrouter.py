@@ -63,7 +63,9 @@ class OpenRouterProvider(Provider):
         cached = cache.get(key)
         if cached is not None:
             return cached
-        answer = self.request("GET", "/models", params={"output_modalities": "image"}, retry=False)
+        answer = self.request(
+            "GET", "/models", params={"output_modalities": "image"}, retry=False, timeout=self.quick_timeout
+        )
         live: dict[str, dict[str, Any]] = {}
         for item in _items(answer.data):
             architecture = item.get("architecture") or {}
@@ -78,7 +80,7 @@ class OpenRouterProvider(Provider):
                 "price": (item.get("pricing") or {}).get("image_output"),
             }
         try:
-            served = self.request("GET", "/images/models", retry=False)
+            served = self.request("GET", "/images/models", retry=False, timeout=self.quick_timeout)
         except ProviderError:
             served = None  # an older gateway without the Images API: everything goes through chat
         for item in _items(served.data if served else None):
@@ -130,7 +132,7 @@ class OpenRouterProvider(Provider):
                 False, "no_key", "No OpenRouter API key is set. An admin must add one in the settings."
             )
         try:
-            answer = self.request("GET", "/key", retry=False)
+            answer = self.request("GET", "/key", retry=False, timeout=self.quick_timeout)
         except ProviderError as err:
             return check_failed(err)
         data = answer.data.get("data") if isinstance(answer.data, dict) else None

@@ -64,7 +64,7 @@ class StableDiffusionProvider(Provider):
         cached = cache.get(key)
         if cached is not None:
             return cached
-        answer = self.request("GET", "/sdapi/v1/sd-models", retry=False)
+        answer = self.request("GET", "/sdapi/v1/sd-models", retry=False, timeout=self.quick_timeout)
         if not isinstance(answer.data, list):
             raise BadResponseError(reason="the checkpoint list is not a list")
         items = [m for m in answer.data if isinstance(m, dict) and isinstance(m.get("title"), str)]
@@ -76,7 +76,7 @@ class StableDiffusionProvider(Provider):
         cached = cache.get(key)
         if cached is not None:
             return cached
-        answer = self.request("GET", "/sdapi/v1/samplers", retry=False)
+        answer = self.request("GET", "/sdapi/v1/samplers", retry=False, timeout=self.quick_timeout)
         names: set[str] = set()
         for item in answer.data if isinstance(answer.data, list) else []:
             if isinstance(item, dict) and isinstance(item.get("name"), str):

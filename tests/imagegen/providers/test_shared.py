@@ -140,7 +140,10 @@ def test_timeout_is_passed_to_every_call(case, rsps, sleeps):
     case.prepare(rsps)
     case.add_success(rsps)
     make(case, sleeps, timeout=42).generate(case.request())
-    assert {c.request.req_kwargs["timeout"] for c in rsps.calls} == {42}
+    timeouts = {c.request.url.split("?")[0]: c.request.req_kwargs["timeout"] for c in rsps.calls}
+    assert timeouts.pop(case.generate_url) == 42
+    # Lists asked for on the way (models, samplers) are capped: a person may be waiting on them.
+    assert set(timeouts.values()) <= {10.0}
 
 
 @each_provider
