@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .forms import SignUpForm
 
@@ -19,6 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/home.html")
 
 
+@sensitive_post_parameters("password1", "password2")
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.ALLOW_SIGNUP:
         raise Http404("Sign-up is closed on this site.")

@@ -108,6 +108,9 @@ def parse(spec: Spec, raw: str) -> Any:
     if spec.kind == "secret":
         if not text or any(c.isspace() for c in text):
             raise InvalidValue("an API key is one word with no spaces")
+        if not (text.isascii() and text.isprintable()):
+            # HTTP headers carry ASCII only: a pasted "…" or curly quote would break every request with it.
+            raise InvalidValue("an API key has only plain ASCII letters, digits and punctuation")
         return text
     if spec.kind == "url":
         try:
@@ -150,12 +153,14 @@ def environment_problems(environ: Mapping[str, str] | None = None) -> list[tuple
 
 
 def display_url(url: str) -> str:
-    """A URL for display, with any password in it masked."""
+    """A URL for display, with any credentials in it masked (a bare `TOKEN@host` is a credential too)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username if parts.password is not None else None
+    masked = f"{user}:{MASK}" if user else MASK
+    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
 
 
 @dataclass(frozen=True)

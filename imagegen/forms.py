@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_variables
 
 from imagegen.config import MASK, SPECS, InvalidValue, parse, resolve
 from imagegen.models import ImageGenerationSettings
@@ -86,6 +87,7 @@ class ImageGenerationSettingsForm(forms.ModelForm):
                 # The mask is a placeholder: the input itself stays empty and blank means "keep the saved key".
                 self.fields[f"{model_field}_new"].widget.attrs["placeholder"] = MASK
 
+    @sensitive_variables()
     def _clean_key(self, model_field: str) -> str:
         value = self.cleaned_data.get(f"{model_field}_new", "")
         if value:
@@ -105,6 +107,7 @@ class ImageGenerationSettingsForm(forms.ModelForm):
     def clean_sd_api_key_new(self) -> str:
         return self._clean_key("sd_api_key")
 
+    @sensitive_variables()
     def save(self, commit: bool = True) -> ImageGenerationSettings:
         for model_field in KEY_FIELDS:
             new = self.cleaned_data.get(f"{model_field}_new")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,10 @@ class UndecryptableKey(str):
         return "UndecryptableKey()"
 
 
+# A Fernet token: version byte 0x80 base64-encoded ("gAAAAA…"), then at least IV, HMAC and one block.
+FERNET_TOKEN = re.compile(r"^gAAAAA[A-Za-z0-9_-]{94,}={0,2}$")
+
+
 class SecretKeyField(EncryptedTextField):
     """An encrypted API key that says so when it cannot be decrypted.
 
@@ -53,9 +58,14 @@ class SecretKeyField(EncryptedTextField):
             return UndecryptableKey(value)
 
     def to_python(self, value: Any) -> Any:
-        if isinstance(value, UndecryptableKey):
-            return value
-        return super().to_python(value)
+        if isinstance(value, UndecryptableKey) or not isinstance(value, str) or not FERNET_TOKEN.match(value):
+            return value  # a plain key typed into a form
+        # loaddata hands us the ciphertext dumpdata wrote. The library would return it unchanged when it cannot be
+        # decrypted (another server's secrets), and it would then be sent upstream as the key.
+        try:
+            return self.f.decrypt(value.encode("utf-8")).decode("utf-8")
+        except (InvalidToken, UnicodeError):
+            return UndecryptableKey(value)
 
     def get_prep_value(self, value: Any) -> Any:
         if isinstance(value, UndecryptableKey):
@@ -63,7 +73,7 @@ class SecretKeyField(EncryptedTextField):
         return super().get_prep_value(value)
 
     def value_to_string(self, obj: models.Model) -> str:
-        # dumpdata would otherwise print the key in plain text; loaddata decrypts this again.
+        # dumpdata would otherwise print the key in plain text; loaddata decrypts this again (to_python).
         return self.get_prep_value(self.value_from_object(obj)) or ""
 
 

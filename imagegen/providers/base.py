@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from imagegen.catalog import ModelOption, ModelSpec
 
@@ -124,6 +125,7 @@ class Provider:
     ) -> GenerationResult:
         raise NotImplementedError
 
+    @sensitive_variables()
     def auth(self) -> dict[str, Any]:
         """Keyword arguments for requests that authenticate a call (headers or auth=)."""
         key = self.connection.api_key
@@ -204,6 +206,7 @@ class Provider:
                 )
                 self.sleep(wait)
 
+    @sensitive_variables()
     def _attempt(
         self, method: str, path: str, *, headers: dict[str, str] | None, timeout: float | None, **kwargs: Any
     ) -> Answer:

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 
 from imagegen import catalog
 from imagegen.catalog import OPENROUTER_ASPECTS, ModelOption, ModelSpec
@@ -47,6 +48,7 @@ class OpenRouterProvider(Provider):
     provider_id = catalog.OPENROUTER
     label = "OpenRouter"
 
+    @sensitive_variables()
     def auth(self) -> dict[str, Any]:
         auth = super().auth()
         # Attribution: OpenRouter credits the app by these on its leaderboards and in the key owner's activity.

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 
 from imagegen import catalog
 from imagegen.catalog import ModelOption, ModelSpec, parse_size
@@ -49,6 +50,7 @@ class StableDiffusionProvider(Provider):
     label = "Stable Diffusion"
     poll_interval: float = 1.0
 
+    @sensitive_variables()
     def auth(self) -> dict[str, Any]:
         key = self.connection.api_key
         if ":" in key:

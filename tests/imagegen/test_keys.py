@@ -106,3 +106,43 @@ def test_a_secret_key_fallback_keeps_saved_keys_readable(db, settings, forget_ke
     settings.SECRET_KEY_FALLBACKS = ["old-secret"]
     forget_keys()
     assert config.provider_connection("openrouter").api_key == KEY
+
+
+def test_loaddata_from_a_server_with_other_secrets_never_sends_the_ciphertext(db, tmp_path, settings, forget_keys):
+    settings.SALT_KEY = "the-old-servers-salt"
+    forget_keys()
+    row = ImageGenerationSettings.load()
+    row.openai_api_key = KEY
+    row.save()
+    out = io.StringIO()
+    call_command("dumpdata", "imagegen.ImageGenerationSettings", stdout=out)
+    dump = tmp_path / "settings.json"
+    dump.write_text(out.getvalue())
+    ImageGenerationSettings.objects.all().delete()
+
+    settings.SALT_KEY = "the-new-servers-salt"
+    forget_keys()
+    call_command("loaddata", str(dump), stdout=io.StringIO())
+    connection_ = config.provider_connection("openai")
+    assert connection_.api_key == ""
+    assert not config.provider_status("openai").available
+    assert "cannot be decrypted" in config.provider_status("openai").reason
+
+
+@pytest.mark.parametrize("bad", ["sk-abc…def", "sk-“quoted”", "sk-\x07bell"])
+def test_a_key_that_cannot_travel_in_an_http_header_is_refused(bad):
+    spec = config.SPEC_BY_NAME["openai.api_key"]
+    with pytest.raises(config.InvalidValue, match="plain ASCII"):
+        config.parse(spec, bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://sd.local:7860", "http://sd.local:7860"),
+        ("http://alice:s3cret@sd.local:7860/", "http://alice:********@sd.local:7860/"),
+        ("https://tok3n@sd.local", "https://********@sd.local"),
+    ],
+)
+def test_credentials_in_urls_are_masked_for_display(url, shown):
+    assert config.display_url(url) == shown
