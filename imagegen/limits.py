@@ -102,7 +102,7 @@ def check_limits(
             )
 
     budget = config.monthly_budget.value
-    if budget is not None:
+    if budget is not None and estimated_cost != 0:  # a free (self-hosted) request spends nothing
         spent = spend_this_month(now)
         reset_on = f"{start_of_next_month(now):%B} 1"
         if estimated_cost is None:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -58,6 +59,7 @@ class GenerationOptions:
     seed: int | None = None
     steps: int | None = None
     elements: Sequence[tuple[Element, str]] = field(default_factory=tuple)
+    max_input_images: int = 0  # what the chosen model accepts (Reference images go along up to this many)
 
     def as_job_options(self) -> dict[str, Any]:
         options = {
@@ -87,14 +89,39 @@ def job_create(
 ) -> GenerationJob:
     """Check the limits, record the job, and queue it for a worker. Raises LimitReached."""
     config = config or get_config()
-    check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
-    job = GenerationJob.objects.create(
+    with transaction.atomic():
+        # One submission at a time per writer: two quick clicks must not both pass the limits. (SQLite's
+        # IMMEDIATE transactions serialize all writers anyway; on PostgreSQL this row lock does it.)
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
+        job = _job_row(user=user, project=project, options=options, composed=composed, cost=estimated_cost)
+    if enqueue:
+        from .tasks import run_generation_job  # the task module imports services; import late
+
+        # After commit: a worker must never pick up a job whose row it cannot see yet.
+        transaction.on_commit(lambda: run_generation_job.enqueue(job.pk))
+    return job
+
+
+def _job_row(
+    *,
+    user: AbstractBaseUser,
+    project: Project,
+    options: GenerationOptions,
+    composed: ComposedPrompt,
+    cost: Decimal | None,
+) -> GenerationJob:
+    job_options = options.as_job_options()
+    if options.max_input_images:
+        # Live-only models (OpenRouter's list) are not in the catalog: remember what this one accepts.
+        job_options["max_input_images"] = options.max_input_images
+    return GenerationJob.objects.create(
         user=user,
         project=project,
         project_title=project.title,
         provider=options.provider,
         model=options.model,
-        options=options.as_job_options(),
+        options=job_options,
         prompt=options.prompt,
         composed_prompt=composed.text,
         prompt_notes=list(composed.omissions),
@@ -109,14 +136,8 @@ def job_create(
             for element, role in options.elements
         ],
         images_requested=options.count,
-        estimated_cost=estimated_cost,
+        estimated_cost=cost,
     )
-    if enqueue:
-        from .tasks import run_generation_job  # the task module imports services; import late
-
-        # After commit: a worker must never pick up a job whose row it cannot see yet.
-        transaction.on_commit(lambda: run_generation_job.enqueue(job.pk))
-    return job
 
 
 # --- Running ----------------------------------------------------------------------------------------------------
@@ -178,24 +199,26 @@ def _claim(job_id: int) -> GenerationJob | None:
 
 def _input_images(job: GenerationJob, spec: catalog.ModelSpec | None) -> tuple[bytes, ...]:
     """Reference elements' images, where the model takes input images."""
-    if spec is None or not spec.input_images:
+    limit = job.options.get("max_input_images") or (spec.max_input_images if spec else 0)
+    if not limit:
         return ()
     ids = [e["image_id"] for e in job.elements if e.get("role") == Role.REFERENCE and e.get("image_id")]
     images = []
-    for item in MediaItem.objects.filter(pk__in=ids[: spec.max_input_images], project_id=job.project_id):
+    for item in MediaItem.objects.filter(pk__in=ids[:limit], project_id=job.project_id):
         with item.file.open("rb") as handle:
             images.append(handle.read())
     return tuple(images)
 
 
 def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
-    for name, value in fields.items():
-        setattr(job, name, value)
-    job.status = status
-    job.finished_at = timezone.now()
+    """Record the outcome, unless someone else already finished the job (stuck-job recovery, a queued cancel)."""
+    fields = {**fields, "status": status, "finished_at": timezone.now()}
     if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
-        job.progress = 1.0
-    job.save()
+        fields["progress"] = 1.0
+    updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(**fields)
+    job.refresh_from_db()
+    if not updated:
+        log.warning("Job %s was already %s; its late outcome (%s) is not recorded", job.pk, job.status, status)
     return job
 
 
@@ -378,8 +401,17 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "revised_prompt": candidate.revised_prompt,
         "options": options,
         "elements": [{k: e.get(k) for k in ("id", "name", "kind", "role")} for e in job.elements],
-        "cost": str(job.cost / max(job.images_made, 1)) if job.cost is not None else None,
+        "cost": _cost_per_image(job),
     }
+
+
+def _cost_per_image(job: GenerationJob) -> str | None:
+    # The estimate covers the images asked for; a reported cost covers the images made.
+    if job.actual_cost is not None:
+        return str(job.actual_cost / max(job.images_made, 1))
+    if job.estimated_cost is not None:
+        return str(job.estimated_cost / max(job.images_requested, 1))
+    return None
 
 
 def candidates_save(
@@ -411,10 +443,18 @@ def candidates_save(
 
 
 def candidates_expire(*, older_than: timedelta = CANDIDATE_MAX_AGE) -> int:
-    """Delete unsaved candidates older than `older_than`, files included. Saved ones live on as media items."""
-    old = Candidate.objects.filter(saved_item__isnull=True, created_at__lt=timezone.now() - older_than)
+    """Delete unsaved candidates older than `older_than`, files included; returns how many.
+
+    Saved ones live on as media items (a copy): their rows stay, linking the job to the library, but their files
+    go too, so no image is stored twice for good.
+    """
+    cutoff = timezone.now() - older_than
+    old = Candidate.objects.filter(saved_item__isnull=True, created_at__lt=cutoff)
     names = list(old.values_list("file", flat=True))
     count, _ = old.delete()
+    saved = Candidate.objects.filter(saved_item__isnull=False, created_at__lt=cutoff).exclude(file="")
+    names += list(saved.values_list("file", flat=True))
+    saved.update(file="")
     for name in names:
         if name:
             default_storage.delete(name)

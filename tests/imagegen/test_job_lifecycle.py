@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -189,3 +190,49 @@ def test_without_image_input_a_reference_is_text_only(upstream, client_for, proj
     (sent,) = upstream.requests("/v1/images/generations")
     assert "Reference: The Compass, an item." in sent["body"]["prompt"]
     assert upstream.requests("/v1/images/edits") == []
+
+
+def test_a_late_outcome_does_not_overwrite_a_recovered_job(upstream, client_for, project, monkeypatch):
+    """A worker that comes back after its job was declared stuck must not flip it to succeeded."""
+    job = submit(client_for("editor"), project, count="1")
+    real_generate = services.get_provider
+
+    def slow_provider(*args, **kwargs):
+        provider = real_generate(*args, **kwargs)
+        original = provider.generate
+
+        def generate(*a, **k):
+            result = original(*a, **k)
+            GenerationJob.objects.filter(pk=job.pk).update(status="failed", error_class="unavailable")
+            return result
+
+        provider.generate = generate
+        return provider
+
+    monkeypatch.setattr(services, "get_provider", slow_provider)
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error_class == "unavailable"
+
+
+def test_cleanup_keeps_saved_rows_but_not_a_second_copy_of_their_files(upstream, client_for, project, editor):
+    from django.core.files.storage import default_storage
+
+    job = submit(client_for("editor"), project, count="2")
+    services.job_run(job_id=job.pk)
+    first, second = job.candidates.all()
+    [item] = services.candidates_save(job=job, candidates=[first], user=editor)
+    files = (first.file.name, second.file.name)
+    assert Decimal(item.generation["cost"]) == 0  # self-hosted: per-image cost recorded
+    assert services.candidates_expire(older_than=timedelta(0)) == 1
+    assert not default_storage.exists(files[0]) and not default_storage.exists(files[1])
+    first.refresh_from_db()
+    assert first.saved_item == item and not first.file
+    assert default_storage.exists(item.file.name)
+
+
+def test_per_image_cost_of_a_partly_made_job_uses_the_estimate_per_requested_image(project, owner):
+    job = GenerationJob(estimated_cost=Decimal("0.16"), images_requested=4, images_made=2)
+    assert Decimal(services._cost_per_image(job)) == Decimal("0.04")
+    job.actual_cost = Decimal("0.10")
+    assert Decimal(services._cost_per_image(job)) == Decimal("0.05")

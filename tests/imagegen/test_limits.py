@@ -95,3 +95,11 @@ def test_budget_resets_with_the_month(editor, project, monkeypatch, settings):
     make_job(editor, project, estimated="1.00", when=when)
     assert spend_this_month(datetime(2026, 11, 1, 1, 0, tzinfo=when.tzinfo)) == 0
     assert spend_this_month(datetime(2026, 10, 31, 23, 30, tzinfo=when.tzinfo)) == Decimal("1.00")
+
+
+def test_a_free_self_hosted_request_passes_a_spent_budget(editor, project, monkeypatch):
+    monkeypatch.setenv("AI_IMAGE_MONTHLY_BUDGET", "1")
+    make_job(editor, project, estimated="1.50")
+    check(editor, cost="0")
+    with pytest.raises(LimitReached):
+        check(editor, cost="0.01")
