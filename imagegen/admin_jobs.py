@@ -226,7 +226,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         months = usage.usage_by_month(12)
-        month = parse_month(request.GET.get("month", "")) or months[-1].month
+        # Only the months on the page: anything else (9999-12, garbage) falls back to the latest.
+        listed = {m.month for m in months}
+        asked = parse_month(request.GET.get("month", ""))
+        month = asked if asked in listed else months[-1].month
         since = timezone.make_aware(datetime(month.year, month.month, 1))
         next_month = usage.add_months(month, 1)
         until = timezone.make_aware(datetime(next_month.year, next_month.month, 1))

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
 
 from .models import MediaItem
 
@@ -20,9 +21,10 @@ class MediaItemAdmin(admin.ModelAdmin):
     search_fields = ["title", "alt_text", "sha256", "project__title"]
     list_select_related = ["project", "created_by"]
     raw_id_fields = ["project", "created_by"]
+    # The files are private (no public MEDIA_URL): show where they are served, through the access check.
+    exclude = ["file", "thumbnail"]
     readonly_fields = [
-        "file",
-        "thumbnail",
+        "image_link",
         "thumbnail_width",
         "thumbnail_height",
         "content_type",
@@ -32,6 +34,10 @@ class MediaItemAdmin(admin.ModelAdmin):
         "sha256",
         "created_at",
     ]
+
+    @admin.display(description="image")
+    def image_link(self, item: MediaItem) -> str:
+        return format_html('<a href="{}">{}</a>', item.get_absolute_url(), item.file.name)
 
     @admin.display(description="size")
     def dimensions(self, item: MediaItem) -> str:

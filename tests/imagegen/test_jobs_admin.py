@@ -200,3 +200,10 @@ def test_staff_need_the_view_permission(make_user, jobs, codename):
     assert client.get(change_url(jobs["ok"])).status_code == expected
     assert client.post(change_url(jobs["ok"]), {"status": "failed"}).status_code == 403
     assert GenerationJob.objects.get(pk=jobs["ok"].pk).status == Status.SUCCEEDED
+
+
+@pytest.mark.parametrize("month", ["9999-12", "1900-01", "garbage"])
+def test_usage_page_ignores_months_it_does_not_list(admin_client, month):
+    url = reverse("admin:imagegen_generationjob_usage")
+    response = admin_client.get(url, {"month": month})
+    assert response.status_code == 200
