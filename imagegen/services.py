@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -42,6 +43,8 @@ STUCK_MARGIN = timedelta(minutes=2)
 # A queued job nobody picked up in this long means no worker is running.
 QUEUED_TOO_LONG = timedelta(hours=1)
 CANDIDATE_MAX_AGE = timedelta(hours=24)
+# Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
+GENERATED_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -435,6 +438,8 @@ def candidates_save(
             title=title,
             alt_text=(candidate.revised_prompt or job.prompt)[:500],
             generation=metadata,
+            # A 4K PNG from a provider can pass the upload limit; the writer cannot "make it smaller" here.
+            max_bytes=max(settings.MEDIA_MAX_UPLOAD_BYTES, GENERATED_MAX_BYTES),
         )
         candidate.saved_item = item
         candidate.save(update_fields=["saved_item"])

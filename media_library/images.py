@@ -40,9 +40,12 @@ class ProcessedImage:
     thumbnail_height: int
 
 
-def process_image(data: bytes) -> ProcessedImage:
-    """Check and normalise an image. Raises ImageRejected with a message for the writer."""
-    max_bytes: int = settings.MEDIA_MAX_UPLOAD_BYTES
+def process_image(data: bytes, *, max_bytes: int | None = None) -> ProcessedImage:
+    """Check and normalise an image. Raises ImageRejected with a message for the writer.
+
+    `max_bytes` defaults to MEDIA_MAX_UPLOAD_BYTES (the limit writers see for uploads).
+    """
+    max_bytes = max_bytes if max_bytes is not None else settings.MEDIA_MAX_UPLOAD_BYTES
     if len(data) > max_bytes:
         raise ImageRejected(
             f"It is larger than the {filesizeformat(max_bytes)} limit; make it smaller and try again."

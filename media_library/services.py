@@ -52,6 +52,7 @@ def media_item_create_from_bytes(
     title: str = "",
     alt_text: str = "",
     generation: dict[str, Any] | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[MediaItem, bool]:
     """Store an image in the project's library; returns `(item, created)`.
 
@@ -63,9 +64,12 @@ def media_item_create_from_bytes(
     `origin` is `MediaItem.Origin.UPLOADED` or `.GENERATED`; `generation` is the metadata described on
     `MediaItem.generation` (prompt, provider, model, size, seed, options, elements).
 
+    `max_bytes` overrides the upload limit (MEDIA_MAX_UPLOAD_BYTES), e.g. for generated images, which the provider
+    layer has already capped and checked.
+
     Raises `ImageRejected` (message written for the writer) when the bytes are not an image we keep.
     """
-    processed = process_image(data)
+    processed = process_image(data, max_bytes=max_bytes)
     existing = MediaItem.objects.filter(project=project, sha256=processed.sha256).first()
     if existing is not None:
         return existing, False

@@ -236,3 +236,14 @@ def test_per_image_cost_of_a_partly_made_job_uses_the_estimate_per_requested_ima
     assert Decimal(services._cost_per_image(job)) == Decimal("0.04")
     job.actual_cost = Decimal("0.10")
     assert Decimal(services._cost_per_image(job)) == Decimal("0.05")
+
+
+def test_a_generated_image_over_the_upload_limit_can_still_be_saved(
+    upstream, client_for, project, editor, settings
+):
+    job = submit(client_for("editor"), project, count="1")
+    services.job_run(job_id=job.pk)
+    candidate = job.candidates.get()
+    settings.MEDIA_MAX_UPLOAD_BYTES = candidate.bytes - 1  # uploads this big would be refused
+    [item] = services.candidates_save(job=job, candidates=[candidate], user=editor)
+    assert item.origin == "generated" and item.size_bytes >= candidate.bytes
