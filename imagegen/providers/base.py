@@ -277,8 +277,8 @@ class Provider:
         return merged
 
     @staticmethod
-    def image_from_base64(text: str, **fields: Any) -> GeneratedImage:
-        data = decode_base64(text)
+    def image_from_bytes(data: bytes, **fields: Any) -> GeneratedImage:
+        """Bytes checked by decoding (format, size) before anyone calls them an image."""
         info = inspect_image(data)
         return GeneratedImage(
             data=data,
@@ -288,6 +288,10 @@ class Provider:
             format=info.format,
             **fields,
         )
+
+    @classmethod
+    def image_from_base64(cls, text: str, **fields: Any) -> GeneratedImage:
+        return cls.image_from_bytes(decode_base64(text), **fields)
 
     def fetch_image(self, url: str, **fields: Any) -> GeneratedImage:
         """An image the upstream returned as a URL: fetched without our key (it may be a storage bucket)."""
@@ -304,16 +308,7 @@ class Provider:
                 detail=f"HTTP {response.status_code}",
                 permanent=True,
             )
-        data = bytes(read_capped(response, MAX_IMAGE_BYTES))
-        info = inspect_image(data)
-        return GeneratedImage(
-            data=data,
-            content_type=info.content_type,
-            width=info.width,
-            height=info.height,
-            format=info.format,
-            **fields,
-        )
+        return self.image_from_bytes(bytes(read_capped(response, MAX_IMAGE_BYTES)), **fields)
 
     def catalog_options(self, specs: Sequence[ModelSpec], *, note: str = "") -> list[ModelOption]:
         """The catalog as offered when the live list is not available: only retired models are withheld."""
