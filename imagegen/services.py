@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -221,13 +222,17 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
     updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(**fields)
     job.refresh_from_db()
     if not updated:
-        log.warning("Job %s was already %s; its late outcome (%s) is not recorded", job.pk, job.status, status)
+        log.warning(
+            "Job %s was already %s; its late outcome (%s) is not recorded", job.pk, job.status, status
+        )
     return job
 
 
 def job_run(*, job_id: int, sleep: Callable[[float], None] = time.sleep) -> GenerationJob | None:
     """Run a queued job to its end. Running a job that is not queued changes nothing."""
-    jobs_fail_stuck()
+    # The worker also sweeps stuck jobs (a crashed worker's), at most once a minute: it costs a few UPDATEs.
+    if cache.add("imagegen:stuck-sweep", True, timeout=60):
+        jobs_fail_stuck()
     job = _claim(job_id)
     if job is None:
         return GenerationJob.objects.filter(pk=job_id).first()

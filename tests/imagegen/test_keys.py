@@ -108,7 +108,9 @@ def test_a_secret_key_fallback_keeps_saved_keys_readable(db, settings, forget_ke
     assert config.provider_connection("openrouter").api_key == KEY
 
 
-def test_loaddata_from_a_server_with_other_secrets_never_sends_the_ciphertext(db, tmp_path, settings, forget_keys):
+def test_loaddata_from_a_server_with_other_secrets_never_sends_the_ciphertext(
+    db, tmp_path, settings, forget_keys
+):
     settings.SALT_KEY = "the-old-servers-salt"
     forget_keys()
     row = ImageGenerationSettings.load()
