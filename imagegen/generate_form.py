@@ -80,12 +80,30 @@ class GenerateForm(forms.Form):
         self.unavailable_models = [m for m in self.model_options if not m.available]
         self.catalog_note = next((m.note for m in self.model_options if m.note), "")
         self.fields["model"].choices = [(m.id, m.label) for m in usable]
-        model_id = source.get("model") or PREFERRED_MODELS.get(provider)
+        model_id = source.get("model")
+        if not any(m.id == model_id for m in usable):
+            # After a provider change the old model is not this provider's: start on its preferred one, not the oldest.
+            model_id = PREFERRED_MODELS.get(provider)
         self.spec = next((m for m in usable if m.id == model_id), usable[0] if usable else None)
         self.fields["model"].initial = self.spec.id if self.spec else None
         if self.spec is not None:
             self._add_model_fields(self.spec)
         self._add_element_fields()
+        self._drop_stale_initial()
+
+    def _drop_stale_initial(self) -> None:
+        """A refresh carries the previous model's choices. One the new model does not offer would leave the browser
+        showing its first option (e.g. Low) while the estimate priced the model's default (Medium): drop it."""
+        if self.is_bound:
+            return
+        self.initial = dict(self.initial)
+        for name in ("size", "quality", "style"):
+            field = self.fields.get(name)
+            offered = (
+                {str(value) for value, _ in field.choices} if isinstance(field, forms.ChoiceField) else set()
+            )
+            if name in self.initial and offered and str(self.initial[name]) not in offered:
+                del self.initial[name]
 
     # --- fields the model allows ---------------------------------------------------------------------------
 
@@ -216,4 +234,5 @@ class GenerateForm(forms.Form):
             seed=data.get("seed"),
             steps=data.get("steps"),
             elements=self.chosen_elements(),
+            max_input_images=self.spec.max_input_images,
         )

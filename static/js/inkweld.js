@@ -26,15 +26,39 @@
   // the close button, or an HX-Trigger "dialog:close" from the server) returns focus to the trigger.
   var openers = {};
 
+  // The first field, not the first focusable element: a selector list would match in document order and land on
+  // the header's close button. Buttons only when the panel has no field (e.g. a job's results).
+  function firstControl(container) {
+    var choices = ["[autofocus]", "select, textarea, input:not([type=hidden])", "button:not([disabled]), a[href]"];
+    for (var i = 0; i < choices.length; i++) {
+      var found = Array.prototype.find.call(container.querySelectorAll(choices[i]), function (el) {
+        return !el.disabled && !el.closest("[hidden]") && !el.closest(".dialog-header");
+      });
+      if (found) { return found; }
+    }
+    return null;
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
-    var dialog = event.detail.target.closest("dialog");
+    // An outerHTML swap (the dialog's panels) reports the replaced element, already out of the document: then the
+    // swap happened in the open modal dialog, the only part of the page that can be interacted with.
+    var target = event.detail.target;
+    var dialog = target.isConnected ? target.closest("dialog") : document.querySelector("dialog[open]");
     if (!dialog) { return; }
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (trigger && trigger.dataset && trigger.dataset.dialog === dialog.id) {
       openers[dialog.id] = trigger;
       if (!dialog.open) { dialog.showModal(); }
-      var first = dialog.querySelector("[autofocus], select, textarea, input:not([type=hidden]), button");
+      var first = firstControl(dialog);
       if (first) { first.focus(); }
+      return;
+    }
+    // A panel inside the open dialog was replaced (Generate, a poll, Save): the focused control went with it. Keep
+    // keyboard and screen-reader users inside the dialog, at the new panel, rather than lost on <body>.
+    if (dialog.open && !dialog.contains(document.activeElement)) {
+      var panel = dialog.querySelector(".generate-panel") || dialog;
+      if (!panel.hasAttribute("tabindex")) { panel.setAttribute("tabindex", "-1"); }
+      panel.focus({ preventScroll: true });
     }
   });
 
@@ -68,8 +92,10 @@
   });
 
   // --- Elapsed time on running jobs ---------------------------------------------------------
-  // Server renders data-started (ISO time); this keeps the seconds ticking between polls.
-  setInterval(function () {
+  // Server renders data-elapsed-since (ISO time); this keeps the seconds ticking between polls. It also runs right
+  // after each swap: a poll replaces the panel every second, and the server's coarse "0 minutes" would otherwise
+  // be all a writer ever sees.
+  function tickElapsed() {
     document.querySelectorAll("[data-elapsed-since]").forEach(function (el) {
       var started = Date.parse(el.dataset.elapsedSince);
       if (!isNaN(started)) {
@@ -77,5 +103,8 @@
         el.textContent = seconds < 60 ? seconds + " s" : Math.floor(seconds / 60) + " min " + (seconds % 60) + " s";
       }
     });
-  }, 1000);
+  }
+  setInterval(tickElapsed, 1000);
+  document.addEventListener("htmx:afterSwap", tickElapsed);
+  document.addEventListener("DOMContentLoaded", tickElapsed);
 })();

@@ -5,9 +5,23 @@ Outside CI a missing Chromium makes these tests skip with a loud reason; in CI (
 
 import os
 import shutil
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
+from PIL import Image
+from playwright.sync_api import Page
+
+from imagegen.config import SPECS
+from projects.models import Document, Element, Project
+from tests.standin.client import StandinClient
+from tests.standin.fixtures import _standin_process_session, standin_process  # noqa: F401
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -19,6 +33,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+
+# Every page, and so every screenshot, at the size the README shows.
+VIEWPORT = {"width": 1280, "height": 800}
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body are still
 # synchronous and safe, so allow them.
@@ -48,7 +65,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(15_000)
     yield context
     context.close()
@@ -69,3 +86,163 @@ def sign_in(live_server):
         page.wait_for_load_state()
 
     return do
+
+
+# --- Screenshots -------------------------------------------------------------------------------------------------
+# `make screenshots` sets SCREENSHOTS_DIR; the journeys call shot() at the moments the README shows. Otherwise a no-op,
+# so the journeys in `make test` write nothing.
+SCREENSHOTS_DIR = os.environ.get("SCREENSHOTS_DIR", "")
+
+
+def shot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """Save the viewport (or the whole page) as SCREENSHOTS_DIR/<name>.png, when SCREENSHOTS_DIR is set."""
+    if not SCREENSHOTS_DIR:
+        return
+    directory = Path(SCREENSHOTS_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    # Let pending images finish and the caret stop blinking, so the PNG shows what a person would see.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => Array.from(document.images).every(img => img.complete)")
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page, caret="hide", animations="disabled")
+    # A 256-colour palette: UI pictures look the same and the committed PNGs are about a third of the size.
+    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+
+
+# --- The app for real: a stand-in upstream process, the live server, and the task worker as a process ----------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_OPENAI_KEY = "sk-e2e-standin-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _clean_ai_image_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own AI_IMAGE_* / OPENAI_API_KEY (or a .env) must not change what a journey sees."""
+    for name in list(os.environ):
+        if name.startswith("AI_IMAGE_"):
+            monkeypatch.delenv(name)
+    for spec in SPECS:
+        monkeypatch.delenv(spec.env, raising=False)
+
+
+def point_app_at(standin: StandinClient, monkeypatch: pytest.MonkeyPatch, *, openai_key: str | None) -> None:
+    """Configure the app's upstreams through its normal settings: the live server reads os.environ per request,
+    and the worker copies it when it is spawned. OpenRouter stays unconfigured (it needs a key we do not give)."""
+    from django.core.cache import cache
+
+    env = standin.env()
+    env.pop("AI_IMAGE_OPENROUTER_BASE_URL")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if openai_key:
+        monkeypatch.setenv("OPENAI_API_KEY", openai_key)
+    # Providers cache their model lists per base URL; a previous test's answers must not leak in.
+    cache.clear()
+
+
+@pytest.fixture
+def upstream(standin_process: StandinClient, monkeypatch: pytest.MonkeyPatch) -> StandinClient:  # noqa: F811
+    """The session's stand-in process (reset for this test) as OpenAI (env key) and Stable Diffusion."""
+    point_app_at(standin_process, monkeypatch, openai_key=TEST_OPENAI_KEY)
+    return standin_process
+
+
+def database_url() -> str:
+    """A DATABASE_URL naming the database this test runs on (the test database, not the configured one)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        user = quote(db.get("USER") or "", safe="")
+        password = quote(db.get("PASSWORD") or "", safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = db.get("HOST") or "127.0.0.1"
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{auth}{host}{port}/{quote(db['NAME'], safe='')}"
+    raise AssertionError(f"the browser tests' worker does not know how to reach {db['ENGINE']}")
+
+
+def worker_environment() -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "inkweld.settings_test",
+        "DATABASE_URL": database_url(),
+        # settings_test makes a temporary MEDIA_ROOT per process: the worker must write where the server reads.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    # Set-but-empty counts as unset, and it stops a developer's .env from filling in what the test left out.
+    for spec in SPECS:
+        env.setdefault(spec.env, "")
+    return env
+
+
+@pytest.fixture
+def start_worker(live_server: Any, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start `manage.py db_worker` on the suite's database with the environment as it is *now*.
+
+    A factory, so a test can change its environment first (the worker reads it once, at spawn). Depends on live_server
+    so the worker is stopped before the transactional test database is flushed.
+    """
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        log = tmp_path / f"worker-{len(started)}.log"
+        command = [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"]
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=worker_environment(), stdout=out, stderr=subprocess.STDOUT
+            )
+        started.append((process, log))
+        return process
+
+    yield start
+
+    for process, log in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        # Shown by pytest only when the test failed: what the worker did.
+        print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture
+def worker(
+    upstream: StandinClient, start_worker: Callable[[], subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    return start_worker()
+
+
+# --- A writer's project with something to work with --------------------------------------------------------------
+
+
+@pytest.fixture
+def story(project: Project) -> Project:
+    """'Moonlit Harbour' with three worldbuilding elements and a document to insert images into."""
+    Element.objects.create(
+        project=project,
+        kind=Element.Kind.CHARACTER,
+        name="Mira Vale",
+        description="A cartographer who maps other people's dreams.",
+        attributes=[["Hair", "silver"]],
+    )
+    Element.objects.create(
+        project=project,
+        kind=Element.Kind.LOCATION,
+        name="The Drowned Library",
+        description="Half-submerged stacks lit by green lanterns.",
+    )
+    Element.objects.create(
+        project=project,
+        kind=Element.Kind.STYLE,
+        name="Ink wash",
+        description="Loose brush strokes in indigo.",
+    )
+    Document.objects.create(project=project, title="Chapter One", body="The tide came in at midnight.")
+    return project
