@@ -8,7 +8,7 @@ PORT=${PORT:-8000}
 
 trap 'trap - INT TERM EXIT; kill 0 2>/dev/null; wait' INT TERM EXIT
 
-$PY manage.py db_worker --interval 0.1 --verbosity 1 &
+$PY manage.py db_worker --interval 0.05 --verbosity 1 &
 echo
 echo "  Inkweld is running at http://$HOST:$PORT/"
 echo "  Sign in as 'writer' (a writer) or 'admin' (the site admin) with the passwords seed_demo printed"

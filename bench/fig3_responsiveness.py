@@ -1,0 +1,170 @@
+"""Figure 3 — responsiveness under load: Media tab p95 while 20 jobs run ÷ p95 with nothing running.
+
+"Running" here: 20 jobs, each held by its own db_worker process in a request to a stand-in that answers in
+UPSTREAM_S, so all 20 are status `running` together (19 extra workers plus the stack's one; memory allows it).
+Their 20 dialogs stay open and poll the job panel at the pace the panel renders, as a browser does. The
+extra workers poll the queue once a second when idle, so the baseline (same processes, no jobs, no dialogs)
+is not inflated by their idle polling. One client measures the Media tab, one request at a time: an idle
+window, a busy window, an idle window, … and each busy p95 is divided by the mean of the idle p95s on either side
+of it, so the shared machine's drift between windows mostly cancels.
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .fig1_overhead import fields
+from .harness import Browser, Stack
+from .results import Figure, percentile
+
+JOBS = 20
+UPSTREAM_S = 8.0
+SAMPLES = 100
+
+
+def latencies(base: str, path: str, cookie: str, n: int, limit_s: float = 30.0) -> list[float]:
+    """`n` sequential GETs (bounded by `limit_s`), each timed from send to last byte."""
+    parts = urlsplit(base)
+    out: list[float] = []
+    deadline = time.perf_counter() + limit_s
+    while len(out) < n and time.perf_counter() < deadline:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        start = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        out.append(time.perf_counter() - start)
+        conn.close()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status}")
+    return out
+
+
+POLL = re.compile(r'hx-trigger="load delay:([0-9.]+)(ms|s)"')
+
+
+def _dialog(base: str, path: str, cookie: str, until: float, counts: list[int]) -> None:
+    parts = urlsplit(base)
+    headers = {"Cookie": cookie, "HX-Request": "true", "HX-Target": "generate-panel"}
+    polls = 0
+    while time.perf_counter() < until:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn.request("GET", path, headers=headers)
+        html = conn.getresponse().read().decode()
+        conn.close()
+        polls += 1
+        match = POLL.search(html)
+        if match is None:  # finished: the panel stops polling
+            break
+        time.sleep(float(match.group(1)) / (1000 if match.group(2) == "ms" else 1))
+    counts.append(polls)
+
+
+def cookie_of(browser: Browser) -> str:
+    return "; ".join(f"{k}={v}" for k, v in browser.http.cookies.items())
+
+
+def dialogs(base: str, polled: list[tuple[str, str]], seconds: float) -> int:
+    """Open dialogs polling their jobs (run in a child process so they do not share the measurer's GIL)."""
+    until = time.perf_counter() + seconds
+    counts: list[int] = []
+    threads = [
+        threading.Thread(target=_dialog, args=(base, path, cookie, until, counts)) for path, cookie in polled
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 15)
+    return sum(counts)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(processes: list, limit_s: float = 40.0) -> None:
+    """Until the processes together use under a fifth of a core (bounded by `limit_s`)."""
+    deadline = time.monotonic() + limit_s
+    time.sleep(1)
+    while time.monotonic() < deadline:
+        before = sum(_cpu_seconds(p.pid) for p in processes)
+        time.sleep(0.5)
+        if sum(_cpu_seconds(p.pid) for p in processes) - before < 0.1:
+            return
+
+
+def run(stack: Stack, rounds: int = 3) -> Figure:
+    from imagegen.models import GenerationJob
+
+    figure = Figure(
+        "responsiveness",
+        "Media tab p95 under load",
+        "p95 with 20 jobs running ÷ p95 idle",
+        "≤ 1.5",
+        limit=1.5,
+    )
+    browser = stack.browser()
+    cookie = cookie_of(browser)
+    load = stack.writers(JOBS)  # each job is another writer's (a writer may have only a few unfinished)
+    media = f"/projects/{stack.slug}/media/"
+    extra = [stack.start_db_worker(interval=1.0, name="load-worker") for _ in range(JOBS - 1)]
+    context = multiprocessing.get_context("spawn")
+    idle_p95, busy_p95, ages, polls = [], [], [], []
+    try:
+        wait_quiet(extra)  # the extra workers' start-up (imports: CPU-heavy) must be over before measuring
+        stack.standin.script(family="a1111", delay=UPSTREAM_S)
+        for _ in range(rounds):
+            stack.wait_idle(timeout=UPSTREAM_S + 30)
+            idle_p95.append(percentile(latencies(stack.base, media, cookie, SAMPLES), 95))
+            first = (GenerationJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+            for slug, writer in load:
+                data = {"action": "generate", "csrfmiddlewaretoken": writer.csrf, **fields()}
+                writer.htmx(
+                    "POST", f"/projects/{slug}/generate/", "generate-panel", data=data
+                ).raise_for_status()
+            submitted = time.perf_counter()
+            polled = [
+                (f"/projects/{slug}/generate/jobs/{pk}/", cookie_of(writer))
+                for pk, (slug, writer) in zip(range(first, first + JOBS), load, strict=True)
+            ]
+            with context.Pool(1) as pool:
+                pending = pool.apply_async(dialogs, (stack.base, polled, UPSTREAM_S + 5))
+                deadline = time.monotonic() + 15
+                while GenerationJob.objects.filter(pk__gte=first, status="running").count() < JOBS:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("figure 3: the 20 jobs did not all start")
+                    time.sleep(0.1)
+                ages.append(round(time.perf_counter() - submitted, 1))
+                busy_p95.append(percentile(latencies(stack.base, media, cookie, SAMPLES), 95))
+                still = GenerationJob.objects.filter(pk__gte=first, status="running").count()
+                if still < JOBS:
+                    raise RuntimeError(f"figure 3: only {still} jobs were still running at the end")
+                polls.append(pending.get(timeout=UPSTREAM_S + 30))
+            stack._close_db()
+        stack.wait_idle(timeout=UPSTREAM_S + 30)
+        idle_p95.append(percentile(latencies(stack.base, media, cookie, SAMPLES), 95))
+    finally:
+        for process in extra:
+            stack.stop_process(process)
+    # Each busy window against the idle ones on either side of it: the machine's own drift cancels out.
+    for i, busy in enumerate(busy_p95):
+        figure.samples.append(busy / ((idle_p95[i] + idle_p95[i + 1]) / 2))
+    idle_p95 = [round(1000 * x, 1) for x in idle_p95]
+    busy_p95 = [round(1000 * x, 1) for x in busy_p95]
+    figure.details = {
+        "jobs_running": JOBS,
+        "upstream_s": UPSTREAM_S,
+        "idle_p95_ms": idle_p95,
+        "busy_p95_ms": busy_p95,
+        "job_age_when_measuring_s": ages,
+        "dialog_polls_per_round": polls,
+    }
+    return figure

@@ -1,0 +1,31 @@
+"""Figure 6 — throughput: Media tab requests per second ÷ /healthz requests per second, same gunicorn (2 workers).
+
+/healthz (inkweld/health.py) is the framework's ceiling on this machine: WSGI, middleware-free view, no
+database. The load generator (bench/load.py: 2 processes × 2 threads, plain http.client) shares the 2 cores,
+so absolute figures are the machine's; the ratio says how much of the ceiling the page reaches.
+"""
+
+from __future__ import annotations
+
+from .harness import Stack
+from .load import requests_per_second
+from .results import Figure
+
+SECONDS = 3.0
+
+
+def run(stack: Stack, rounds: int = 3) -> Figure:
+    figure = Figure("throughput", "Media tab throughput", "Media tab rps ÷ /healthz rps", "report")
+    browser = stack.browser()
+    cookie = "; ".join(f"{k}={v}" for k, v in browser.http.cookies.items())
+    media = f"{stack.base}/projects/{stack.slug}/media/"
+    page_rps, ceiling_rps, errors = [], [], 0
+    for _ in range(rounds):
+        ceiling, failed_a = requests_per_second(f"{stack.base}/healthz", {}, SECONDS)
+        page, failed_b = requests_per_second(media, {"Cookie": cookie}, SECONDS)
+        errors += failed_a + failed_b
+        page_rps.append(round(page, 1))
+        ceiling_rps.append(round(ceiling, 1))
+        figure.samples.append(page / ceiling)
+    figure.details = {"media_tab_rps": page_rps, "healthz_rps": ceiling_rps, "failed_requests": errors}
+    return figure
