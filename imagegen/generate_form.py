@@ -70,9 +70,14 @@ class GenerateForm(forms.Form):
         provider = source.get("provider") if source.get("provider") in providers else default_provider
         provider = provider or (providers[0] if providers else "")
         self.fields["provider"].choices = [(p, PROVIDER_LABELS.get(p, p)) for p in providers]
-        self.fields["provider"].initial = provider
+        # The resolved provider wins over a stale one (Try again on a job whose provider is now off): with a
+        # single provider the field is hidden, and an error on a hidden field would make Generate do nothing.
+        self.initial = {**self.initial, "provider": provider}
         if len(providers) <= 1:
             self.fields["provider"].widget = forms.HiddenInput()
+            if data is not None and data.get("provider") != provider:
+                self.data = data.copy()
+                self.data["provider"] = provider
         self.provider_id = provider
 
         self.model_options = list(models_for(provider)) if provider else []

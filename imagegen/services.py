@@ -400,6 +400,7 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "composed_prompt": job.composed_prompt,
         "negative_prompt": options.get("negative_prompt", ""),
         "provider": job.provider,
+        "provider_label": PROVIDER_LABELS.get(job.provider, job.provider),
         "model": job.model,
         "size": f"{candidate.width}x{candidate.height}",
         "requested_size": options.get("size", ""),

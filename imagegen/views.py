@@ -7,6 +7,7 @@ content), as a partial (other htmx requests: the panel only), or as a full page 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -172,7 +173,7 @@ def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 
 def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
-    candidates = list(job.candidates.all())
+    candidates = list(job.candidates.select_related("saved_item__project"))
     unsaved = [c for c in candidates if not c.saved_item_id]
     return {"job": job, "candidates": candidates, "unsaved": unsaved, **extra}
 
@@ -232,7 +233,8 @@ def cancel(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 @require_POST
 def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs_for(project), pk=pk)
-    ids = [int(i) for i in request.POST.getlist("candidate") if i.isdigit()]
+    # Only plain ids a database integer can hold: "²" passes isdigit(), a 30-digit number overflows SQLite.
+    ids = [int(i) for i in request.POST.getlist("candidate") if re.fullmatch(r"[0-9]{1,18}", i)]
     chosen = list(job.candidates.filter(pk__in=ids))
     if not chosen:
         context = _job_context(job, save_error="Select at least one image to save.")

@@ -40,7 +40,7 @@ class MediaItem(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Filled for generated images. Keys (all optional):
-    #   prompt (the writer's prompt), composed_prompt (what was sent), provider, model, size, seed,
+    #   prompt (the writer's prompt), composed_prompt (what was sent), provider, provider_label, model, size, seed,
     #   options (dict of the other options), elements ([{"id", "name", "kind", "role"}, ...]), job_id.
     generation = models.JSONField(default=dict, blank=True)
 

@@ -119,7 +119,7 @@ def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     size = gen.get("size") or (gen.get("options") or {}).get("size")
     rows = [
         ("Prompt", gen.get("prompt")),
-        ("Provider", gen.get("provider")),
+        ("Provider", gen.get("provider_label") or gen.get("provider")),
         ("Model", gen.get("model")),
         ("Requested size", size),
         ("Seed", gen.get("seed")),

@@ -154,3 +154,14 @@ def test_no_usable_model_explains_itself(project):
 def test_provider_select_hidden_when_only_one(project):
     form = make_form(project, providers=("openai",))
     assert form["provider"].is_hidden
+
+
+def test_a_stale_hidden_provider_is_replaced_by_the_one_offered(project):
+    # Try again on a job whose provider has since been switched off: only Stable Diffusion is left.
+    data = {"provider": "openai", "model": "sd-v1-5 [abc]", "prompt": "p", "size": "512x512", "count": "1",
+            "steps": "20"}  # fmt: skip
+    form = make_form(project, data, providers=("stable-diffusion",))
+    assert form.is_valid(), form.errors
+    assert form.options().provider == "stable-diffusion"
+    unbound = make_form(project, initial={"provider": "openai"}, providers=("stable-diffusion",))
+    assert 'value="stable-diffusion"' in str(unbound["provider"])

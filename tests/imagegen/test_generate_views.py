@@ -300,3 +300,44 @@ def test_recent_jobs_on_the_media_tab(upstream, client_for, project, job):
     html = media_tab(client_for("editor"), project)
     assert "Recent generations" in html and "Old prompt" in html
     assert "Recent generations" not in media_tab(client_for("viewer"), project)
+
+
+@pytest.mark.parametrize("bad", ["²", "99999999999999999999999", "-1", "abc", ""])
+def test_save_with_a_malformed_candidate_id_is_a_message_not_an_error(
+    upstream, client_for, project, job, bad
+):
+    url = reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk})
+    response = client_for("editor").post(url, {"candidate": [bad]})
+    assert response.status_code == 200
+    assert "Select at least one image to save." in response.content.decode()
+
+
+def test_saved_images_stay_visible_in_the_job_after_cleanup(upstream, client_for, project, editor):
+    from datetime import timedelta
+
+    from imagegen import services
+
+    client = client_for("editor")
+    client.post(dialog_url(project), sd_request(count="2"))
+    job = GenerationJob.objects.get()
+    job_run(job_id=job.pk)
+    first = job.candidates.first()
+    [item] = services.candidates_save(job=job, candidates=[first], user=editor)
+    services.candidates_expire(older_than=timedelta(0))
+    html = client.get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content.decode()
+    assert item.thumbnail_url() in html  # the saved one, from the library
+    assert reverse("imagegen:candidate", kwargs={"slug": project.slug, "pk": first.pk}) not in html
+    assert html.count('name="candidate"') == 1 and "Save to library" not in html
+    detail = client.get(item.get_absolute_url()).content.decode()
+    assert "Stable Diffusion" in detail
+
+
+def test_writers_get_a_plain_message_when_generation_is_off(upstream, client_for, project, monkeypatch):
+    monkeypatch.setenv("AI_IMAGE_ENABLED", "false")
+    html = client_for("editor").get(dialog_url(project)).content.decode()
+    assert "not available right now" in html and "AI_IMAGE_ENABLED" not in html
+
+
+def test_recent_jobs_panel_is_ready_for_a_first_job(upstream, client_for, project):
+    html = media_tab(client_for("editor"), project)
+    assert 'id="recent-jobs"' in html and "dialog:closed from:body" in html
