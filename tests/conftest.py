@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite: people, and clients signed in as them."""
 
+import os
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -32,3 +34,15 @@ def user_client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _clean_ai_image_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own AI_IMAGE_* / OPENAI_API_KEY (or a .env) must not change any test's outcome."""
+    from imagegen.config import SPECS
+
+    for name in list(os.environ):
+        if name.startswith("AI_IMAGE_"):
+            monkeypatch.delenv(name)
+    for spec in SPECS:
+        monkeypatch.delenv(spec.env, raising=False)

@@ -115,16 +115,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_OPENAI_KEY = "sk-e2e-standin-key-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def _clean_ai_image_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own AI_IMAGE_* / OPENAI_API_KEY (or a .env) must not change what a journey sees."""
-    for name in list(os.environ):
-        if name.startswith("AI_IMAGE_"):
-            monkeypatch.delenv(name)
-    for spec in SPECS:
-        monkeypatch.delenv(spec.env, raising=False)
-
-
 def point_app_at(standin: StandinClient, monkeypatch: pytest.MonkeyPatch, *, openai_key: str | None) -> None:
     """Configure the app's upstreams through its normal settings: the live server reads os.environ per request,
     and the worker copies it when it is spawned. OpenRouter stays unconfigured (it needs a key we do not give)."""

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
-
-from imagegen.config import SPECS
-
-
-@pytest.fixture(autouse=True)
-def _clean_ai_image_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own AI_IMAGE_* / OPENAI_API_KEY (or a .env) must not change any outcome here."""
-    for name in list(os.environ):
-        if name.startswith("AI_IMAGE_"):
-            monkeypatch.delenv(name)
-    for spec in SPECS:
-        monkeypatch.delenv(spec.env, raising=False)
 
 
 def forget_encryption_keys() -> None:
