@@ -341,3 +341,11 @@ def test_writers_get_a_plain_message_when_generation_is_off(upstream, client_for
 def test_recent_jobs_panel_is_ready_for_a_first_job(upstream, client_for, project):
     html = media_tab(client_for("editor"), project)
     assert 'id="recent-jobs"' in html and "dialog:closed from:body" in html
+
+
+def test_a_self_hosted_job_says_free_not_zero_dollars(upstream, client_for, project, job):
+    job.estimated_cost = job.actual_cost = 0
+    job.status = "succeeded"
+    job.save()
+    html = client_for("editor").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content
+    assert "free (self-hosted)" in html.decode() and "$0.000" not in html.decode()
