@@ -6,7 +6,6 @@ Views, the task and the command line all come through here, so a job behaves the
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from media_library.models import MediaItem
@@ -32,17 +31,15 @@ from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
 from .models import Candidate, GenerationJob
 from .png_metadata import add_text_chunk, parameters_text
+from .progress import JobMonitor
 from .prompts import ComposedPrompt, Role
 from .providers import GenerationRequest, ProviderError, get_provider
+from .recovery import jobs_fail_stuck
 
 log = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
 
-# How long a job may run past its provider's timeout before we call it stuck: three attempts plus backoff.
-STUCK_MARGIN = timedelta(minutes=2)
-# A queued job nobody picked up in this long means no worker is running.
-QUEUED_TOO_LONG = timedelta(hours=1)
 CANDIDATE_MAX_AGE = timedelta(hours=24)
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024
@@ -147,48 +144,6 @@ def _job_row(
 # --- Running ----------------------------------------------------------------------------------------------------
 
 
-class _JobMonitor(threading.Thread):
-    """Beside a running generation: writes reported progress and notices cancellation.
-
-    Providers report progress from their own threads; this one thread owns the database writes (and closes its
-    connection), and checks the cancel flag at most once a second.
-    """
-
-    def __init__(self, job_id: int, interval: float = 0.5) -> None:
-        super().__init__(daemon=True, name=f"job-{job_id}-monitor")
-        self.job_id = job_id
-        self.interval = interval
-        self.progress: float | None = None
-        self.cancelled = False
-        self._written: float | None = None
-        self._halt = threading.Event()
-
-    def report(self, fraction: float) -> None:
-        self.progress = max(0.0, min(1.0, fraction))
-
-    def should_cancel(self) -> bool:
-        return self.cancelled
-
-    def run(self) -> None:
-        try:
-            while not self._halt.wait(self.interval):
-                updates: dict[str, Any] = {}
-                if self.progress is not None and self.progress != self._written:
-                    updates["progress"] = self._written = self.progress
-                rows = GenerationJob.objects.filter(pk=self.job_id)
-                if updates:
-                    rows.update(**updates)
-                self.cancelled = rows.filter(cancel_requested=True).exists()
-        except Exception:  # a monitor must never take the job down with it
-            log.exception("Job %s: progress monitor stopped", self.job_id)
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=5)
-
-
 def _claim(job_id: int) -> GenerationJob | None:
     """Move a queued job to running, exactly once, even with several workers."""
     with transaction.atomic():
@@ -276,7 +231,7 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
         input_images=_input_images(job, spec),
     )
     provider = get_provider(job.provider, config.connection(job.provider), sleep=sleep)
-    monitor = _JobMonitor(job.pk)
+    monitor = JobMonitor(job.pk)
     monitor.start()
     try:
         result = provider.generate(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
@@ -357,36 +312,6 @@ def job_cancel(*, job: GenerationJob) -> GenerationJob:
             job.cancel_requested = True
             job.save(update_fields=["cancel_requested"])
     return job
-
-
-def stuck_after(provider_id: str, config: EffectiveConfig) -> timedelta:
-    timeout = config.provider(provider_id).timeout.value or 120
-    return timedelta(seconds=float(timeout) * 3) + STUCK_MARGIN
-
-
-def jobs_fail_stuck(*, now: Any = None, config: EffectiveConfig | None = None) -> int:
-    """Fail jobs a crashed worker left running, and queued jobs no worker picked up. Returns how many."""
-    now = now or timezone.now()
-    config = config or get_config()
-    count = 0
-    for provider_id in PROVIDER_LABELS:
-        count += GenerationJob.objects.filter(
-            provider=provider_id, status=Status.RUNNING, started_at__lt=now - stuck_after(provider_id, config)
-        ).update(
-            status=Status.FAILED,
-            finished_at=now,
-            error_class="unavailable",
-            error_message="The job stopped responding long after the provider's timeout (the worker may have "
-            "restarted). Try again.",
-        )
-    count += GenerationJob.objects.filter(status=Status.QUEUED, created_at__lt=now - QUEUED_TOO_LONG).update(
-        status=Status.FAILED,
-        finished_at=now,
-        error_class="unavailable",
-        error_message="No worker picked this job up within an hour. Ask an admin to check that the worker "
-        "(manage.py db_worker) is running, then try again.",
-    )
-    return count
 
 
 # --- Saving and expiring ----------------------------------------------------------------------------------------
