@@ -191,13 +191,15 @@ def _unfinished_count() -> int:
     return GenerationJob.objects.filter(status__in=GenerationJob.UNFINISHED).count()
 
 
-def poll_delay(job: GenerationJob) -> str:
-    age = (timezone.now() - job.created_at).total_seconds()
-    delay = max(POLL_MIN_S, POLL_FRACTION * age)
-    if delay < POLL_MAX_S:
+def poll_delay(job: GenerationJob, *, unfinished: int | None = None) -> str:
+    """The pause before this dialog's next poll, as htmx's `delay:` takes it."""
+    age = max(0.0, (timezone.now() - job.created_at).total_seconds())
+    delay = min(POLL_MAX_S, max(POLL_MIN_S, POLL_FRACTION * age))
+    if unfinished is None:
         unfinished = cache.get_or_set("imagegen:poll:unfinished", _unfinished_count, timeout=1)
-        delay = max(delay, unfinished / POLL_BUDGET)
-    return f"{round(1000 * min(POLL_MAX_S, delay))}ms"
+    # The budget applies above the 1 s cap too: 100 open dialogs poll every 5 s, not 100 times a second.
+    delay = max(delay, unfinished / POLL_BUDGET)
+    return f"{round(1000 * delay)}ms"
 
 
 @project_view("edit")
