@@ -19,7 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from media_library.models import MediaItem
@@ -43,6 +44,8 @@ Status = GenerationJob.Status
 CANDIDATE_MAX_AGE = timedelta(hours=24)
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024
+# An arbitrary, fixed key for PostgreSQL's advisory lock around the monthly-budget check.
+BUDGET_LOCK_ID = 7_341_001
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,10 @@ def job_create(
         # One submission at a time per writer: two quick clicks must not both pass the limits. (SQLite's
         # IMMEDIATE transactions serialize all writers anyway; on PostgreSQL this row lock does it.)
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        if config.monthly_budget.value is not None and connection.vendor == "postgresql":
+            # The budget is shared by everyone: one submission at a time may count against it.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUDGET_LOCK_ID])
         check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
         job = _job_row(user=user, project=project, options=options, composed=composed, cost=estimated_cost)
     if enqueue:
@@ -246,14 +253,25 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
     finally:
         monitor.stop()
 
-    job.refresh_from_db(fields=["cancel_requested"])
     common = {"request_ids": result.request_ids, "usage": result.usage, "actual_cost": result.cost}
-    if job.cancel_requested:
-        # The upstream may have charged already; the cost stays on the record, the images do not.
-        return _finish(job, Status.CANCELLED, **common)
+    with transaction.atomic():
+        # Decide under a lock: recovery may have failed the job, or the writer cancelled it, while we waited.
+        current = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        if current.status not in GenerationJob.UNFINISHED:
+            # Too late to show images, but the upstream may have charged: keep that on the record.
+            GenerationJob.objects.filter(pk=job.pk).update(**common, images_made=len(result.images))
+            log.warning("Job %s finished upstream after it was marked %s", job.pk, current.status)
+            job.refresh_from_db()
+            return job
+        if current.cancel_requested:
+            # The upstream may have charged already; the cost stays on the record, the images do not.
+            return _finish(job, Status.CANCELLED, **common)
+        for index, image in enumerate(result.images):
+            _store_candidate(job, index, image)
+        return _record_outcome(job, result, common)
 
-    for index, image in enumerate(result.images):
-        _store_candidate(job, index, image)
+
+def _record_outcome(job: GenerationJob, result: Any, common: dict[str, Any]) -> GenerationJob:
     made = len(result.images)
     errors = result.errors
     if made and not errors and made >= job.images_requested:
@@ -385,7 +403,8 @@ def candidates_expire(*, older_than: timedelta = CANDIDATE_MAX_AGE) -> int:
     go too, so no image is stored twice for good.
     """
     cutoff = timezone.now() - older_than
-    old = Candidate.objects.filter(saved_item__isnull=True, created_at__lt=cutoff)
+    # Also a saved candidate whose library copy was deleted since: no file, no item, nothing left to show.
+    old = Candidate.objects.filter(saved_item__isnull=True).filter(Q(created_at__lt=cutoff) | Q(file=""))
     names = list(old.values_list("file", flat=True))
     count, _ = old.delete()
     saved = Candidate.objects.filter(saved_item__isnull=False, created_at__lt=cutoff).exclude(file="")

@@ -174,7 +174,7 @@ def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
     candidates = list(job.candidates.select_related("saved_item__project"))
-    unsaved = [c for c in candidates if not c.saved_item_id]
+    unsaved = [c for c in candidates if not c.saved_item_id and c.file]
     return {"job": job, "candidates": candidates, "unsaved": unsaved, **extra}
 
 
@@ -237,7 +237,7 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs_for(project), pk=pk)
     # Only plain ids a database integer can hold: "²" passes isdigit(), a 30-digit number overflows SQLite.
     ids = [int(i) for i in request.POST.getlist("candidate") if re.fullmatch(r"[0-9]{1,18}", i)]
-    chosen = list(job.candidates.filter(pk__in=ids))
+    chosen = list(job.candidates.filter(pk__in=ids).exclude(file=""))
     if not chosen:
         context = _job_context(job, save_error="Select at least one image to save.")
         return _render(request, project, "imagegen/_job.html", context)

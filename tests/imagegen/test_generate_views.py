@@ -347,5 +347,22 @@ def test_a_self_hosted_job_says_free_not_zero_dollars(upstream, client_for, proj
     job.estimated_cost = job.actual_cost = 0
     job.status = "succeeded"
     job.save()
-    html = client_for("editor").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content
+    html = (
+        client_for("editor").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content
+    )
     assert "free (self-hosted)" in html.decode() and "$0.000" not in html.decode()
+
+
+def test_monthly_budget_at_submit(upstream, client_for, project, monkeypatch):
+    monkeypatch.setenv("AI_IMAGE_MONTHLY_BUDGET", "0.10")
+    client = client_for("editor")
+    dalle = {"provider": "openai", "model": "dall-e-3", "prompt": "A lighthouse", "size": "1024x1024",
+             "quality": "hd", "style": "vivid", "action": "generate"}  # fmt: skip
+    client.post(dialog_url(project), {**dalle, "count": "1"})  # $0.08 of $0.10
+    response = client.post(dialog_url(project), {**dalle, "count": "1"})
+    assert "Monthly budget: $0.08 of $0.10 is spent this month" in response.content.decode()
+    client.post(dialog_url(project), sd_request(count="1"))  # self-hosted: free, still allowed
+    assert list(GenerationJob.objects.values_list("provider", flat=True).order_by("pk")) == [
+        "openai",
+        "stable-diffusion",
+    ]

@@ -213,6 +213,9 @@ def test_a_late_outcome_does_not_overwrite_a_recovered_job(upstream, client_for,
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and job.error_class == "unavailable"
+    # No images to save from a failed job, but what the upstream did stays on the record.
+    assert job.candidates.count() == 0
+    assert job.images_made == 1 and job.actual_cost == 0 and job.request_ids
 
 
 def test_cleanup_keeps_saved_rows_but_not_a_second_copy_of_their_files(upstream, client_for, project, editor):
@@ -247,3 +250,25 @@ def test_a_generated_image_over_the_upload_limit_can_still_be_saved(
     settings.MEDIA_MAX_UPLOAD_BYTES = candidate.bytes - 1  # uploads this big would be refused
     [item] = services.candidates_save(job=job, candidates=[candidate], user=editor)
     assert item.origin == "generated" and item.size_bytes >= candidate.bytes
+
+
+def test_a_saved_candidate_whose_library_copy_was_deleted_is_cleaned_up(
+    upstream, client_for, project, editor
+):
+    from media_library.services import media_item_delete
+
+    client = client_for("editor")
+    job = submit(client, project, count="1")
+    services.job_run(job_id=job.pk)
+    candidate = job.candidates.get()
+    [item] = services.candidates_save(job=job, candidates=[candidate], user=editor)
+    services.candidates_expire(older_than=timedelta(hours=1))  # young: nothing expires
+    services.candidates_expire(older_than=timedelta(0))  # the candidate's copy of the file goes
+    media_item_delete(item=item)  # and then the writer deletes the saved image
+    page = client.get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content.decode()
+    assert 'name="candidate"' not in page  # nothing left that could be "saved"
+    response = client.post(reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk}),
+                           {"candidate": [candidate.pk]})  # fmt: skip
+    assert "Select at least one image to save." in response.content.decode()
+    services.candidates_expire(older_than=timedelta(hours=1))
+    assert not job.candidates.exists()
