@@ -2,11 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from inkweld import health
 
 urlpatterns = [
     path("", account_views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("projects/", include("projects.urls")),
