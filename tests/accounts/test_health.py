@@ -3,7 +3,7 @@
 from django.test import Client
 
 
-def test_healthz_answers_plain_http_probes_to_an_ip_in_production(settings, django_assert_num_queries):
+def test_healthz_answers_plain_http_probes_to_an_ip_in_production(settings, db, django_assert_num_queries):
     settings.SECURE_SSL_REDIRECT = True
     settings.ALLOWED_HOSTS = ["inkweld.example.com"]
     with django_assert_num_queries(0):
