@@ -3,14 +3,21 @@
 Only values the environment leaves unset are filled, so `DATABASE_URL` from CI still selects PostgreSQL.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SALT_KEY", "test-salt-key")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="inkweld-test-media-"))
+if not os.environ.get("MEDIA_ROOT"):
+    # One folder per test process, removed when it exits. Worker processes the tests start are given the
+    # parent's MEDIA_ROOT, so they make none of their own.
+    _media_root = tempfile.mkdtemp(prefix="inkweld-test-media-")
+    atexit.register(shutil.rmtree, _media_root, ignore_errors=True)
+    os.environ["MEDIA_ROOT"] = _media_root
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 
 from inkweld.settings import *  # noqa: F403

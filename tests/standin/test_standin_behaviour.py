@@ -142,7 +142,8 @@ def test_delay_is_accurate(standin, delay):
     standin.script(delay=delay)
     started = time.monotonic()
     assert generate(standin, "openai").status_code == 200
-    assert delay <= time.monotonic() - started < delay + 0.25
+    # A generous upper bound: CI shares two cores with other work; the lower bound is what matters here.
+    assert delay <= time.monotonic() - started < delay + 1.0
 
 
 def test_parallel_slow_requests_overlap(standin):
@@ -211,7 +212,7 @@ def test_a_stopped_stand_in_refuses_connections_even_on_kept_alive_ones(standin)
 
 
 def test_a1111_progress_follows_the_delay_and_interrupt_ends_early(standin):
-    standin.script(family="a1111", delay=1.0)
+    standin.script(family="a1111", delay=2.0)
     idle = get(f"{standin.url}/sdapi/v1/progress", params={"skip_current_image": "true"}).json()
     assert (idle["progress"], idle["state"]["job_count"]) == (0.0, 0)
     results: list[requests.Response] = []
@@ -225,13 +226,13 @@ def test_a1111_progress_follows_the_delay_and_interrupt_ends_early(standin):
     )
     started = time.monotonic()
     worker.start()
-    time.sleep(0.5)
+    time.sleep(1.0)  # about half way; the bounds below leave room for a busy machine
     busy = get(f"{standin.url}/sdapi/v1/progress").json()
-    assert 0.3 < busy["progress"] < 0.7
-    assert busy["state"]["sampling_steps"] == 20 and 6 <= busy["state"]["sampling_step"] <= 14
-    assert busy["state"]["job_count"] == 1 and 0.3 < busy["eta_relative"] < 0.7
+    assert 0.15 < busy["progress"] < 0.85
+    assert busy["state"]["sampling_steps"] == 20 and 3 <= busy["state"]["sampling_step"] <= 17
+    assert busy["state"]["job_count"] == 1 and 0.3 < busy["eta_relative"] < 1.7
     worker.join()
-    assert 1.0 <= time.monotonic() - started < 1.3
+    assert 2.0 <= time.monotonic() - started < 3.0
     assert get(f"{standin.url}/sdapi/v1/progress").json()["progress"] == 0.0
 
     standin.script(family="a1111", delay=5.0)
@@ -242,8 +243,8 @@ def test_a1111_progress_follows_the_delay_and_interrupt_ends_early(standin):
     worker.start()
     time.sleep(0.3)
     assert post(f"{standin.url}/sdapi/v1/interrupt").json() == {}
-    worker.join(timeout=3)
-    assert time.monotonic() - started < 1.0
+    worker.join(timeout=4)
+    assert time.monotonic() - started < 2.5  # well before the 5 s the job would have taken
     interrupted = results[-1]
     assert interrupted.status_code == 200 and interrupted.json()["images"]
     assert json.loads(interrupted.json()["info"])["interrupted"] is True
