@@ -1,6 +1,8 @@
-"""`python -m bench [figure ...]`: run the figures (all by default), print the table, write docs/bench/latest.json.
+"""`python -m bench [figure ...]`: run the figures (all by default), print the table, write the JSON.
 
 Figures: overhead fanout responsiveness scale memory throughput. `--quick` runs fewer repetitions.
+Only a full run (every figure, no --quick) writes the committed docs/bench/latest.json; a partial or quick run
+writes bench/results/latest.json (git-ignored) unless --out says otherwise.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -23,7 +26,7 @@ from . import (
     fig5_memory,
     fig6_throughput,
 )
-from .harness import REPO, Stack, worker_interval
+from .harness import REPO, Stack, ignore_signal, worker_interval
 from .results import Figure
 
 FIGURES = {
@@ -35,7 +38,16 @@ FIGURES = {
     "memory": (fig5_memory.run, {"runs": 3}, {"runs": 1}),
 }
 ORDER = ["overhead", "fanout", "responsiveness", "scale", "memory", "throughput"]
-OUT = REPO / "docs" / "bench" / "latest.json"
+OUT = REPO / "docs" / "bench" / "latest.json"  # the README's numbers: full runs only
+SCRATCH_OUT = REPO / "bench" / "results" / "latest.json"  # git-ignored: partial and quick runs
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM/SIGHUP → SystemExit, so `with Stack()` stops gunicorn, the workers, the stand-in and the database."""
+    for name in ("SIGTERM", "SIGHUP"):  # a second signal must not interrupt the clean-up
+        signal.signal(getattr(signal, name), ignore_signal)
+    print(f"bench: {signal.Signals(signum).name}: stopping the stack", file=sys.stderr, flush=True)
+    raise SystemExit(128 + signum)
 
 
 def machine(database: str) -> dict[str, Any]:
@@ -83,10 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("figures", nargs="*", choices=[*ORDER, []], help="default: all")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument(
-        "--out", type=Path, default=OUT, help=f"JSON output (default {OUT.relative_to(REPO)})"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"JSON output (default {OUT.relative_to(REPO)} for a full run, "
+        f"{SCRATCH_OUT.relative_to(REPO)} for a partial or --quick one)",
     )
     args = parser.parse_args(argv)
     chosen = [name for name in ORDER if name in (args.figures or ORDER)]
+    full_run = chosen == ORDER and not args.quick
+    out: Path = args.out if args.out is not None else (OUT if full_run else SCRATCH_OUT)
+    for name in ("SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), _terminate)
 
     started = time.perf_counter()
     figures: list[Figure] = []
@@ -116,13 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
+        "complete": full_run,
         "machine": info,
         "figures": {f.key: f.as_json() for f in figures},
         "table_markdown": text,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"Wrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    shown = out.resolve().relative_to(REPO) if out.resolve().is_relative_to(REPO) else out
+    print(f"Wrote {shown}")
+    if not full_run and args.out is None:
+        print(f"({OUT.relative_to(REPO)} is left as it was: only a full run without --quick writes it.)")
     return 0
 
 

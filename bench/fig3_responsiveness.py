@@ -7,6 +7,10 @@ extra workers poll the queue once a second when idle, so the baseline (same proc
 is not inflated by their idle polling. One client measures the Media tab, one request at a time: an idle
 window, a busy window, an idle window, … and each busy p95 is divided by the mean of the idle p95s on either side
 of it, so the shared machine's drift between windows mostly cancels.
+
+The measured Media tab is the bench project's, seeded with a library (harness.BENCH_LIBRARY items), so it renders
+a full first page of 24 tiles; the figure checks that before measuring. A dialog poll that does not answer 200
+(a 403 or 404 would stop that dialog and silently remove its load) fails the figure.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .fig1_overhead import fields
-from .harness import Browser, Stack
+from .harness import FIRST_PAGE, Browser, Stack, require_full_page
 from .results import Figure, percentile
 
 JOBS = 20
@@ -50,39 +55,56 @@ def latencies(base: str, path: str, cookie: str, n: int, limit_s: float = 30.0) 
 POLL = re.compile(r'hx-trigger="load delay:([0-9.]+)(ms|s)"')
 
 
-def _dialog(base: str, path: str, cookie: str, until: float, counts: list[int]) -> None:
+def _dialog(base: str, path: str, cookie: str, until: float, out: list[tuple[int, list[str]]]) -> None:
+    """One open dialog polling its job; appends (polls answered 200, what the others were)."""
     parts = urlsplit(base)
     headers = {"Cookie": cookie, "HX-Request": "true", "HX-Target": "generate-panel"}
     polls = 0
+    errors: list[str] = []
     while time.perf_counter() < until:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        conn.request("GET", path, headers=headers)
-        html = conn.getresponse().read().decode()
-        conn.close()
+        try:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                html = response.read().decode()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException) as e:
+            errors.append(type(e).__name__)
+            break
+        if response.status != 200:  # the dialog would stop polling: its load would silently go away
+            errors.append(f"HTTP {response.status}")
+            break
         polls += 1
         match = POLL.search(html)
         if match is None:  # finished: the panel stops polling
             break
         time.sleep(float(match.group(1)) / (1000 if match.group(2) == "ms" else 1))
-    counts.append(polls)
+    out.append((polls, errors))
 
 
 def cookie_of(browser: Browser) -> str:
     return "; ".join(f"{k}={v}" for k, v in browser.http.cookies.items())
 
 
-def dialogs(base: str, polled: list[tuple[str, str]], seconds: float) -> int:
-    """Open dialogs polling their jobs (run in a child process so they do not share the measurer's GIL)."""
+def dialogs(base: str, polled: list[tuple[str, str]], seconds: float) -> tuple[int, list[str]]:
+    """Open dialogs polling their jobs (run in a child process so they do not share the measurer's GIL).
+
+    Returns the polls answered 200 and the failures (non-200 answers, connection errors, dialogs that never ended).
+    """
     until = time.perf_counter() + seconds
-    counts: list[int] = []
+    results: list[tuple[int, list[str]]] = []
     threads = [
-        threading.Thread(target=_dialog, args=(base, path, cookie, until, counts)) for path, cookie in polled
+        threading.Thread(target=_dialog, args=(base, path, cookie, until, results)) for path, cookie in polled
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(seconds + 15)
-    return sum(counts)
+    errors = [error for _, errs in results for error in errs]
+    errors += ["no result"] * (len(polled) - len(results))
+    return sum(polls for polls, _ in results), errors
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -115,6 +137,9 @@ def run(stack: Stack, rounds: int = 3) -> Figure:
     cookie = cookie_of(browser)
     load = stack.writers(JOBS)  # each job is another writer's (a writer may have only a few unfinished)
     media = f"/projects/{stack.slug}/media/"
+    page = browser.http.get(browser.url(media), timeout=10)
+    page.raise_for_status()
+    require_full_page(page.text, "figure 3")
     extra = [stack.start_db_worker(interval=1.0, name="load-worker") for _ in range(JOBS - 1)]
     context = multiprocessing.get_context("spawn")
     idle_p95, busy_p95, ages, polls = [], [], [], []
@@ -147,7 +172,11 @@ def run(stack: Stack, rounds: int = 3) -> Figure:
                 still = GenerationJob.objects.filter(pk__gte=first, status="running").count()
                 if still < JOBS:
                     raise RuntimeError(f"figure 3: only {still} jobs were still running at the end")
-                polls.append(pending.get(timeout=UPSTREAM_S + 30))
+                answered, errors = pending.get(timeout=UPSTREAM_S + 30)
+                if errors:
+                    summary = ", ".join(f"{n} × {what}" for what, n in Counter(errors).items())
+                    raise RuntimeError(f"figure 3: dialog polls failed ({summary}): their load went missing")
+                polls.append(answered)
             stack._close_db()
         stack.wait_idle(timeout=UPSTREAM_S + 30)
         idle_p95.append(percentile(latencies(stack.base, media, cookie, SAMPLES), 95))
@@ -166,5 +195,7 @@ def run(stack: Stack, rounds: int = 3) -> Figure:
         "busy_p95_ms": busy_p95,
         "job_age_when_measuring_s": ages,
         "dialog_polls_per_round": polls,
+        "dialog_poll_failures": 0,  # any failure raises instead
+        "media_tab_tiles": FIRST_PAGE,
     }
     return figure

@@ -9,6 +9,8 @@ MEDIA_ROOT, keys), so it can seed rows and run in-process measurements against t
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import os
 import re
 import secrets
@@ -18,8 +20,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +37,34 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 SD_CHECKPOINT = "v1-5-pruned-emaonly.safetensors [6ce0161689]"
 USERNAME = "bench-writer"
 PASSWORD = "bench-" + secrets.token_urlsafe(12)  # a throwaway account in a scratch database
+
+FIRST_PAGE = 24  # tiles on the Media tab's first page (media_library.views.PAGE_SIZE)
+BENCH_LIBRARY = 48  # items in the bench project's library: two full pages, as a writer's library has
+REAL_FILES = 6  # real files (and thumbnails) a seeded library's rows point at
+TILE = 'class="media-tile"'
+
+# Settings a developer's .env could fill in (django-environ's read_env only sets what is unset), each with the
+# value the bench runs with. Set-but-empty counts as unset for the AI_IMAGE_* settings and as the default for
+# the booleans; the numbers get their documented defaults. DEBUG, the keys, DATABASE_URL, MEDIA_ROOT, STATIC_ROOT,
+# CACHE_URL, ALLOWED_HOSTS, LOG_LEVEL and the cookie/redirect settings are set in Stack._start.
+PINNED_SETTINGS = {
+    "SECRET_KEY_FALLBACKS": "",
+    "CSRF_TRUSTED_ORIGINS": "",
+    "ALLOW_SIGNUP": "true",
+    "TIME_ZONE": "UTC",
+    "CONN_MAX_AGE": "0",
+    "MEDIA_MAX_UPLOAD_BYTES": str(20 * 1024 * 1024),
+    "MEDIA_MAX_PIXELS": "40000000",
+    "MEDIA_SENDFILE_HEADER": "",  # Django sends the thumbnails' bytes (figure 4 counts them)
+    "MEDIA_SENDFILE_PREFIX": "/protected-media/",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "false",
+    "SECURE_HSTS_PRELOAD": "false",
+    "SECURE_PROXY_SSL_HEADER": "false",
+    "DEMO_ADMIN_PASSWORD": "",
+    "DEMO_WRITER_PASSWORD": "",
+}
+# Not the app's settings, but they would change the servers the bench starts.
+DROPPED = ("AI_IMAGE_", "DJANGO_", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY")
 
 
 def worker_interval() -> float:
@@ -63,6 +95,79 @@ def reset_peak_rss(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def count_tiles(html: str) -> int:
+    return html.count(TILE)
+
+
+def require_full_page(html: str, what: str) -> None:
+    """Raise unless the Media tab rendered a full first page: an empty library must never be measured silently."""
+    tiles = count_tiles(html)
+    if tiles != FIRST_PAGE:
+        raise RuntimeError(f"{what}: the Media tab rendered {tiles} tiles, not {FIRST_PAGE}")
+
+
+@functools.lru_cache(maxsize=REAL_FILES)
+def drawn_png(seed: int) -> bytes:
+    """A 1024×1024 PNG drawn by the stand-in's painter (the same bytes for the same seed, drawn once)."""
+    from tests.standin.images import draw
+
+    out = io.BytesIO()
+    draw(1024, 1024, seed, f"Bench {seed}").save(out, "PNG")
+    return out.getvalue()
+
+
+def seed_library(project: Any, user: Any, count: int) -> None:
+    """Give `project` a library of `count` items, newest first as one grows over time.
+
+    A few (REAL_FILES) are stored by the app itself from drawn images (file, WebP thumbnail, sizes); the rest are
+    bulk-created rows pointing at those real files and thumbnails, so every tile's thumbnail can be fetched.
+    """
+    from django.utils import timezone
+
+    from media_library.models import MediaItem
+    from media_library.services import media_item_create_from_bytes
+
+    real = [
+        media_item_create_from_bytes(project=project, data=drawn_png(i), created_by=user, title=f"Drawn {i}")[
+            0
+        ]
+        for i in range(min(count, REAL_FILES))
+    ]
+    now = timezone.now()
+    rows = []
+    for i in range(count - len(real)):
+        model = real[i % len(real)]
+        rows.append(
+            MediaItem(
+                project=project,
+                file=model.file.name,
+                thumbnail=model.thumbnail.name,
+                thumbnail_width=model.thumbnail_width,
+                thumbnail_height=model.thumbnail_height,
+                content_type=model.content_type,
+                width=model.width,
+                height=model.height,
+                size_bytes=model.size_bytes,
+                sha256=f"{i:064x}",
+                origin=MediaItem.Origin.GENERATED if i % 2 else MediaItem.Origin.UPLOADED,
+                title=f"Scene {i}",
+                alt_text=f"An illustration for scene {i}",
+                created_by=user,
+                generation={"prompt": f"Scene {i}", "provider": "stable-diffusion"} if i % 2 else {},
+            )
+        )
+    created = MediaItem.objects.bulk_create(rows, batch_size=1000)
+    # Spread created_at as a real library grows (bulk_create stamped them all "now"), oldest first.
+    for age, item in enumerate(reversed(created), start=len(real) + 1):
+        item.created_at = now - timedelta(minutes=age)
+    MediaItem.objects.bulk_update(created, ["created_at"], batch_size=500)
+
+
+def ignore_signal(signum: int, _frame: object) -> None:
+    """A handler that does nothing. Not SIG_IGN: that would be inherited by any process started meanwhile."""
+    print(f"bench: {signal.Signals(signum).name} ignored: already stopping", file=sys.stderr, flush=True)
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -245,8 +350,15 @@ class Stack:
         self.standin = self._standin_process.start()
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
+        from imagegen.config import SPECS  # plain module: no settings needed yet
+
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AI_IMAGE_", "DJANGO_"))},
+            **{k: v for k, v in os.environ.items() if not k.startswith(DROPPED)},
+            # Every image-generation setting empty unless set below: a developer's .env must not fill them in
+            # (a daily limit, an API key for the stand-in, another default provider would change the figures).
+            **{spec.env: "" for spec in SPECS},
+            **PINNED_SETTINGS,
+            "SITE_URL": self.base,
             "DATABASE_URL": database_url,
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
@@ -269,7 +381,9 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "inkweld.settings",
             "PYTHONPATH": str(REPO),
         }
-        # The bench process talks to the same database and media folder as the servers.
+        # The bench process talks to the same database and media folder as the servers, with the same settings.
+        for name in [k for k in os.environ if k not in self.env]:
+            del os.environ[name]
         os.environ.update(self.env)
         import django
 
@@ -305,7 +419,10 @@ class Stack:
         from projects.services import project_create
 
         user = User.objects.create_user(USERNAME, password=PASSWORD)
-        self.slug = project_create(owner=user, title="Bench novel").slug
+        project = project_create(owner=user, title="Bench novel")
+        # Figures 3 and 6 time this project's Media tab: it must show a full first page, as a writer's does.
+        seed_library(project, user, BENCH_LIBRARY)
+        self.slug = project.slug
 
     @staticmethod
     def _close_db() -> None:
@@ -405,6 +522,18 @@ class Stack:
     # --- tear-down ----------------------------------------------------------------------------------------------
 
     def close(self) -> None:
+        # A SIGTERM (bench/__main__.py turns it into SystemExit) must not cut the clean-up short.
+        held = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                held[sig] = signal.signal(sig, ignore_signal)
+        try:
+            self._close()
+        finally:
+            for sig, handler in held.items():
+                signal.signal(sig, handler)
+
+    def _close(self) -> None:
         for process in reversed(self.processes):
             with contextlib.suppress(Exception):
                 _stop(process)
