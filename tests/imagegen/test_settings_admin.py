@@ -11,7 +11,7 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from imagegen.models import ImageGenerationSettings
 
-KEY = "sk-proj-AdminSecret0123456789"
+KEY = "sk-proj-test-admin-secret-0123456789"
 CHANGE_URL = reverse("admin:imagegen_imagegenerationsettings_change", args=[1])
 LIST_URL = reverse("admin:imagegen_imagegenerationsettings_changelist")
 
