@@ -147,7 +147,16 @@ class GenerationJobAdmin(admin.ModelAdmin):
         ("Prompt", {"fields": ("prompt", "composed_prompt", "prompt_notes", "elements")}),
         (
             "Options",
-            {"fields": ("options", "images_requested", "images_made", "progress", "cancel_requested")},
+            {
+                "fields": (
+                    "options",
+                    "max_input_images",
+                    "images_requested",
+                    "images_made",
+                    "progress",
+                    "cancel_requested",
+                )
+            },
         ),
         ("Cost", {"fields": ("estimated_cost", "actual_cost", "usage")}),
         ("Outcome", {"fields": ("error_class", "error_message", "request_ids")}),

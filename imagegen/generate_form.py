@@ -64,7 +64,6 @@ class GenerateForm(forms.Form):
         self.project = project
         self.elements = list(Element.objects.filter(project=project).order_by("kind", "name"))
         self.composed: ComposedPrompt | None = None
-        self.estimated_cost: Decimal | None = None
 
         source = data if data is not None else (initial or {})
         provider = source.get("provider") if source.get("provider") in providers else default_provider
@@ -199,14 +198,11 @@ class GenerateForm(forms.Form):
             self.composed = compose_prompt(
                 prompt, self.chosen_elements(), max_chars=self.spec.max_prompt_chars
             )
-        size, quality, count = cleaned.get("size"), cleaned.get("quality", ""), cleaned.get("count")
-        if size and count:
-            price = self.spec.price(size, quality)
-            self.estimated_cost = price * count if price is not None else None
         return cleaned
 
-    def estimate(self) -> Decimal | None:
-        """The estimated cost from whatever is valid so far (for the live estimate before submitting)."""
+    @property
+    def estimated_cost(self) -> Decimal | None:
+        """Price × count for the options as chosen so far (the live estimate, and the job's once valid)."""
         if self.spec is None:
             return None
         data = self.data if self.is_bound else self.initial

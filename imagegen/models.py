@@ -211,6 +211,8 @@ class GenerationJob(models.Model):
     prompt_notes = models.JSONField(default=list, blank=True, help_text="What context was left out to fit.")
     # [{"id", "name", "kind", "role"}]: a snapshot, so renaming an element later doesn't rewrite history.
     elements = models.JSONField(default=list, blank=True)
+    # How many Reference images the model accepts: kept here because live-only models are not in the catalog.
+    max_input_images = models.PositiveSmallIntegerField(default=0)
     images_requested = models.PositiveSmallIntegerField(default=1)
     images_made = models.PositiveSmallIntegerField(default=0)
     estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)

@@ -119,17 +119,14 @@ def _job_row(
     composed: ComposedPrompt,
     cost: Decimal | None,
 ) -> GenerationJob:
-    job_options = options.as_job_options()
-    if options.max_input_images:
-        # Live-only models (OpenRouter's list) are not in the catalog: remember what this one accepts.
-        job_options["max_input_images"] = options.max_input_images
     return GenerationJob.objects.create(
         user=user,
         project=project,
         project_title=project.title,
         provider=options.provider,
         model=options.model,
-        options=job_options,
+        options=options.as_job_options(),
+        max_input_images=options.max_input_images,
         prompt=options.prompt,
         composed_prompt=composed.text,
         prompt_notes=list(composed.omissions),
@@ -165,7 +162,7 @@ def _claim(job_id: int) -> GenerationJob | None:
 
 def _input_images(job: GenerationJob, spec: catalog.ModelSpec | None) -> tuple[bytes, ...]:
     """Reference elements' images, where the model takes input images."""
-    limit = job.options.get("max_input_images") or (spec.max_input_images if spec else 0)
+    limit = job.max_input_images or (spec.max_input_images if spec else 0)
     if not limit:
         return ()
     ids = [e["image_id"] for e in job.elements if e.get("role") == Role.REFERENCE and e.get("image_id")]
