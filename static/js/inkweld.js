@@ -22,8 +22,8 @@
 
   // --- Dialogs loaded with htmx ------------------------------------------------------------
   // A trigger with data-dialog="<id>" loads its content with hx-get into that <dialog>; once the
-  // content is in, the dialog opens modally and focus moves to its first field. Closing it (Esc,
-  // the close button, or an HX-Trigger "dialog:close" from the server) returns focus to the trigger.
+  // content is in, the dialog opens modally and focus moves to its first field. Closing it (Esc or
+  // the close button) returns focus to the trigger.
   var openers = {};
 
   // The first field, not the first focusable element: a selector list would match in document order and land on
@@ -67,6 +67,9 @@
     if (dialog.tagName !== "DIALOG") { return; }
     var opener = openers[dialog.id];
     if (opener && document.body.contains(opener)) { opener.focus(); }
+    // Empty it: a job panel left behind would go on polling, unseen. (The job itself carries on; it is listed
+    // under Recent generations, and opening the dialog again loads fresh content.)
+    Array.prototype.forEach.call(dialog.children, function (child) { child.replaceChildren(); });
     // Ask the page to refresh whatever lists the dialog may have changed (e.g. recent jobs, the grid).
     document.body.dispatchEvent(new CustomEvent("dialog:closed", { bubbles: true, detail: { id: dialog.id } }));
   }, true);
@@ -77,11 +80,6 @@
       var dialog = closer.closest("dialog");
       if (dialog) { event.preventDefault(); dialog.close(); }
     }
-  });
-
-  // HX-Trigger events fire on the requesting element and bubble up to the document.
-  document.addEventListener("dialog:close", function () {
-    document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
   });
 
   // Saving images from the dialog changes the Media grid behind it: reload the page once the dialog closes.

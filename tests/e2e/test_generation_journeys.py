@@ -323,6 +323,8 @@ def test_the_dialog_works_with_the_keyboard_alone(
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.locator("#generate-image-button")).to_be_focused()
+    # Closed means emptied: nothing left in the page to go on polling unseen.
+    expect(dialog.locator("#generate-panel")).to_have_count(0)
 
     # Open again, fill it in and submit, all from the keyboard.
     page.keyboard.press("Enter")
