@@ -31,9 +31,9 @@ from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .providers import get_provider
 from .services import candidates_save, job_cancel, job_create
+from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
-RECENT_JOBS = 6
 
 
 def models_for(config: EffectiveConfig) -> Any:
@@ -213,12 +213,8 @@ def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 @project_view("edit")
 @require_GET
 def jobs(request: HttpRequest, project: Project) -> HttpResponse:
-    """The project's running and recent jobs, for the Media tab."""
-    recent = list(_jobs_for(project).select_related("user")[:RECENT_JOBS])
-    running = any(not j.is_finished for j in recent)
-    return render(
-        request, "imagegen/_recent_jobs.html", {"project": project, "jobs": recent, "running": running}
-    )
+    """The project's running and recent jobs, for the Media tab (the same list its template tag renders)."""
+    return render(request, "imagegen/_recent_jobs.html", recent_generation_jobs(project, can_edit=True))
 
 
 @project_view("edit")

@@ -16,8 +16,8 @@ register = template.Library()
 RECENT_JOBS = 6
 
 
-@register.inclusion_tag("imagegen/_button.html", takes_context=True)
-def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
+@register.inclusion_tag("imagegen/_button.html")
+def generate_image_button(project: Project, can_edit: bool) -> dict[str, Any]:
     """Shown only to people who may edit the project, when generation is on and a provider is available."""
     available = bool(can_edit) and get_config().generation_available()
     return {"project": project, "show": available}
@@ -25,6 +25,7 @@ def generate_image_button(context: dict[str, Any], project: Project, can_edit: b
 
 @register.inclusion_tag("imagegen/_recent_jobs.html")
 def recent_generation_jobs(project: Project, can_edit: bool) -> dict[str, Any]:
+    """The project's latest jobs (newest first); `running` keeps the list polling while any is unfinished."""
     if not can_edit:
         return {"project": project, "jobs": [], "hidden": True}
     jobs = list(GenerationJob.objects.filter(project=project).select_related("user")[:RECENT_JOBS])
