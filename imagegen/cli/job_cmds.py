@@ -221,8 +221,10 @@ def run_with_progress(
 
     thread = threading.Thread(target=work, name=f"imagegen-generate-{job.pk}", daemon=True)
     started = time.monotonic()
+    # The job was created queued: say so before the thread can move it on, so the first line never depends on timing.
+    last: tuple[str, int | None] | None = (job.status, None)
+    write(f"  {0:5.1f}s  {job.get_status_display()}")
     thread.start()
-    last: tuple[str, int | None] | None = None
     try:
         while True:
             alive = thread.is_alive()  # read before the row, so the last state printed is the final one
