@@ -116,12 +116,16 @@ def upload(request: HttpRequest, project: Project) -> HttpResponse:
 
 def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     gen = item.generation if isinstance(item.generation, dict) else {}
-    size = gen.get("size") or (gen.get("options") or {}).get("size")
+    # The size asked for; the image's own dimensions are shown beside it ("auto" lets the model choose).
+    requested = gen.get("requested_size") or (gen.get("options") or {}).get("size") or gen.get("size")
     rows = [
         ("Prompt", gen.get("prompt")),
+        ("Negative prompt", gen.get("negative_prompt")),
         ("Provider", gen.get("provider_label") or gen.get("provider")),
         ("Model", gen.get("model")),
-        ("Requested size", size),
+        ("Requested size", requested),
+        ("Quality", gen.get("quality")),
+        ("Style", gen.get("style")),
         ("Seed", gen.get("seed")),
     ]
     return [(label, str(value)) for label, value in rows if value not in (None, "")]

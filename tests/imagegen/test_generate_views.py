@@ -366,3 +366,17 @@ def test_monthly_budget_at_submit(upstream, client_for, project, monkeypatch):
         "openai",
         "stable-diffusion",
     ]
+
+
+
+def test_a_generated_image_page_shows_what_was_asked_for(upstream, client_for, project, editor):
+    client = client_for("editor")
+    client.post(dialog_url(project), sd_request(count="1", seed="77", negative_prompt="fog"))
+    job = GenerationJob.objects.get()
+    job_run(job_id=job.pk)
+    from imagegen import services
+
+    [item] = services.candidates_save(job=job, candidates=list(job.candidates.all()), user=editor)
+    page = client.get(item.get_absolute_url()).content.decode()
+    for text in ("A harbour at night", "fog", "Stable Diffusion", "512x512", "77"):
+        assert text in page
