@@ -98,7 +98,7 @@ def media_item_create_from_bytes(
             )
     except IntegrityError:
         # The same image arrived twice at once; the other request won. Keep its item, drop our copies.
-        _delete_files([stored_file, stored_thumb])
+        delete_stored_files([stored_file, stored_thumb])
         return MediaItem.objects.get(project=project, sha256=processed.sha256), False
     return item, True
 
@@ -139,10 +139,8 @@ def media_item_delete(*, item: MediaItem) -> MediaReferences:
     for document in refs.documents:
         document.body = embeds.remove_embeds(document.body, item.pk)
         document.save(update_fields=["body", "updated_at"])
-    names = [item.file.name, item.thumbnail.name]
+    # Its files go once the deletion is committed (media_library.signals), so a rolled-back delete keeps them.
     item.delete()
-    # Files go only once the row is surely gone; a rolled-back delete keeps a working item.
-    transaction.on_commit(lambda: _delete_files(names))
     return refs
 
 
@@ -165,7 +163,7 @@ def media_item_insert_into_document(*, item: MediaItem, document: Document, capt
     document.save(update_fields=["body", "updated_at"])
 
 
-def _delete_files(names: list[str]) -> None:
+def delete_stored_files(names: list[str]) -> None:
     for name in names:
         if not name:
             continue

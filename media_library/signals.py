@@ -10,10 +10,10 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from .models import MediaItem
-from .services import _delete_files
+from .services import delete_stored_files
 
 
 @receiver(post_delete, sender=MediaItem, dispatch_uid="media_item_files")
 def delete_files_with_item(sender: type[MediaItem], instance: MediaItem, **kwargs: Any) -> None:
     names = [instance.file.name, instance.thumbnail.name]
-    transaction.on_commit(lambda: _delete_files(names))
+    transaction.on_commit(lambda: delete_stored_files(names))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.storage import default_storage
-from django.db import transaction
 
 from .models import Membership, Project
 
@@ -37,19 +34,12 @@ def project_create(*, owner: AbstractBaseUser, title: str, description: str = ""
     )
 
 
-@transaction.atomic
 def project_delete(*, project: Project) -> None:
-    """Delete the project with its documents, elements, memberships and media — rows and files."""
-    names = [name for pair in project.media_items.values_list("file", "thumbnail") for name in pair if name]
+    """Delete the project with its documents, elements, memberships and media.
+
+    The media files go with their rows: media_library.signals removes them once the deletion is committed.
+    """
     project.delete()
-
-    def delete_files() -> None:
-        for name in names:
-            # A file already gone is no reason to fail: the rows are deleted either way.
-            with contextlib.suppress(OSError):
-                default_storage.delete(name)
-
-    transaction.on_commit(delete_files)
 
 
 def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> tuple[Membership, bool]:
