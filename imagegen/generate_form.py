@@ -23,6 +23,9 @@ from .services import GenerationOptions
 # Sizes offered for self-hosted Stable Diffusion, whose WebUI takes any multiple of 8 within bounds.
 SD_SIZES = ("512x512", "768x768", "1024x1024", "512x768", "768x512", "832x1216", "1216x832", "1344x768")
 SD_DEFAULT_STEPS = 30
+# The limits the dialog and `manage.py imagegen generate` both apply.
+MAX_STEPS = 150
+MAX_SEED = 2**32 - 1
 ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
@@ -150,12 +153,12 @@ class GenerateForm(forms.Form):
                 label="Seed",
                 required=False,
                 min_value=0,
-                max_value=2**32 - 1,
+                max_value=MAX_SEED,
                 help_text="Blank for a random seed; the same seed and settings repeat an image.",
             )
         if spec.steps:
             self.fields["steps"] = forms.IntegerField(
-                label="Steps", min_value=1, max_value=150, initial=SD_DEFAULT_STEPS
+                label="Steps", min_value=1, max_value=MAX_STEPS, initial=SD_DEFAULT_STEPS
             )
 
     def _add_element_fields(self) -> None:

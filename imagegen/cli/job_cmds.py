@@ -24,6 +24,7 @@ from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
+from imagegen.generate_form import MAX_SEED, MAX_STEPS, SD_DEFAULT_STEPS
 from imagegen.limits import LimitReached, start_of_month
 from imagegen.models import GenerationJob
 from imagegen.prompts import ComposedPrompt, Role, compose_prompt
@@ -35,9 +36,6 @@ BAD_INPUT = 2
 NOTHING_MADE = 1
 POLL_SECONDS = 0.5
 # The dialog's defaults (imagegen/generate_form.py), so the same request costs the same from either place.
-DEFAULT_STEPS = 30
-MAX_SEED = 2**32 - 1
-MAX_STEPS = 150
 
 
 def _bad(message: str) -> CommandError:
@@ -175,7 +173,7 @@ def plan_generation(
     if steps is not None and (not spec.steps or not 1 <= steps <= MAX_STEPS):
         raise _bad(f"{spec.label} takes no steps." if not spec.steps else f"Steps must be 1 to {MAX_STEPS}.")
     if spec.steps and steps is None:
-        steps = DEFAULT_STEPS
+        steps = SD_DEFAULT_STEPS
     elements = _elements(project, o.get("element") or [])
 
     price = spec.price(size, quality)
@@ -285,7 +283,7 @@ class GenerateCommand(Subcommand):
         parser.add_argument("--negative-prompt", metavar="TEXT", help="what to avoid (Stable Diffusion)")
         parser.add_argument("--seed", type=int, help="repeat an image (models that take a seed)")
         parser.add_argument(
-            "--steps", type=int, help=f"sampling steps (Stable Diffusion; default {DEFAULT_STEPS})"
+            "--steps", type=int, help=f"sampling steps (Stable Diffusion; default {SD_DEFAULT_STEPS})"
         )
         parser.add_argument(
             "--element",
