@@ -24,7 +24,7 @@ from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
-from imagegen.generate_form import MAX_SEED, MAX_STEPS, SD_DEFAULT_STEPS
+from imagegen.generate_form import MAX_SEED, MAX_STEPS, PREFERRED_MODELS, SD_DEFAULT_STEPS
 from imagegen.limits import LimitReached, start_of_month
 from imagegen.models import GenerationJob
 from imagegen.prompts import ComposedPrompt, Role, compose_prompt
@@ -96,7 +96,9 @@ def _model(provider_id: str, model_id: str | None, models: Sequence[ModelOption]
     if not model_id:
         if not usable:
             raise _bad(f"{label} offers no model you can use right now. See `manage.py imagegen status`.")
-        return usable[0]
+        # The same first choice as the dialog: the provider's current model, not the oldest in its list.
+        preferred = PREFERRED_MODELS.get(provider_id)
+        return next((m for m in usable if m.id == preferred), usable[0])
     # Stable Diffusion checkpoints answer to their title ("name.safetensors [hash]") or their short name.
     found = next((m for m in models if model_id in (m.id, m.label)), None)
     if found is None:

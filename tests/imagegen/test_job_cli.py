@@ -280,3 +280,10 @@ def test_usage_prints_totals_per_month_provider_and_user(owner, editor, monkeypa
     assert run("usage").splitlines()[0].startswith("Since 2025-03-01")
     error, _ = run_failing("usage", "--since", "March")
     assert error.returncode == 2 and "YYYY-MM-DD" in str(error)
+
+
+@jobs_run
+def test_without_a_model_openai_starts_on_the_same_model_as_the_dialog(standin, project, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    run(*generate("--provider", "openai", "--quality", "low"))
+    assert GenerationJob.objects.get().model == "gpt-image-2"
