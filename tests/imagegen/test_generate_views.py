@@ -368,7 +368,6 @@ def test_monthly_budget_at_submit(upstream, client_for, project, monkeypatch):
     ]
 
 
-
 def test_a_generated_image_page_shows_what_was_asked_for(upstream, client_for, project, editor):
     client = client_for("editor")
     client.post(dialog_url(project), sd_request(count="1", seed="77", negative_prompt="fog"))
