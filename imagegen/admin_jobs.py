@@ -158,7 +158,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Cost", {"fields": ("estimated_cost", "actual_cost", "usage")}),
+        ("Cost", {"fields": ("estimated_cost", "estimate_assumed", "actual_cost", "cost_source", "usage")}),
         ("Outcome", {"fields": ("error_class", "error_message", "request_ids")}),
         ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
     )

@@ -119,6 +119,8 @@ class Setting:
             return display_url(value) if value else "not set"
         if kind == "seconds":
             return f"{value} s"
+        if kind == "choice":
+            return dict(self.spec.choices).get(value, value)
         if value is None:
             return "no limit"
         return f"{value} USD" if kind == "money" else f"{value} images"
@@ -206,6 +208,19 @@ class EffectiveConfig:
     providers: dict[str, ProviderSettings]
     daily_limit: Setting
     monthly_budget: Setting
+    unknown_price: Setting
+    assumed_price: Setting
+
+    @property
+    def globals(self) -> tuple[Setting, ...]:
+        return (
+            self.enabled,
+            self.default_provider,
+            self.daily_limit,
+            self.monthly_budget,
+            self.unknown_price,
+            self.assumed_price,
+        )
 
     @property
     def openai(self) -> ProviderSettings:
@@ -229,7 +244,7 @@ class EffectiveConfig:
 
     def settings(self) -> list[Setting]:
         """Every setting, in SPECS order."""
-        flat = [self.enabled, self.default_provider, self.daily_limit, self.monthly_budget]
+        flat = list(self.globals)
         for pid in PROVIDER_IDS:
             flat.extend(self.providers[pid].settings)
         by_name = {s.name: s for s in flat}
@@ -248,7 +263,7 @@ class EffectiveConfig:
         return [pid for pid in PROVIDER_IDS if self.providers[pid].status().available]
 
     def generation_status(self) -> Availability:
-        for s in (self.enabled, self.default_provider, self.daily_limit, self.monthly_budget):
+        for s in self.globals:
             if s.problem:
                 return Availability(False, s.problem)
         if not self.enabled.value:
@@ -320,6 +335,8 @@ def resolve(row: Any, environ: Mapping[str, str] | None = None) -> EffectiveConf
         providers={pid: _provider(pid, row, environ) for pid in PROVIDER_IDS},
         daily_limit=_resolve(SPEC_BY_NAME["daily_limit"], row, environ),
         monthly_budget=_resolve(SPEC_BY_NAME["monthly_budget"], row, environ),
+        unknown_price=_resolve(SPEC_BY_NAME["unknown_price"], row, environ),
+        assumed_price=_resolve(SPEC_BY_NAME["assumed_price"], row, environ),
     )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from imagegen.config import PROVIDER_CHOICES, validate_http_url
+from imagegen.config import SPEC_BY_NAME as SPECS_BY_NAME
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
 
@@ -159,6 +160,25 @@ class ImageGenerationSettings(models.Model):
         help_text="Blank everywhere = no budget.",
     )
 
+    unknown_price = models.CharField(
+        "When a model's price is unknown",
+        max_length=10,
+        blank=True,
+        default="",
+        choices=[("", "Use environment"), *SPECS_BY_NAME["unknown_price"].choices],
+        help_text="Applies while a monthly budget is set: refuse such jobs, or let them run and count the assumed "
+        "price per image against the budget.",
+    )
+    assumed_price = models.DecimalField(
+        "Assumed price per image (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Counted against the budget for a model whose price is unknown, when such jobs are allowed.",
+    )
+
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -215,8 +235,21 @@ class GenerationJob(models.Model):
     max_input_images = models.PositiveSmallIntegerField(default=0)
     images_requested = models.PositiveSmallIntegerField(default=1)
     images_made = models.PositiveSmallIntegerField(default=0)
+
+    class CostSource(models.TextChoices):
+        """Where a job's actual cost came from, best first."""
+
+        PROVIDER = "provider", "reported by the provider"
+        TOKENS = "tokens", "computed from the tokens used"
+        ESTIMATE = "estimate", "estimated from the price per image"
+        FREE = "free", "self-hosted, free"
+        UNKNOWN = "", "unknown"
+
     estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    # The model's price was unknown and the budget policy let the job run, counting an assumed price per image.
+    estimate_assumed = models.BooleanField(default=False)
     actual_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_source = models.CharField(max_length=10, choices=CostSource.choices, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(null=True, blank=True, help_text="0–1 where the provider reports it.")
     cancel_requested = models.BooleanField(default=False)
@@ -275,3 +308,101 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return f"Candidate {self.index + 1} of job {self.job_id}"
+
+
+# --- Prices an admin sets ---------------------------------------------------------------------------------------
+
+
+class ModelPrice(models.Model):
+    """An admin's price for a model or a whole family, used instead of the built-in one for estimates and for
+    costs computed from tokens. Gateways charge differently and prices move; a provider's reported cost still wins."""
+
+    class Kind(models.TextChoices):
+        PER_IMAGE = "per_image", "Per image"
+        PER_TOKEN = "per_token", "Per million tokens"
+
+    # No `choices=` on provider fields: the registry's providers are offered by the admin forms, so adding a
+    # provider needs no migration.
+    provider = models.CharField(max_length=40)
+    model = models.CharField(
+        max_length=200,
+        help_text="A model id (gpt-image-2.6-sunburst) or a family (gpt-image-2). A family's price applies to "
+        "every model in it that has no price of its own here.",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PER_TOKEN)
+    per_image = models.DecimalField(
+        "USD per image",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    text_in = models.DecimalField(
+        "text in (USD per 1M tokens)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    image_in = models.DecimalField(
+        "image in (USD per 1M tokens)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    image_out = models.DecimalField(
+        "image out (USD per 1M tokens)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Where the price comes from, e.g. the gateway's page."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "model price"
+        ordering = ["provider", "model"]
+        constraints = [models.UniqueConstraint(fields=["provider", "model"], name="model_price_unique_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model} ({self.get_provider_display()})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.kind == self.Kind.PER_IMAGE and self.per_image is None:
+            raise ValidationError({"per_image": "Enter the price of one image."})
+        if self.kind == self.Kind.PER_TOKEN:
+            missing = {
+                name: "Enter the price per million tokens."
+                for name in ("text_in", "image_in", "image_out")
+                if getattr(self, name) is None
+            }
+            if missing:
+                raise ValidationError(missing)
+
+    def as_price(self) -> Any:
+        from .pricing import PerImage, PerToken
+
+        source = f"admin override{f' ({self.note})' if self.note else ''}"
+        as_of = self.updated_at.date() if self.updated_at else None
+        if self.kind == self.Kind.PER_IMAGE:
+            return PerImage(flat=self.per_image, source=source, as_of=as_of)
+        return PerToken(
+            text_in=self.text_in or Decimal(0),
+            image_in=self.image_in or Decimal(0),
+            image_out=self.image_out or Decimal(0),
+            source=source,
+            as_of=as_of,
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -22,19 +22,22 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Element, Project
 
-from . import catalog
+from . import costs
+from . import options as generation_options
+from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
 from .models import Candidate, GenerationJob
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
 from .prompts import ComposedPrompt, Role
-from .providers import GenerationRequest, ProviderError, get_provider
+from .providers import GenerationRequest, GenerationResult, ProviderError, get_provider, model_spec
 from .recovery import jobs_fail_stuck
 
 log = logging.getLogger(__name__)
@@ -50,32 +53,29 @@ BUDGET_LOCK_ID = 7_341_001
 
 @dataclass(frozen=True)
 class GenerationOptions:
-    """What the writer asked for, already validated against the model (see generate_form.py)."""
+    """What the writer asked for, already validated against the model (see generate_form.py).
+
+    `values` holds the generation options the model offers beyond size and count (imagegen.options), by name.
+    """
 
     provider: str
     model: str
     prompt: str
     size: str = "1024x1024"
-    quality: str = ""
-    style: str = ""
     count: int = 1
-    negative_prompt: str = ""
-    seed: int | None = None
-    steps: int | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
     elements: Sequence[tuple[Element, str]] = field(default_factory=tuple)
     max_input_images: int = 0  # what the chosen model accepts (Reference images go along up to this many)
 
     def as_job_options(self) -> dict[str, Any]:
-        options = {
-            "size": self.size,
-            "quality": self.quality,
-            "style": self.style,
-            "count": self.count,
-            "negative_prompt": self.negative_prompt,
-            "seed": self.seed,
-            "steps": self.steps,
-        }
-        return {k: v for k, v in options.items() if v not in ("", None)}
+        return {"size": self.size, "count": self.count, **self.values}
+
+
+def user_reference(user_id: int | None) -> str:
+    """A stable stand-in for a writer that reveals nothing about them (OpenAI's safety_identifier)."""
+    if user_id is None:
+        return ""
+    return salted_hmac("imagegen.safety_identifier", str(user_id), algorithm="sha256").hexdigest()[:32]
 
 
 # --- Creating ---------------------------------------------------------------------------------------------------
@@ -101,8 +101,11 @@ def job_create(
             # The budget is shared by everyone: one submission at a time may count against it.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUDGET_LOCK_ID])
-        check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
-        job = _job_row(user=user, project=project, options=options, composed=composed, cost=estimated_cost)
+        counted = check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
+        job = _job_row(user=user, project=project, options=options, composed=composed, cost=counted.cost)
+        if counted.assumed:
+            GenerationJob.objects.filter(pk=job.pk).update(estimate_assumed=True)
+            job.estimate_assumed = True
     if enqueue:
         from .tasks import run_generation_job  # the task module imports services; import late
 
@@ -160,7 +163,7 @@ def _claim(job_id: int) -> GenerationJob | None:
     return job
 
 
-def _input_images(job: GenerationJob, spec: catalog.ModelSpec | None) -> tuple[bytes, ...]:
+def _input_images(job: GenerationJob, spec: ModelSpec | None) -> tuple[bytes, ...]:
     """Reference elements' images, where the model takes input images."""
     limit = job.max_input_images or (spec.max_input_images if spec else 0)
     if not limit:
@@ -220,19 +223,15 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
             error_message=f"{label} is not available: {availability.reason}. Ask an admin to check the settings.",
         )
 
-    spec = catalog.get_model(job.provider, job.model)
-    options = job.options
+    spec = model_spec(job.provider, job.model)
     request = GenerationRequest(
         model=job.model,
         prompt=job.composed_prompt,
-        size=options.get("size", "1024x1024"),
-        quality=options.get("quality", ""),
-        style=options.get("style", ""),
+        size=job.options.get("size", "1024x1024"),
         count=job.images_requested,
-        negative_prompt=options.get("negative_prompt", ""),
-        seed=options.get("seed"),
-        steps=options.get("steps"),
+        options=generation_options.request_options(job.options),
         input_images=_input_images(job, spec),
+        user_ref=user_reference(job.user_id),
     )
     provider = get_provider(job.provider, config.connection(job.provider), sleep=sleep)
     monitor = JobMonitor(job.pk)
@@ -250,7 +249,7 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
     finally:
         monitor.stop()
 
-    common = {"request_ids": result.request_ids, "usage": result.usage, "actual_cost": result.cost}
+    common = _cost_fields(job, spec, request, result)
     with transaction.atomic():
         # Decide under a lock: recovery may have failed the job, or the writer cancelled it, while we waited.
         current = GenerationJob.objects.select_for_update().get(pk=job.pk)
@@ -268,7 +267,28 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
         return _record_outcome(job, result, common)
 
 
-def _record_outcome(job: GenerationJob, result: Any, common: dict[str, Any]) -> GenerationJob:
+def _cost_fields(
+    job: GenerationJob, spec: ModelSpec | None, request: GenerationRequest, result: GenerationResult
+) -> dict[str, Any]:
+    """The record of what the job used and cost: kept even when its images come too late to show."""
+    cost = costs.actual_cost(
+        spec,
+        reported=result.cost,
+        usage=result.usage,
+        images_made=len(result.images),
+        sent_images=bool(request.input_images),
+        size=request.size,
+        quality=str(request.option("quality", "")),
+    )
+    return {
+        "request_ids": result.request_ids,
+        "usage": result.usage,
+        "actual_cost": cost.amount,
+        "cost_source": cost.source,
+    }
+
+
+def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[str, Any]) -> GenerationJob:
     made = len(result.images)
     errors = result.errors
     if made and not errors and made >= job.images_requested:
@@ -342,6 +362,7 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "provider": job.provider,
         "provider_label": PROVIDER_LABELS.get(job.provider, job.provider),
         "model": job.model,
+        "model_label": model_label(job.provider, job.model),
         "size": f"{candidate.width}x{candidate.height}",
         "requested_size": options.get("size", ""),
         "quality": options.get("quality", ""),
@@ -352,6 +373,12 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "elements": [{k: e.get(k) for k in ("id", "name", "kind", "role")} for e in job.elements],
         "cost": _cost_per_image(job),
     }
+
+
+def model_label(provider_id: str, model_id: str) -> str:
+    """How a model is named to writers ("GPT Image 2.6 Sunburst"), from its family; its id when unknown."""
+    spec = model_spec(provider_id, model_id)
+    return spec.label if spec is not None and spec.label else model_id
 
 
 def _cost_per_image(job: GenerationJob) -> str | None:

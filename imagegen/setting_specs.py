@@ -12,14 +12,16 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-PROVIDER_IDS = ("openai", "openrouter", "stable-diffusion")  # also the fallback order
-PROVIDER_LABELS = {"openai": "OpenAI", "openrouter": "OpenRouter", "stable-diffusion": "Stable Diffusion"}
+from imagegen.providers import PROVIDERS
+
+PROVIDER_IDS = tuple(PROVIDERS)  # also the fallback order
+PROVIDER_LABELS = {pid: cls.label for pid, cls in PROVIDERS.items()}
 PROVIDER_CHOICES = [(pid, PROVIDER_LABELS[pid]) for pid in PROVIDER_IDS]
 # Model fields and CLI names use the short prefix; "stable-diffusion" is not a valid Python name.
 PROVIDER_PREFIX = {"openai": "openai", "openrouter": "openrouter", "stable-diffusion": "sd"}
 
 Source = Literal["admin", "environment", "default"]
-Kind = Literal["bool", "provider", "secret", "url", "seconds", "count", "money"]
+Kind = Literal["bool", "provider", "secret", "url", "seconds", "count", "money", "choice"]
 
 MASK = "********"
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -34,6 +36,7 @@ class Spec:
     env: str
     kind: Kind
     default: Any
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) for kind "choice"
 
     @property
     def field(self) -> str:
@@ -62,6 +65,15 @@ SPECS: tuple[Spec, ...] = (
     Spec("sd.timeout", "AI_IMAGE_SD_TIMEOUT", "seconds", 300),
     Spec("daily_limit", "AI_IMAGE_DAILY_LIMIT", "count", None),
     Spec("monthly_budget", "AI_IMAGE_MONTHLY_BUDGET", "money", None),
+    # With a budget set, what to do with a job whose model's price nobody knows.
+    Spec(
+        "unknown_price",
+        "AI_IMAGE_UNKNOWN_PRICE",
+        "choice",
+        "refuse",
+        choices=(("refuse", "Refuse it"), ("allow", "Allow it, counting the assumed price per image")),
+    ),
+    Spec("assumed_price", "AI_IMAGE_ASSUMED_PRICE", "money", Decimal("0.25")),
 )
 SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
 
@@ -114,6 +126,11 @@ def parse(spec: Spec, raw: str) -> Any:
             unit = "a whole number of seconds, at least 1" if spec.kind == "seconds" else "a whole number"
             raise InvalidValue(f"{shown} is not {unit}")
         return int(text)
+    if spec.kind == "choice":
+        values = [value for value, _ in spec.choices]
+        if text.lower() in values:
+            return text.lower()
+        raise InvalidValue(f"{shown} is not one of {', '.join(values)}")
     if spec.kind == "money":
         try:
             amount = Decimal(text)

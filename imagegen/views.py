@@ -29,6 +29,7 @@ from .config import EffectiveConfig, get_config
 from .generate_form import GenerateForm
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
+from .options import OPTION_BY_NAME
 from .providers import get_provider
 from .services import candidates_save, job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
@@ -117,18 +118,8 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
 
 
 def _initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
-    allowed = {
-        "provider",
-        "model",
-        "prompt",
-        "size",
-        "quality",
-        "style",
-        "count",
-        "negative_prompt",
-        "seed",
-        "steps",
-    }
+    """A dialog opened from a link may be filled in by its query: the core fields, any option, element roles."""
+    allowed = {"provider", "model", "prompt", "custom_size", *OPTION_BY_NAME}
     return {k: v for k, v in query.items() if k in allowed or k.startswith("element_")}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,18 +24,18 @@ from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
-from imagegen.generate_form import MAX_SEED, MAX_STEPS, PREFERRED_MODELS, SD_DEFAULT_STEPS
+from imagegen.generate_form import GenerateForm
 from imagegen.limits import LimitReached, start_of_month
 from imagegen.models import GenerationJob
-from imagegen.prompts import ComposedPrompt, Role, compose_prompt
-from imagegen.providers import ProviderError, get_provider
+from imagegen.options import OPTIONS
+from imagegen.prompts import ComposedPrompt, Role
+from imagegen.providers import PROVIDERS, ProviderError, get_provider
 from projects.access import can_edit
 from projects.models import Element, Project
 
 BAD_INPUT = 2
 NOTHING_MADE = 1
 POLL_SECONDS = 0.5
-# The dialog's defaults (imagegen/generate_form.py), so the same request costs the same from either place.
 
 
 def _bad(message: str) -> CommandError:
@@ -97,7 +97,7 @@ def _model(provider_id: str, model_id: str | None, models: Sequence[ModelOption]
         if not usable:
             raise _bad(f"{label} offers no model you can use right now. See `manage.py imagegen status`.")
         # The same first choice as the dialog: the provider's current model, not the oldest in its list.
-        preferred = PREFERRED_MODELS.get(provider_id)
+        preferred = PROVIDERS[provider_id].preferred_model
         return next((m for m in usable if m.id == preferred), usable[0])
     # Stable Diffusion checkpoints answer to their title ("name.safetensors [hash]") or their short name.
     found = next((m for m in models if model_id in (m.id, m.label)), None)
@@ -107,13 +107,6 @@ def _model(provider_id: str, model_id: str | None, models: Sequence[ModelOption]
     if not found.available:
         raise _bad(f"{found.label} cannot be used now: {found.unavailable_reason}")
     return found
-
-
-def _choice(what: str, value: str, allowed: Sequence[str], spec: ModelSpec) -> str:
-    if value and value not in allowed:
-        offered = f"one of {', '.join(allowed)}" if allowed else "none"
-        raise _bad(f"{spec.label} does not offer {what} {value!r}; it offers {offered}.")
-    return value
 
 
 def _elements(project: Project, specs: Sequence[str]) -> list[tuple[Element, str]]:
@@ -139,66 +132,69 @@ def _elements(project: Project, specs: Sequence[str]) -> list[tuple[Element, str
     return chosen
 
 
+def _terminal_errors(form: GenerateForm) -> str:
+    """The form's errors, each named by the command-line option that set it."""
+    lines = []
+    for name, errors in form.errors.items():
+        flag = _FLAGS.get(name, "") if name != "__all__" else ""
+        if name.startswith("element_"):
+            flag = "--element"
+        for error in errors:
+            lines.append(f"{flag}: {error}" if flag else str(error))
+    return " ".join(lines)
+
+
+# Form field → the option that fills it (a custom size comes from --size).
+_FLAGS = {
+    "prompt": "--prompt",
+    "model": "--model",
+    "custom_size": "--size",
+    **{o.name: o.cli_flag for o in OPTIONS},
+}
+
+
 def plan_generation(
     *, config: EffectiveConfig, models_for: Callable[[str], Sequence[ModelOption]], **o: Any
 ) -> Plan:
+    """The request checked exactly as the dialog checks it: through the dialog's own form, starting from the
+    values the dialog would show for this model, with what was given on the command line on top."""
     project = _project(o["project"])
     user = _user(o.get("user"), project)
     provider_id = _provider(o.get("provider"), config)
-    spec = _model(provider_id, o.get("model"), models_for(provider_id))
-
-    prompt = (o.get("prompt") or "").strip()
-    if not prompt:
-        raise _bad("The prompt is empty: describe the image you want with --prompt.")
-    if len(prompt) > spec.max_prompt_chars:
-        raise _bad(
-            f"The prompt is {len(prompt)} characters; {spec.label} takes at most {spec.max_prompt_chars}."
-        )
-    size = o.get("size") or ("1024x1024" if spec.allows_size("1024x1024") else spec.sizes[0])
-    if not spec.allows_size(size):
-        raise _bad(f"{spec.label} does not allow size {size!r}; it offers {', '.join(spec.sizes)}.")
-    default_quality = "medium" if "medium" in spec.qualities else (spec.default_quality or "")
-    quality = _choice("quality", o.get("quality") or default_quality, spec.qualities, spec)
-    style = _choice("style", o.get("style") or (spec.styles[0] if spec.styles else ""), spec.styles, spec)
-    count = o.get("count") or 1
-    if not 1 <= count <= spec.max_images_per_job:
-        raise _bad(
-            f"{spec.label} makes 1 to {spec.max_images_per_job} images per job; --count {count} is outside that."
-        )
-    negative = (o.get("negative_prompt") or "").strip()
-    if negative and not spec.negative_prompt:
-        raise _bad(f"{spec.label} takes no negative prompt.")
-    seed = o.get("seed")
-    if seed is not None and (not spec.seed or not 0 <= seed <= MAX_SEED):
-        raise _bad(f"{spec.label} takes no seed." if not spec.seed else f"The seed must be 0 to {MAX_SEED}.")
-    steps = o.get("steps")
-    if steps is not None and (not spec.steps or not 1 <= steps <= MAX_STEPS):
-        raise _bad(f"{spec.label} takes no steps." if not spec.steps else f"Steps must be 1 to {MAX_STEPS}.")
-    if spec.steps and steps is None:
-        steps = SD_DEFAULT_STEPS
+    models = list(models_for(provider_id))
+    spec = _model(provider_id, o.get("model"), models)
     elements = _elements(project, o.get("element") or [])
 
-    price = spec.price(size, quality)
-    options = services.GenerationOptions(
-        provider=provider_id,
-        model=spec.id,
-        prompt=prompt,
-        size=size,
-        quality=quality,
-        style=style,
-        count=count,
-        negative_prompt=negative,
-        seed=seed,
-        steps=steps,
-        elements=elements,
-    )
+    def form(data: Mapping[str, Any] | None = None, initial: Mapping[str, Any] | None = None) -> GenerateForm:
+        return GenerateForm(
+            data,
+            initial=initial,
+            project=project,
+            providers=[provider_id],
+            default_provider=provider_id,
+            models_for=lambda _pid: models,
+        )
+
+    shown = form(initial={"provider": provider_id, "model": spec.id})
+    data = {name: shown[name].value() for name in shown.fields if not name.startswith("element_")}
+    data = {k: v for k, v in data.items() if v is not None}
+    data["prompt"] = o.get("prompt") or ""
+    for option in OPTIONS:
+        if o.get(option.name) is not None:
+            data[option.name] = str(o[option.name])
+    for element, role in elements:
+        data[f"element_{element.pk}"] = role
+    bound = form(data)
+    if not bound.is_valid():
+        raise _bad(_terminal_errors(bound))
+    assert bound.spec is not None and bound.composed is not None
     return Plan(
         user=user,
         project=project,
-        spec=spec,
-        options=options,
-        composed=compose_prompt(prompt, elements, max_chars=spec.max_prompt_chars),
-        estimated_cost=price * count if price is not None else None,
+        spec=bound.spec,
+        options=bound.options(),
+        composed=bound.composed,
+        estimated_cost=bound.estimated_cost,
     )
 
 
@@ -278,15 +274,10 @@ class GenerateCommand(Subcommand):
         parser.add_argument(
             "--model", help="a model id (for Stable Diffusion, a checkpoint); default: the first usable"
         )
-        parser.add_argument("--size", metavar="WxH", help="e.g. 1024x1024; default 1024x1024 where allowed")
-        parser.add_argument("--quality", help="one the model offers, e.g. standard, hd, medium")
-        parser.add_argument("--style", help="one the model offers, e.g. vivid, natural")
-        parser.add_argument("--count", type=int, default=1, help="how many images (default 1)")
-        parser.add_argument("--negative-prompt", metavar="TEXT", help="what to avoid (Stable Diffusion)")
-        parser.add_argument("--seed", type=int, help="repeat an image (models that take a seed)")
-        parser.add_argument(
-            "--steps", type=int, help=f"sampling steps (Stable Diffusion; default {SD_DEFAULT_STEPS})"
-        )
+        for option in OPTIONS:
+            parser.add_argument(
+                option.cli_flag, dest=option.name, metavar=option.metavar, help=option.cli_help
+            )
         parser.add_argument(
             "--element",
             action="append",

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 import requests
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen.catalog import ModelOption, ModelSpec
+from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, match_family
 
 from .errors import (
     AuthenticationError,
@@ -37,6 +37,7 @@ from .http import (
     ProviderSession,
     RetryPolicy,
     error_text,
+    never_sent,
     parse_json,
     parse_retry_after,
     read_capped,
@@ -83,6 +84,10 @@ def today() -> date:
 class Provider:
     provider_id: ClassVar[str]
     label: ClassVar[str]
+    # The model families this provider serves (imagegen.catalog); its live list says which members a key can use.
+    families: ClassVar[tuple[ModelFamily, ...]] = ()
+    # The model a new dialog starts on where the provider offers it ("" → the first model listed).
+    preferred_model: ClassVar[str] = ""
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     # Parallel calls at most, for models that make one image per call; requests' pool keeps 10 per host.
     max_parallel: ClassVar[int] = 4
@@ -107,6 +112,11 @@ class Provider:
         )
         if session is not None:
             session.headers["User-Agent"] = USER_AGENT.format(site_url=connection.site_url)
+
+    @classmethod
+    def spec_for(cls, model_id: str) -> ModelSpec | None:
+        """The rules of `model_id` from this provider's families, without asking the upstream."""
+        return match_family(cls.families, model_id)
 
     # --- what a provider module implements -------------------------------------------------------------
 
@@ -160,11 +170,17 @@ class Provider:
         retry: bool = True,
         timeout: float | None = None,
         check: Callable[[Answer], None] | None = None,
+        billed: bool = False,
     ) -> Answer:
         """Send one request, retrying transient failures; return the parsed JSON or raise a ProviderError.
 
         `check` inspects a 2xx answer and may raise: an error reported inside a 200 (OpenRouter) then gets
         the same retry decision as one reported by status.
+
+        `billed` marks a request that costs money when the upstream carries it out (a generation). Such a request
+        is never repeated once it may have reached the upstream — a read timeout, or a connection dropped after it
+        was made: the upstream may have made and charged for the images although we never saw them. Answers that
+        say they failed (429, 5xx) and failures before anything was sent are still retried.
         """
         attempt = 0
         while True:
@@ -189,6 +205,8 @@ class Provider:
                 return answer
             except ProviderError as err:
                 err.scrubbed(self.secrets)
+                if billed and err.outcome_unknown:
+                    raise self._maybe_billed(err) from err
                 wait = (
                     None
                     if (err.permanent or not retry)
@@ -226,11 +244,13 @@ class Provider:
             raise UnavailableError(
                 f"The provider did not answer within {round(timeout or self.timeout)} seconds. Try again later.",
                 detail=type(exc).__name__,
+                outcome_unknown=not never_sent(exc),
             ) from exc
         except requests.ConnectionError as exc:
             raise UnavailableError(
                 "The provider could not be reached (connection failed or dropped). Try again in a few minutes.",
                 detail=type(exc).__name__,
+                outcome_unknown=not never_sent(exc),
             ) from exc
         except requests.RequestException as exc:
             raise UnavailableError(
@@ -243,7 +263,13 @@ class Provider:
         response_headers = dict(response.headers)
         try:
             if response.status_code >= 300:
-                body, text = error_text(read_capped(response, MAX_ERROR_BYTES, truncate=True))
+                try:
+                    raw = read_capped(response, MAX_ERROR_BYTES, truncate=True)
+                except UnavailableError as err:
+                    # The status already says it failed: a body cut short does not make the outcome unknown.
+                    err.outcome_unknown = False
+                    raise
+                body, text = error_text(raw)
                 raise self.classify_error(response.status_code, body, text, response.headers)
             data = parse_json(read_capped(response, MAX_JSON_BYTES))
         except ProviderError as err:
@@ -251,6 +277,18 @@ class Provider:
             err.status_code = err.status_code or response.status_code
             raise
         return Answer(data=data, status=response.status_code, request_id=request_id, headers=response_headers)
+
+    def _maybe_billed(self, err: ProviderError) -> UnavailableError:
+        """A generation that may have run upstream without our seeing the answer: fail it, never repeat it."""
+        return UnavailableError(
+            f"{self.label} took the request but the answer never arrived ({err.detail or 'connection lost'}), so it "
+            "may have made — and charged for — the images. They cannot be fetched now; use Try again if you still "
+            "want them.",
+            detail=err.detail,
+            permanent=True,
+            request_id=err.request_id,
+            upstream_code="outcome_unknown",
+        )
 
     # --- fan-out and images --------------------------------------------------------------------------------
 

@@ -1,15 +1,21 @@
-"""OpenAI Images API (and OpenAI-compatible gateways: Azure OpenAI, LiteLLM, self-hosted proxies)."""
+"""OpenAI Images API (and OpenAI-compatible gateways: Azure OpenAI, LiteLLM, self-hosted proxies).
+
+The models are families (imagegen.catalog.ModelFamily): the gpt-image-2 family today, priced per token, and the
+retired DALL·E and gpt-image-1 families, which OpenAI shut down but gateways may still serve. `GET /models` says
+which ids this key can use now; every listed id that matches a family is offered.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core.cache import cache
 
-from imagegen import catalog
-from imagegen.catalog import ModelOption, ModelSpec
+from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, SizeRule, match_family, snapshot_suffix
+from imagegen.pricing import PerImage, PerToken, usd
 
 from .base import (
     CancelCheck,
@@ -39,11 +45,196 @@ from .http import parse_retry_after
 MODELS_TTL = 10 * 60
 _CONTENT_POLICY_CODES = {"content_policy_violation", "moderation_blocked"}
 _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
+# Ids in the live list that look like image models; those matching no family are listed as "not offered" with why.
+_IMAGE_LIKE = re.compile(r"(image|dall-e)", re.IGNORECASE)
+
+PRICES_AS_OF = date(2026, 12, 1)
+PRICES_SOURCE = "OpenAI's published prices (provider-apis.md)"
+
+
+def _per_image(table: dict[tuple[str, str], str]) -> PerImage:
+    return PerImage(
+        table={key: usd(value) for key, value in table.items()}, source=PRICES_SOURCE, as_of=PRICES_AS_OF
+    )
+
+
+# --- The gpt-image-2 family: today's models -------------------------------------------------------------------
+
+GPT_IMAGE_2_SIZES = SizeRule(
+    multiple=16, min_side=16, max_side=3840, max_pixels=8_294_400, min_pixels=655_360, max_aspect=3.0
+)
+GPT_IMAGE_2 = ModelSpec(
+    "openai",
+    "gpt-image-2",
+    "GPT Image 2",
+    sizes=("1024x1024", "1536x1024", "1024x1536", "2048x2048", "3840x2160", "2160x3840", "auto"),
+    size_rule=GPT_IMAGE_2_SIZES,
+    qualities=("low", "medium", "high", "auto"),
+    default_quality="auto",
+    images_per_request=10,
+    max_prompt_chars=32000,
+    edits=True,
+    masks=True,
+    max_input_images=16,
+    price=PerToken(
+        text_in=usd(5),
+        image_in=usd(8),
+        image_out=usd(30),
+        source=PRICES_SOURCE + ", second-hand",
+        as_of=PRICES_AS_OF,
+    ),
+)
+
+
+def _gpt_image_2_label(match: re.Match[str]) -> str:
+    minor, variant = match.group("minor"), match.group("variant")
+    name = f"GPT Image 2{'.' + minor if minor else ''}{' ' + variant.capitalize() if variant else ''}"
+    return name + snapshot_suffix(match)
+
+
+def _gpt_image_2_adjust(spec: ModelSpec, match: re.Match[str]) -> ModelSpec:
+    minor = int(match.group("minor") or 0)
+    if minor >= 5:  # 2.5 and later add two higher qualities
+        spec = spec.replace(qualities=("low", "medium", "high", "xhigh", "max", "auto"))
+    if minor >= 6:  # 2.6 adds how much detail to work in
+        spec = spec.replace(complexities=("low", "medium", "high"))
+    return spec
+
+
+# --- Retired families, kept for gateways that still serve them -------------------------------------------------
+
+_GPT_IMAGE_1 = dict(
+    sizes=("1024x1024", "1536x1024", "1024x1536", "auto"),
+    qualities=("low", "medium", "high", "auto"),
+    default_quality="auto",
+    images_per_request=10,
+    max_prompt_chars=32000,
+    edits=True,
+    masks=True,
+    max_input_images=16,
+)
+_GPT_IMAGE_1_PRICES = {
+    "": _per_image(
+        {
+            ("1024x1024", "low"): "0.011",
+            ("1024x1024", "medium"): "0.042",
+            ("1024x1024", "high"): "0.167",
+            ("1024x1536", "low"): "0.016",
+            ("1024x1536", "medium"): "0.063",
+            ("1024x1536", "high"): "0.25",
+            ("1536x1024", "low"): "0.016",
+            ("1536x1024", "medium"): "0.063",
+            ("1536x1024", "high"): "0.25",
+        }
+    ),
+    "-mini": _per_image(
+        {("1024x1024", "low"): "0.005", ("1024x1024", "medium"): "0.011", ("1024x1024", "high"): "0.036"}
+    ),
+}
+_GPT_IMAGE_1_NAMES = {"": "GPT Image 1", "-mini": "GPT Image 1 mini", ".5": "GPT Image 1.5"}
+
+
+def _gpt_image_1_adjust(spec: ModelSpec, match: re.Match[str]) -> ModelSpec:
+    tier = match.group("tier") or ""
+    return spec.replace(price=_GPT_IMAGE_1_PRICES.get(tier))
+
+
+FAMILIES: tuple[ModelFamily, ...] = (
+    ModelFamily(
+        key="gpt-image-2",
+        label="GPT Image 2",
+        # gpt-image-2, gpt-image-2.6-sunburst, gpt-image-2.5-flare-2026-09-08, gpt-image-2-2026-04-21 …
+        pattern=r"gpt-image-2(?:\.(?P<minor>\d+))?(?:-(?P<variant>[a-z]+))?(?:-(?P<date>\d{4}-\d{2}-\d{2}))?",
+        template=GPT_IMAGE_2,
+        label_for=_gpt_image_2_label,
+        adjust=_gpt_image_2_adjust,
+        known_ids=(
+            "gpt-image-2",
+            "gpt-image-2.5-flare",
+            "gpt-image-2.5-sunburst",
+            "gpt-image-2.6-flare",
+            "gpt-image-2.6-sunburst",
+        ),
+    ),
+    ModelFamily(
+        key="gpt-image-1",
+        label="GPT Image 1",
+        pattern=r"gpt-image-1(?P<tier>-mini|\.5)?(?:-(?P<date>\d{4}-\d{2}-\d{2}))?",
+        template=ModelSpec("openai", "gpt-image-1", "GPT Image 1", **_GPT_IMAGE_1),  # type: ignore[arg-type]
+        label_for=lambda m: _GPT_IMAGE_1_NAMES[m.group("tier") or ""] + snapshot_suffix(m),
+        adjust=_gpt_image_1_adjust,
+        shutdown={
+            "gpt-image-1": date(2026, 10, 23),
+            "gpt-image-1-mini": date(2026, 12, 1),
+            "gpt-image-1.5": date(2026, 12, 1),
+        },
+    ),
+    ModelFamily(
+        key="chatgpt-image",
+        label="ChatGPT Image (latest)",
+        pattern=r"chatgpt-image-latest",
+        template=ModelSpec("openai", "chatgpt-image-latest", "ChatGPT Image (latest)", **_GPT_IMAGE_1),  # type: ignore[arg-type]
+        shutdown={"chatgpt-image-latest": date(2026, 12, 1)},
+    ),
+    ModelFamily(
+        key="dall-e-3",
+        label="DALL·E 3",
+        pattern=r"dall-e-3",
+        template=ModelSpec(
+            "openai",
+            "dall-e-3",
+            "DALL·E 3",
+            sizes=("1024x1024", "1792x1024", "1024x1792"),
+            qualities=("standard", "hd"),
+            default_quality="standard",
+            styles=("vivid", "natural"),
+            images_per_request=1,  # the API takes n=1 only: more images mean parallel calls
+            max_prompt_chars=4000,
+            price=_per_image(
+                {
+                    ("1024x1024", "standard"): "0.040",
+                    ("1792x1024", "standard"): "0.080",
+                    ("1024x1792", "standard"): "0.080",
+                    ("1024x1024", "hd"): "0.080",
+                    ("1792x1024", "hd"): "0.120",
+                    ("1024x1792", "hd"): "0.120",
+                }
+            ),
+        ),
+        shutdown={"dall-e-3": date(2026, 5, 12)},
+    ),
+    ModelFamily(
+        key="dall-e-2",
+        label="DALL·E 2",
+        pattern=r"dall-e-2",
+        template=ModelSpec(
+            "openai",
+            "dall-e-2",
+            "DALL·E 2",
+            sizes=("256x256", "512x512", "1024x1024"),
+            qualities=("standard",),
+            default_quality="standard",
+            images_per_request=10,
+            max_prompt_chars=1000,
+            price=_per_image(
+                {
+                    ("256x256", "standard"): "0.016",
+                    ("512x512", "standard"): "0.018",
+                    ("1024x1024", "standard"): "0.020",
+                }
+            ),
+        ),
+        shutdown={"dall-e-2": date(2026, 5, 12)},
+    ),
+)
 
 
 class OpenAIProvider(Provider):
-    provider_id = catalog.OPENAI
+    provider_id = "openai"
     label = "OpenAI"
+    families = FAMILIES
+    # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
+    preferred_model = "gpt-image-2"
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -64,26 +255,26 @@ class OpenAIProvider(Provider):
         return live
 
     def models(self) -> list[ModelOption]:
-        specs = list(catalog.CATALOG[self.provider_id].values())
         try:
             live = self.live_models()
         except ProviderError as err:
             note = f"The list of models this key can use could not be fetched ({err.message}) Showing the built-in catalog."
+            specs = [
+                spec for family in self.families for i in family.known_ids if (spec := family.spec_for(i))
+            ]
             return self.catalog_options(specs, note=note)
         now = today()
         options = []
-        for spec in specs:
-            item = live.get(spec.id)
-            if item is not None:
-                # The live list decides: the catalog's dates are OpenAI's own, but an OpenAI-compatible gateway
-                # may still serve a model OpenAI retired. Only the list's own shutdown_date counts here.
-                spec = ModelOption.from_spec(spec, shutdown_date=_parse_date(item.get("shutdown_date")))
-            if item is None:
-                reason = f"{spec.label} is not offered to this API key: the provider no longer lists it, or the account cannot use it."
-            elif spec.is_retired(now):
-                reason = retired_reason(spec)
-            else:
-                reason = ""
+        for model_id in _newest_first(list(live)):
+            spec = match_family(self.families, model_id)
+            if spec is None:
+                if _IMAGE_LIKE.search(model_id):
+                    options.append(_unknown_family(model_id))
+                continue
+            # The live list decides: the catalog's dates are OpenAI's own, but an OpenAI-compatible gateway may
+            # still serve a model OpenAI retired. Only the list's own shutdown_date counts here.
+            spec = spec.replace(shutdown_date=_parse_date(live[model_id].get("shutdown_date")))
+            reason = retired_reason(spec) if spec.is_retired(now) else ""
             options.append(
                 ModelOption.from_spec(spec, available=not reason, unavailable_reason=reason, source="live")
             )
@@ -96,19 +287,15 @@ class OpenAIProvider(Provider):
             )
         cache.delete(self.cache_key("models"))  # a check is a request for the truth now
         try:
-            live = self.live_models()
+            self.live_models()
         except ProviderError as err:
             return check_failed(err)
-        usable = [
-            s
-            for s in catalog.CATALOG[self.provider_id].values()
-            if s.id in live and not (_parse_date(live[s.id].get("shutdown_date")) or date.max) <= today()
-        ]
+        usable = [m for m in self.models() if m.available]
         if not usable:
             return CheckResult(
                 False, "no_models", "The key works, but it cannot use any image model we know."
             )
-        return CheckResult(True, "ok", f"The key works; image models: {', '.join(s.label for s in usable)}.")
+        return CheckResult(True, "ok", f"The key works; image models: {', '.join(m.label for m in usable)}.")
 
     # --- generation -----------------------------------------------------------------------------------------
 
@@ -119,7 +306,7 @@ class OpenAIProvider(Provider):
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
-        spec = catalog.get_model(self.provider_id, request.model)
+        spec = self.spec_for(request.model)
         if spec is None:
             raise BadRequestError(reason=f"unknown model {request.model!r}")
         validate_request(spec, request)
@@ -129,32 +316,36 @@ class OpenAIProvider(Provider):
         return self.fan_out([functools.partial(self._generate_call, spec, request, n) for n in counts])
 
     def _generate_call(self, spec: ModelSpec, request: GenerationRequest, n: int) -> GenerationResult:
-        is_dalle = spec.id.startswith("dall-e")
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": n, "size": request.size}
-        if request.quality:
-            body["quality"] = request.quality
-        if request.style:
-            body["style"] = request.style
-        if is_dalle:
+        for name in ("quality", "style", "complexity"):
+            if request.option(name):
+                body[name] = request.option(name)
+        if request.user_ref:
+            # One abusive writer is then one identifier to OpenAI, not the whole key.
+            body["safety_identifier"] = request.user_ref
+        if spec.family.startswith("dall-e"):
             # DALL-E defaults to short-lived URLs; gpt-image models always answer base64 and reject the field.
             body["response_format"] = "b64_json"
         if request.input_images:
             answer = self.request(
-                "POST", "/images/edits", data=_form(body), files=_image_files(request.input_images)
+                "POST",
+                "/images/edits",
+                data=_form(body),
+                files=_image_files(request.input_images),
+                billed=True,
             )
         else:
-            answer = self.request("POST", "/images/generations", json=body)
+            answer = self.request("POST", "/images/generations", json=body, billed=True)
         items = answer.data.get("data") if isinstance(answer.data, dict) else None
         if not isinstance(items, list):
             raise BadResponseError(reason="no image list in the answer", request_id=answer.request_id)
         images, errors = collect_images(items, self._image, expected=n, request_id=answer.request_id)
-        price = spec.price(request.size, request.quality)
         usage = answer.data.get("usage")
         return GenerationResult(
             images=images,
             errors=errors,
-            # OpenAI reports no money: the catalog price of what was delivered is the best actual figure.
-            cost=None if price is None else price * len(images),
+            # OpenAI reports tokens, not money: the job's cost is computed from `usage` and the model's prices.
+            cost=None,
             request_ids=[answer.request_id] if answer.request_id else [],
             usage=usage if isinstance(usage, dict) else {},
         )
@@ -211,6 +402,27 @@ def _form(body: dict[str, Any]) -> dict[str, str]:
 
 def _image_files(images: tuple[bytes, ...]) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("image[]", (f"input-{i}.png", data, "image/png")) for i, data in enumerate(images, start=1)]
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    # "gpt-image-2.10" after "gpt-image-2.9": numbers compare as numbers.
+    return [(1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text)]
+
+
+def _newest_first(ids: list[str]) -> list[str]:
+    """The family's current names first (2.6 before 2.5 before 2), each dated snapshot after the names."""
+    ordered = sorted(ids, key=_natural, reverse=True)
+    return sorted(ordered, key=lambda i: bool(re.search(r"-\d{4}-\d{2}-\d{2}$", i)))
+
+
+def _unknown_family(model_id: str) -> ModelOption:
+    return ModelOption.from_spec(
+        ModelSpec("openai", model_id, model_id),
+        available=False,
+        source="live",
+        unavailable_reason=f"{model_id} is a model Inkweld does not know yet, so it cannot tell which sizes and "
+        "options it takes or what it costs. An update of Inkweld will add it.",
+    )
 
 
 def _parse_date(value: Any) -> date | None:

@@ -90,7 +90,7 @@ def test_writer_generates_saves_and_uses_images(
     dialog = open_dialog(page)
     # Two providers are configured: Stable Diffusion first (self-hosted: free), then OpenAI with a priced model.
     with form_refresh(page):
-        dialog.get_by_label("Provider").select_option(label="Stable Diffusion")
+        dialog.get_by_label("Provider").select_option(label="AUTOMATIC1111 / Forge / SD.Next")
     expect(dialog.get_by_label("Model")).to_contain_text("v1-5-pruned-emaonly")
     expect(dialog.locator("#cost-estimate")).to_contain_text("Free")
     choose_model(dialog, "OpenAI", "GPT Image 1")
@@ -143,7 +143,7 @@ def test_writer_generates_saves_and_uses_images(
     page.locator(f'.media-tile a[href$="/media/{first.pk}/"]').click()
     details = page.locator(".attributes")
     expect(details.locator("dd.prompt")).to_contain_text(PROMPT)
-    expect(details).to_contain_text("gpt-image-1")
+    expect(details).to_contain_text("GPT Image 1")  # the label writers read, not the id
     expect(details).to_contain_text("Mira Vale")
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0",

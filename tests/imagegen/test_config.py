@@ -37,6 +37,8 @@ PRECEDENCE = {
     "sd.timeout": (600, "200", 200, 300),
     "daily_limit": (5, "10", 10, None),
     "monthly_budget": (Decimal("12.50"), "30", Decimal("30.00"), None),
+    "unknown_price": ("allow", "refuse", "refuse", "refuse"),
+    "assumed_price": (Decimal("0.50"), "0.40", Decimal("0.40"), Decimal("0.25")),
 }
 
 
@@ -265,7 +267,7 @@ def test_reprs_and_displays_never_show_keys(db, monkeypatch):
         (
             {"AI_IMAGE_DEFAULT_PROVIDER": "stable-diffusion"},
             "default_provider",
-            "Stable Diffusion — from environment (AI_IMAGE_DEFAULT_PROVIDER)",
+            "AUTOMATIC1111 / Forge / SD.Next — from environment (AI_IMAGE_DEFAULT_PROVIDER)",
         ),
         (
             {"AI_IMAGE_SD_ENDPOINT": "http://u:hunter2@sd:7860"},
