@@ -21,6 +21,7 @@ from imagegen.config import PROVIDER_IDS, EffectiveConfig, get_config
 from imagegen.connection_check import LiveCheck, run_checks
 from imagegen.forms import KEY_FIELDS, ImageGenerationSettingsForm, key_saved
 from imagegen.models import ImageGenerationSettings
+from imagegen.retirement import retirement_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def render_provider_status(
     return render_to_string(
         "admin/imagegen/_provider_status.html",
         {
+            "retirements": [w.message() for w in retirement_warnings(config)],
             "generation": config.generation_status(),
             "default_provider": config.provider(default).label if default else "",
             "providers": providers,
@@ -134,7 +136,7 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
                 },
             ),
             ("Stable Diffusion", {"fields": ["sd_enabled", "sd_endpoint", key("sd_api_key"), "sd_timeout"]}),
-            ("Limits", {"fields": ["daily_limit", "monthly_budget"]}),
+            ("Limits", {"fields": ["daily_limit", "monthly_budget", "unknown_price", "assumed_price"]}),
         ]
 
     @method_decorator(sensitive_post_parameters(*KEY_INPUTS))

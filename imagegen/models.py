@@ -376,7 +376,9 @@ class ModelPrice(models.Model):
         constraints = [models.UniqueConstraint(fields=["provider", "model"], name="model_price_unique_model")]
 
     def __str__(self) -> str:
-        return f"{self.model} ({self.get_provider_display()})"
+        from .providers import provider_label
+
+        return f"{self.model} ({provider_label(self.provider)})"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError

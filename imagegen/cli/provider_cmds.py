@@ -44,7 +44,7 @@ class LiveStatusCommand(StatusCommand):
             super().handle(command, **options)
             return
         try:
-            super().handle(command, **options)
+            super().handle(command, live=True, **options)
         except CommandError as err:
             # Generation is off: still worth knowing which upstreams answer; report after the live lines.
             unavailable: CommandError | None = err

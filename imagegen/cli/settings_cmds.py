@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, SPEC_BY_NAME, SPECS, InvalidValue, Spec, get_config, parse
 from imagegen.models import ImageGenerationSettings
+from imagegen.retirement import retirement_warnings
 
 logger = logging.getLogger("imagegen.config")
 
@@ -123,7 +124,7 @@ class StatusCommand(Subcommand):
     name = "status"
     help = "Show whether image generation and each provider are available, and why not. Exit 0 if available, 1 if not."
 
-    def handle(self, command: BaseCommand, **options: Any) -> None:
+    def handle(self, command: BaseCommand, *, live: bool = False, **options: Any) -> None:
         config = get_config()
         width = max(len(config.provider(pid).label) for pid in PROVIDER_IDS)
         for pid in PROVIDER_IDS:
@@ -139,6 +140,8 @@ class StatusCommand(Subcommand):
         command.stdout.write(
             f"Image generation: available (default provider: {config.provider(default).label})"
         )
+        for warning in retirement_warnings(config, live=live):
+            command.stdout.write(f"Warning: {warning.message()}")
 
 
 # `status` is registered by provider_cmds, whose subclass adds --live (the live upstream checks).

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
 
 import requests
+from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
 from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, match_family
@@ -88,6 +89,8 @@ class Provider:
     families: ClassVar[tuple[ModelFamily, ...]] = ()
     # The model a new dialog starts on where the provider offers it ("" → the first model listed).
     preferred_model: ClassVar[str] = ""
+    # The cache entry (see cache_key) that holds the upstream's model list, once fetched.
+    models_cache: ClassVar[str] = "models"
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     # Parallel calls at most, for models that make one image per call; requests' pool keeps 10 per host.
     max_parallel: ClassVar[int] = 4
@@ -117,6 +120,12 @@ class Provider:
     def spec_for(cls, model_id: str) -> ModelSpec | None:
         """The rules of `model_id` from this provider's families, without asking the upstream."""
         return match_family(cls.families, model_id)
+
+    def cached_models(self) -> list[ModelOption] | None:
+        """The models as last fetched (within the list's cache time), or None: never asks the upstream."""
+        if cache.get(self.cache_key(self.models_cache)) is None:
+            return None
+        return self.models()
 
     # --- what a provider module implements -------------------------------------------------------------
 

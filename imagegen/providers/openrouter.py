@@ -101,6 +101,8 @@ class OpenRouterProvider(Provider):
     provider_id = "openrouter"
     label = "OpenRouter"
     families = FAMILIES
+    # Offered (with the seed's prices) when the live lists cannot be fetched.
+    fallback_ids = tuple(FALLBACK_MODELS)
 
     @classmethod
     def spec_for(cls, model_id: str) -> ModelSpec | None:

@@ -78,6 +78,7 @@ class StableDiffusionProvider(Provider):
     provider_id = "stable-diffusion"
     label = "AUTOMATIC1111 / Forge / SD.Next"
     families = FAMILIES
+    models_cache = "sd-models"
     poll_interval: float = 1.0
 
     @sensitive_variables()

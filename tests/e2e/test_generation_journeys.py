@@ -105,7 +105,7 @@ def test_writer_generates_saves_and_uses_images(
     # The first answer is the job itself, before the upstream (3 s) can have answered: progress, and a way to stop.
     expect(panel.locator(".job-progress progress")).to_be_visible()
     expect(panel.get_by_role("button", name="Cancel")).to_be_visible()
-    expect(panel).to_contain_text("2 images with gpt-image-1")
+    expect(panel).to_contain_text("2 images with GPT Image 1")
     upstream.wait_for(GENERATIONS)
     expect(panel.locator(".status-running")).to_be_visible()
     shot(page, "progress")

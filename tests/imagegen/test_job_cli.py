@@ -276,12 +276,13 @@ def test_usage_prints_totals_per_month_provider_and_user(owner, editor, monkeypa
     assert lines[0].startswith("Since 2025-02-01")
     assert lines[1] == "4 job(s), 7 image(s), spend $0.14 (estimated: $0.04)."
     table = {line.split("  ")[0].strip(): line.split() for line in lines if line and not line.startswith(" ")}
-    assert table["February 2025"][-4:] == ["1", "2", "$0.10", "$0.00"]
-    assert table["March 2025"][-4:] == ["3", "5", "$0.04", "$0.04"]
-    assert table["OpenAI"][-4:] == ["3", "3", "$0.14", "$0.04"]
-    assert table["AUTOMATIC1111 / Forge / SD.Next"][-4:] == ["1", "4", "$0.00", "$0.00"]
-    assert table["owner"][-4:] == ["2", "2", "$0.10", "$0.00"]
-    assert table["editor"][-4:] == ["2", "5", "$0.04", "$0.04"]
+    # JOBS IMAGES SPEND ESTIMATED UNKNOWN
+    assert table["February 2025"][-5:] == ["1", "2", "$0.10", "$0.00", "0"]
+    assert table["March 2025"][-5:] == ["3", "5", "$0.04", "$0.04", "0"]
+    assert table["OpenAI"][-5:] == ["3", "3", "$0.14", "$0.04", "0"]
+    assert table["AUTOMATIC1111 / Forge / SD.Next"][-5:] == ["1", "4", "$0.00", "$0.00", "0"]
+    assert table["owner"][-5:] == ["2", "2", "$0.10", "$0.00", "0"]
+    assert table["editor"][-5:] == ["2", "5", "$0.04", "$0.04", "0"]
 
     # Default: since the start of this month.
     assert run("usage").splitlines()[0].startswith("Since 2025-03-01")
