@@ -66,7 +66,7 @@ def validate_inputs(
             # As in ComfyUI: a missing node or output index raises here, outside any try, and is caught
             # by whoever validates this node (the caller's "inner validation", or validate_prompt).
             o_class_type = prompt[o_id]["class_type"]
-            received_type = nodes[o_class_type]["output"][val[1]]
+            received_type = tuple(nodes[o_class_type]["output"])[val[1]]  # RETURN_TYPES is a tuple
             if not _types_match(received_type, input_type):
                 errors.append({"type": "return_type_mismatch", "message": "Return type mismatch between linked nodes",
                                "details": f"{x}, received_type({received_type}) mismatch input_type({input_type})",

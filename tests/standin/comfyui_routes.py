@@ -37,7 +37,8 @@ from .wire_bodies import (
 )
 
 FAMILY = "comfyui"
-DEFERRED_FAILURES = ("oom", "execution_error")  # accepted, then they fail while running
+# Played by the handler: "validation" needs the graph (node_errors); the others are accepted and fail while running.
+DEFERRED_FAILURES = ("validation", "oom", "execution_error")
 ROOTS = ("/prompt", "/history", "/view", "/upload/image", "/interrupt", "/queue", "/object_info", "/models",
          "/system_stats", "/ws", "/features")  # fmt: skip
 
