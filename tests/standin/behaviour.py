@@ -53,6 +53,7 @@ class Rule:
     paths: list[str] | None = None  # exact paths, or prefixes ending in "*"; None: generation endpoints
     delay: float | None = None  # seconds before answering (A1111 progress follows it; ComfyUI: run time)
     hang: bool | None = None  # hold the request: until the client leaves, `delay` passes, or a release
+    hold: bool | None = None  # answer only after a release() (then delay, failures etc. apply as usual)
     fail_with: str | None = None
     fail_times: int | None = None  # None: fail every matching request; N: only the next N
     retry_after: float | None = None  # seconds, for rate_limit (header retry-after and retry-after-ms)
@@ -110,6 +111,7 @@ class Effect:
 
     delay: float = 0.0
     hang: bool = False
+    hold: bool = False
     fail_with: str | None = None
     retry_after: float = 1.0
     fewer_images: int = 0
@@ -145,7 +147,7 @@ class Script:
                 effect.fail_with = failing.fail_with
                 if failing.retry_after is not None:
                     effect.retry_after = failing.retry_after
-            for name in ("delay", "hang", "fewer_images", "image_bytes_target"):
+            for name in ("delay", "hang", "hold", "fewer_images", "image_bytes_target"):
                 value = next((getattr(r, name) for r in matching if getattr(r, name) is not None), None)
                 if value is not None:
                     setattr(effect, name, value)

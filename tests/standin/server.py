@@ -162,6 +162,23 @@ class StandinHandler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
+    def _hold(self, epoch: int) -> bool:
+        """Wait for a release; True to go on answering, False when the client left or the server stops."""
+        state = self.server.state
+        while not state.released(epoch):
+            if self.server.stopping.is_set():
+                return False
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        self.close_connection = True
+                        return False
+                except OSError:
+                    return False
+                time.sleep(0.05)
+        return True
+
     def _hang(self, epoch: int, limit: float) -> None:
         """Hold the request unanswered until the client leaves, `limit` passes (if > 0), or a release."""
         state = self.server.state
@@ -240,6 +257,8 @@ class StandinHandler(BaseHTTPRequestHandler):
             return refusal
 
         effect = state.script.effect_for(module.FAMILY, req.path)
+        if effect.hold and not self._hold(req.hang_epoch):
+            return None  # the client left (or the server stopped) before the release
         if effect.hang or effect.fail_with == "disconnect":
             self._hang(req.hang_epoch, effect.delay if effect.hang else 0.001)
             return None
