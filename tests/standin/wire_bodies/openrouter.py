@@ -39,6 +39,17 @@ def openrouter_images_body(
     return body
 
 
+def _completion(model: str, provider: str) -> dict[str, Any]:
+    """What every chat completion starts with."""
+    return {
+        "id": f"gen-{int(time.time())}-{uuid.uuid4().hex[:20]}",
+        "provider": provider,
+        "model": model,
+        "object": "chat.completion",
+        "created": int(time.time()),
+    }
+
+
 def openrouter_chat_body(
     model: str,
     *,
@@ -57,11 +68,7 @@ def openrouter_chat_body(
     image_tokens = 1290 * len(image_data_urls)
     completion_tokens = image_tokens or 20
     return {
-        "id": f"gen-{int(time.time())}-{uuid.uuid4().hex[:20]}",
-        "provider": "Stand-in",
-        "model": model,
-        "object": "chat.completion",
-        "created": int(time.time()),
+        **_completion(model, "Stand-in"),
         "choices": [
             {
                 "logprobs": None,
@@ -162,11 +169,7 @@ def openrouter_failure(name: str, *, model: str = "", prompt: str = "", retry_af
 def openrouter_late_error_body(model: str) -> dict[str, Any]:
     """A chat completion that failed after it started: sent with HTTP 200, the error inside the choice."""
     return {
-        "id": f"gen-{int(time.time())}-standin",
-        "provider": "Google AI Studio",
-        "model": model,
-        "object": "chat.completion",
-        "created": int(time.time()),
+        **_completion(model, "Google AI Studio"),
         "choices": [
             {
                 "index": 0,
