@@ -321,8 +321,9 @@ class OpenAIProvider(Provider):
             if request.option(name):
                 body[name] = request.option(name)
         if request.user_ref:
-            # One abusive writer is then one identifier to OpenAI, not the whole key.
-            body["safety_identifier"] = request.user_ref
+            # One abusive writer is then one identifier to OpenAI, not the whole key. DALL·E predates
+            # safety_identifier and took the same hash as `user`.
+            body["user" if spec.family.startswith("dall-e") else "safety_identifier"] = request.user_ref
         if spec.family.startswith("dall-e"):
             # DALL-E defaults to short-lived URLs; gpt-image models always answer base64 and reject the field.
             body["response_format"] = "b64_json"
