@@ -59,6 +59,7 @@ from .results import (
     upstream_message,
     validate_request,
 )
+from .settings import ProviderDeclaration
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def today() -> date:
 class Provider:
     provider_id: ClassVar[str]
     label: ClassVar[str]
+    # Its settings (enabled, key, address, timeout and any of its own), declared once: see providers/settings.py.
+    settings: ClassVar[ProviderDeclaration]
     # The model families this provider serves (imagegen.catalog); its live list says which members a key can use.
     families: ClassVar[tuple[ModelFamily, ...]] = ()
     # The model a new dialog starts on where the provider offers it ("" → the first model listed).

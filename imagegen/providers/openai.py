@@ -41,6 +41,7 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
+from .settings import declare
 
 MODELS_TTL = 10 * 60
 _CONTENT_POLICY_CODES = {"content_policy_violation", "moderation_blocked"}
@@ -232,6 +233,13 @@ FAMILIES: tuple[ModelFamily, ...] = (
 class OpenAIProvider(Provider):
     provider_id = "openai"
     label = "OpenAI"
+    settings = declare(
+        "openai",
+        "OpenAI",
+        key_env="OPENAI_API_KEY",
+        url_default="https://api.openai.com/v1",
+        url_help="For OpenAI-compatible gateways (Azure OpenAI, LiteLLM, a proxy). Default https://api.openai.com/v1.",
+    )
     families = FAMILIES
     # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
     preferred_model = "gpt-image-2"

@@ -42,6 +42,7 @@ from .errors import (
 )
 from .http import parse_retry_after
 from .images import inspect_image, split_data_url
+from .settings import declare
 
 MODELS_TTL = 60 * 60
 IMAGES_API = "images"
@@ -100,6 +101,12 @@ FAMILIES = (
 class OpenRouterProvider(Provider):
     provider_id = "openrouter"
     label = "OpenRouter"
+    settings = declare(
+        "openrouter",
+        "OpenRouter",
+        url_default="https://openrouter.ai/api/v1",
+        url_help="Default https://openrouter.ai/api/v1.",
+    )
     families = FAMILIES
     # Offered (with the seed's prices) when the live lists cannot be fetched.
     fallback_ids = tuple(FALLBACK_MODELS)

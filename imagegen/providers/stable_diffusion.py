@@ -45,6 +45,7 @@ from .base import (
     validate_request,
 )
 from .errors import AuthenticationError, BadRequestError, BadResponseError, ProviderError, UnavailableError
+from .settings import declare
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,16 @@ FAMILIES = (ModelFamily(key="checkpoint", label="Checkpoint", pattern=r"(?s).+",
 class StableDiffusionProvider(Provider):
     provider_id = "stable-diffusion"
     label = "AUTOMATIC1111 / Forge / SD.Next"
+    # "sd": the names the product documents (sd.endpoint, AI_IMAGE_SD_ENDPOINT).
+    settings = declare(
+        "sd",
+        "Stable Diffusion",
+        url_key="endpoint",
+        credential="endpoint",
+        url_help="The WebUI started with --api, e.g. http://127.0.0.1:7860 (AUTOMATIC1111, Forge or SD.Next).",
+        key_help="Optional: user:password for --api-auth (sent as HTTP Basic), or a token for a proxy in front.",
+        timeout=300,
+    )
     families = FAMILIES
     models_cache = "sd-models"
     poll_interval: float = 1.0
