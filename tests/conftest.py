@@ -5,10 +5,22 @@ import os
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.fixtures_projects import *  # noqa: F403
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Property tests: no deadline (the machines are shared and noisy); in CI the same examples every run, so a red
+# build is reproducible and never depends on luck. Locally examples vary and failures are kept in .hypothesis/.
+hypothesis_settings.register_profile(
+    "inkweld", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+hypothesis_settings.register_profile(
+    "ci", parent=hypothesis_settings.get_profile("inkweld"), derandomize=True, database=None
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "inkweld")
 
 
 @pytest.fixture
