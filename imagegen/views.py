@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -34,6 +34,8 @@ from .services import candidates_save, job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
+# The dialog's submit buttons: rebuild the form for another model, show the composed prompt, start the job.
+DIALOG_ACTIONS = frozenset({"refresh", "preview", "generate"})
 
 
 def models_for(config: EffectiveConfig) -> Any:
@@ -88,7 +90,12 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
             request, project, "imagegen/_form.html", {"form": _form(project, config, initial=initial)}
         )
 
-    action = request.POST.get("action", "generate")
+    action = request.POST.get("action", "")
+    if action not in DIALOG_ACTIONS:
+        # Only the dialog's own buttons: anything else (a tampered or garbled form) must not start a paid job.
+        return HttpResponseBadRequest(
+            "Unknown action: use the dialog's buttons (reload the page if it is old)."
+        )
     if action == "refresh":
         # Provider or model changed: rebuild the form for them, keeping what the writer typed, showing no errors.
         form = _form(project, config, initial=request.POST.dict())
