@@ -7,6 +7,7 @@ cannot overwrite a saved key and no widget ever receives the key to render.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -14,6 +15,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
 from imagegen.config import MASK, SPECS, InvalidValue, parse, resolve
+from imagegen.key_guard import key_saved, keys_left_behind
 from imagegen.models import ImageGenerationSettings
 
 # model field -> CLI/spec name
@@ -28,11 +30,6 @@ class ThreeWaySelect(forms.NullBooleanSelect):
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.choices = [("unknown", "Use environment"), ("true", "On"), ("false", "Off")]
-
-
-def key_saved(value: Any) -> bool:
-    """A key is saved in admin (possibly one that can no longer be decrypted)."""
-    return bool(value) or getattr(value, "undecryptable", False)
 
 
 def _key_input(label: str) -> forms.CharField:
@@ -106,6 +103,23 @@ class ImageGenerationSettingsForm(forms.ModelForm):
 
     def clean_sd_api_key_new(self) -> str:
         return self._clean_key("sd_api_key")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # A changed base URL or endpoint must not take a saved key along unasked (imagegen/key_guard.py).
+        after = copy.copy(self.instance)
+        for name in URL_FIELDS:
+            if name in cleaned:
+                setattr(after, name, cleaned[name])
+        given = [
+            spec_name
+            for field, spec_name in KEY_FIELDS.items()
+            # A key typed but refused has its own error; repeating "enter the key again" beside it would mislead.
+            if cleaned.get(f"{field}_new") or cleaned.get(f"{field}_remove") or self.has_error(f"{field}_new")
+        ]
+        for left in keys_left_behind(self.instance, after, keys_given=given):
+            self.add_error(left.url_field, left.message)
+        return cleaned
 
     @sensitive_variables()
     def save(self, commit: bool = True) -> ImageGenerationSettings:

@@ -6,6 +6,7 @@ of the setting, never the value typed.
 
 from __future__ import annotations
 
+import copy
 import getpass
 import logging
 import sys
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, SPEC_BY_NAME, SPECS, InvalidValue, Spec, get_config, parse
+from imagegen.key_guard import keys_left_behind
 from imagegen.models import ImageGenerationSettings
 
 logger = logging.getLogger("imagegen.config")
@@ -31,17 +33,41 @@ def _spec(name: str) -> Spec:
         raise CommandError(f"Unknown setting {name!r}. {NAMES_HELP}", returncode=BAD_INPUT) from None
 
 
-def _save(spec: Spec, value: Any) -> None:
+def _save(spec: Spec, value: Any, *, key: tuple[Spec, str] | None = None) -> None:
+    """Save one setting (and with `key`, that provider's key re-entered in the same save)."""
     row = ImageGenerationSettings.load()
-    setattr(row, spec.field, value)
+    before = copy.copy(row)
+    changes = {spec: value, **({key[0]: key[1]} if key else {})}
+    for changed, new in changes.items():
+        setattr(row, changed.field, new)
+    fields = [changed.field for changed in changes]
     try:
-        row.clean_fields(exclude=[f.name for f in row._meta.fields if f.name != spec.field])
+        row.clean_fields(exclude=[f.name for f in row._meta.fields if f.name not in fields])
     except ValidationError as e:
         # Model validation messages describe the rule, never repeat the value.
         messages = " ".join(m for msgs in e.message_dict.values() for m in msgs)
         raise CommandError(f"{spec.name}: {messages}", returncode=BAD_INPUT) from None
-    row.save(update_fields=[spec.field, "updated_at"])
-    logger.info("AI image setting %s changed from the command line", spec.name)
+    # A changed address must not take a saved key along unasked (imagegen/key_guard.py).
+    given = [changed.name for changed in changes if changed.secret]
+    left = next(iter(keys_left_behind(before, row, keys_given=given)), None)
+    if left is not None:
+        raise CommandError(
+            f"{left.url_name}: {left.message} Add --key-stdin to give it with the new address, or first "
+            f"remove it with `imagegen unset {left.key_name}`.",
+            returncode=BAD_INPUT,
+        )
+    row.save(update_fields=[*fields, "updated_at"])
+    logger.info("AI image setting %s changed from the command line", ", ".join(c.name for c in changes))
+
+
+def _provider_key(spec: Spec) -> Spec:
+    """The key setting of the provider an address setting belongs to ("openai.base_url" → "openai.api_key")."""
+    prefix = spec.name.partition(".")[0]
+    return next(s for s in SPECS if s.secret and s.name.startswith(f"{prefix}."))
+
+
+def _read_secret(prompt: str) -> str:
+    return getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.read()
 
 
 class ConfigCommand(Subcommand):
@@ -85,23 +111,50 @@ class SetCommand(Subcommand):
         parser.add_argument("setting", metavar="NAME", help="the setting, e.g. openai.api_key")
         parser.add_argument("value", metavar="VALUE", nargs="?", help="the value (omit with --stdin)")
         parser.add_argument("--stdin", action="store_true", help="read the value from standard input")
+        parser.add_argument(
+            "--key-stdin",
+            action="store_true",
+            help="with a base URL or endpoint: read that provider's key from standard input and save it too "
+            "(needed when a key is saved for the provider, so the key never follows a changed address unasked)",
+        )
 
     def handle(
-        self, command: BaseCommand, *, setting: str, value: str | None, stdin: bool, **options: Any
+        self,
+        command: BaseCommand,
+        *,
+        setting: str,
+        value: str | None,
+        stdin: bool,
+        key_stdin: bool,
+        **options: Any,
     ) -> None:
         spec = _spec(setting)
         if stdin == (value is not None):
             raise CommandError("Give either VALUE or --stdin.", returncode=BAD_INPUT)
+        if key_stdin and (spec.kind != "url" or stdin):
+            raise CommandError(
+                "--key-stdin goes with a base URL or endpoint given as VALUE.", returncode=BAD_INPUT
+            )
         if stdin:
-            value = getpass.getpass(f"{spec.name}: ") if sys.stdin.isatty() else sys.stdin.read()
+            value = _read_secret(f"{spec.name}: ")
         elif spec.secret:
             command.stderr.write("Tip: use --stdin for keys, so they stay out of shell history.")
         try:
             parsed = parse(spec, value or "")
         except InvalidValue as e:
             raise CommandError(f"{spec.name}: {e}.", returncode=BAD_INPUT) from None
-        _save(spec, parsed)
-        command.stdout.write(f"{spec.name}: {get_config().setting(spec.name).display()}")
+        key = None
+        if key_stdin:
+            key_spec = _provider_key(spec)
+            try:
+                key = (key_spec, parse(key_spec, _read_secret(f"{key_spec.name}: ")))
+            except InvalidValue as e:
+                raise CommandError(f"{key_spec.name}: {e}.", returncode=BAD_INPUT) from None
+        _save(spec, parsed, key=key)
+        config = get_config()
+        command.stdout.write(f"{spec.name}: {config.setting(spec.name).display()}")
+        if key:
+            command.stdout.write(f"{key[0].name}: {config.setting(key[0].name).display()}")
 
 
 class UnsetCommand(Subcommand):

@@ -111,9 +111,9 @@ def test_entering_a_key_shows_only_the_mask_and_its_source(admin_client, caplog)
 
 def test_a_blank_key_input_keeps_the_saved_key(admin_client):
     save(admin_client, openai_api_key_new=KEY)
-    save(admin_client, openai_base_url="https://gw.example/v1")
+    save(admin_client, openai_timeout="30")
     row = ImageGenerationSettings.load()
-    assert (row.openai_api_key, row.openai_base_url) == (KEY, "https://gw.example/v1")
+    assert (row.openai_api_key, row.openai_timeout) == (KEY, 30)
 
 
 def test_remove_saved_key(admin_client):
