@@ -31,6 +31,7 @@ from . import catalog
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
 from .models import Candidate, GenerationJob
+from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
 from .prompts import ComposedPrompt, Role
@@ -91,7 +92,10 @@ def job_create(
     config: EffectiveConfig | None = None,
     enqueue: bool = True,
 ) -> GenerationJob:
-    """Check the limits, record the job, and queue it for a worker. Raises LimitReached."""
+    """Check the permission and the limits, record the job, and queue it for a worker. Raises LimitReached
+    (GenerationNotAllowed, a kind of it, for someone who may not spend the site's credit)."""
+    if not can_generate(user):
+        raise GenerationNotAllowed()
     config = config or get_config()
     with transaction.atomic():
         # One submission at a time per writer: two quick clicks must not both pass the limits. (SQLite's

@@ -29,6 +29,7 @@ from .config import EffectiveConfig, get_config
 from .generate_form import GenerateForm
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
+from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
 from .services import candidates_save, job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
@@ -83,6 +84,8 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
     status = config.generation_status()
     if not status.available:
         return _render(request, project, "imagegen/_unavailable.html", {"reason": status.reason})
+    if not can_generate(request.user):
+        return _not_allowed(request, project)
 
     if request.method != "POST":
         initial = _initial_from_query(request.GET)
@@ -123,6 +126,12 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
     return _render(request, project, "imagegen/_job.html", _job_context(job))
 
 
+def _not_allowed(request: HttpRequest, project: Project) -> HttpResponse:
+    """The sentence that says why this editor cannot generate, and what to do (a refused POST is a 403)."""
+    status = 403 if request.method == "POST" else 200
+    return _render(request, project, "imagegen/_not_allowed.html", {"message": NOT_ALLOWED}, status=status)
+
+
 def _initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     allowed = {
         "provider",
@@ -158,6 +167,8 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
 def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     """Generate again: the dialog, filled in with a job's settings."""
     job = get_object_or_404(_jobs_for(project), pk=pk)
+    if not can_generate(request.user):
+        return _not_allowed(request, project)
     config = get_config()
     form = _form(project, config, initial=_initial_from_job(job))
     return _render(request, project, "imagegen/_form.html", {"form": form})
@@ -171,6 +182,8 @@ def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     job = GenerationJob.objects.filter(pk=item.generation.get("job_id"), project=project).first()
     if job is None:
         raise Http404("This image's generation record is gone.")
+    if not can_generate(request.user):
+        return _not_allowed(request, project)
     config = get_config()
     form = _form(project, config, initial=_initial_from_job(job, new_seed=True))
     return _render(request, project, "imagegen/_form.html", {"form": form, "variations_of": item})

@@ -55,7 +55,11 @@ SALT_KEY: str | list[str] = [s.strip() for s in _salt.split(",")] if "," in _sal
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-ALLOW_SIGNUP = _bool("ALLOW_SIGNUP", True)
+# Off by default in production: anyone who can reach a site with sign-up open can make an account (issue 11).
+ALLOW_SIGNUP = _bool("ALLOW_SIGNUP", DEBUG)
+# Accounts that sign themselves up may generate images (spend the provider credit) only when this is on;
+# otherwise an admin gives them "Can generate images" (imagegen/permissions.py).
+SIGNUP_CAN_GENERATE = _bool("SIGNUP_CAN_GENERATE", False)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [

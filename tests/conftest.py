@@ -25,8 +25,15 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI", "").lower() == "tr
 
 @pytest.fixture
 def make_user(db):
-    def make(username: str, **extra) -> User:
-        return User.objects.create_user(username, f"{username}@example.com", PASSWORD, **extra)
+    """make_user(name, **fields) → a user who may generate images (as every account that existed before the
+    permission did); `can_generate=False` for one who may not (a self-signed-up stranger)."""
+    from imagegen.permissions import allow_generating
+
+    def make(username: str, *, can_generate: bool = True, **extra) -> User:
+        user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, **extra)
+        if can_generate:
+            allow_generating(user)
+        return user
 
     return make
 
