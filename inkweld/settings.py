@@ -72,12 +72,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "django_tasks",
-    "django_tasks_db",
     "accounts",
     "projects",
     "media_library",
+    # Before django_tasks_db: its `db_worker` command is imagegen's (imagegen/worker.py), which also recovers
+    # jobs a stopped worker left running.
     "imagegen",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
