@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 Status = GenerationJob.Status
 
 CANDIDATE_MAX_AGE = timedelta(hours=24)
+WORKER_STOPPED = "The worker was stopped while this job ran, so its images, if any, are lost. Try again."
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024
 # An arbitrary, fixed key for PostgreSQL's advisory lock around the monthly-budget check.
@@ -219,6 +220,11 @@ def job_run(
             error_class="internal",
             error_message="Something went wrong on our side while generating. It has been logged; please try again.",
         )
+    except BaseException:
+        # The worker was told to stop now (a second Ctrl-C or SIGTERM): say so on the job instead of leaving it to
+        # the heartbeat sweep a minute later, then let the worker go.
+        _finish(job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED)
+        raise
 
 
 def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:
