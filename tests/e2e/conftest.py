@@ -59,12 +59,40 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+# Every page every journey visits is checked against the Content-Security-Policy: a `securitypolicyviolation` event
+# or a CSP error on the console fails the test that caused it (the check runs when the test's browser context ends).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.__inkweldCspViolation({
+  page: location.href, directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile,
+  line: e.lineNumber, sample: e.sample,
+}), true);
+"""
+
+
+class CspViolations(list):
+    def record(self, violation: dict) -> None:
+        self.append(violation)
+
+    def record_console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.append({"console": message.text, "page": message.page.url if message.page else ""})
+
+
 @pytest.fixture
-def context(browser):
+def csp_violations() -> CspViolations:
+    return CspViolations()
+
+
+@pytest.fixture
+def context(browser, csp_violations):
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(15_000)
+    context.expose_function("__inkweldCspViolation", csp_violations.record)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on("console", csp_violations.record_console)
     yield context
     context.close()
+    assert list(csp_violations) == [], f"Content-Security-Policy violations: {list(csp_violations)}"
 
 
 @pytest.fixture
