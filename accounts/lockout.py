@@ -33,7 +33,9 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 def locked_out(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """429: too many wrong passwords; says until when, in the site's time zone."""
     username = get_client_username(request, credentials) or ""

@@ -8,6 +8,7 @@ is None and shown as unknown, never as zero. Self-hosted Stable Diffusion costs 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -103,11 +104,15 @@ class ModelOption(ModelSpec):
         return cls(**{**values, **changes})  # type: ignore[arg-type]
 
 
+_SIZE = re.compile(r"([0-9]{1,6})x([0-9]{1,6})")
+
+
 def parse_size(size: str) -> tuple[int, int] | None:
-    width, sep, height = size.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit() or int(width) <= 0 or int(height) <= 0:
+    """ "1024x768" → (1024, 768); anything else (other scripts' digits pass isdigit(), endless numbers) → None."""
+    match = _SIZE.fullmatch(size)
+    if match is None or int(match[1]) <= 0 or int(match[2]) <= 0:
         return None
-    return int(width), int(height)
+    return int(match[1]), int(match[2])
 
 
 def _usd(table: dict[tuple[str, str], str]) -> dict[tuple[str, str], Decimal]:

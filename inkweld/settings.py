@@ -218,7 +218,9 @@ from csp.constants import NONE, SELF  # noqa: E402
 
 INSTALLED_APPS += ["axes"]
 # CSP right after SecurityMiddleware, so every later response (errors included) gets the header; axes last, as it asks.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username + address before the password is checked

@@ -180,6 +180,9 @@ def probes() -> list[Probe]:
     for role in ["owner", "admin", "viewer ", "EDITOR", ""]:
         add(Probe(f"member add role={role!r}", "post", url("projects:member_add"),
                   lambda ctx, r=role: {"username": "outsider", "role": r}))  # fmt: skip
+    for size in ["1x²", "٣x٣", "9" * 5000 + "x1", "0x0", "-512x512", "512x512x512", "512X512", " 512x512"]:
+        add(Probe(f"dialog size={size[:16]!r}", "post", url("imagegen:dialog"),
+                  lambda ctx, z=size: {**generate, "size": z}))  # fmt: skip
     add(Probe("dialog element id too large", "post", url("imagegen:dialog"),
               lambda ctx: {**generate, f"element_{HUGE_INT}": "subject"}))  # fmt: skip
     add(Probe("dialog element of another project", "post", url("imagegen:dialog"),
@@ -321,7 +324,9 @@ def test_hostile_inputs_never_make_a_server_error(upstream, ctx, owner, admin_us
     assert errors == []
 
 
-@pytest.mark.parametrize("value", ["http://[::1", "http://host:99999", "http://host:port", "http://a b", "\x00"])
+@pytest.mark.parametrize(
+    "value", ["http://[::1", "http://host:99999", "http://host:port", "http://a b", "\x00"]
+)
 def test_the_command_line_refuses_malformed_addresses_with_a_message(db, value):
     from django.core.management import CommandError, call_command
 
