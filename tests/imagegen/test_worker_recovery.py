@@ -48,6 +48,16 @@ def task_row(job: GenerationJob, status: str) -> DBTaskResult:
     return DBTaskResult.objects.get(pk=result.id)
 
 
+def submit(client, project) -> GenerationJob:
+    """Generate Image as the dialog submits it (one Stable Diffusion image); the job is queued for a worker."""
+    client.post(
+        reverse("imagegen:dialog", kwargs={"slug": project.slug}),
+        {"provider": "stable-diffusion", "model": SD_MODEL, "prompt": "A harbour", "size": "512x512",
+         "count": "1", "steps": "20", "action": "generate"},
+    )  # fmt: skip
+    return GenerationJob.objects.get()
+
+
 def ago(seconds: float):
     return timezone.now() - timedelta(seconds=seconds)
 
@@ -85,12 +95,7 @@ def test_the_heartbeat_survives_a_database_hiccup(project, owner, monkeypatch):
 
 
 def test_a_claimed_job_records_its_first_beat_and_its_task(upstream, client_for, project):
-    client_for("editor").post(
-        reverse("imagegen:dialog", kwargs={"slug": project.slug}),
-        {"provider": "stable-diffusion", "model": SD_MODEL, "prompt": "A harbour", "size": "512x512",
-         "count": "1", "steps": "20", "action": "generate"},
-    )  # fmt: skip
-    job = GenerationJob.objects.get()
+    job = submit(client_for("editor"), project)
     task = DBTaskResult.objects.get()
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0.05", verbosity=0)
     job.refresh_from_db()
@@ -178,12 +183,7 @@ def test_a_killed_worker_s_job_is_failed_by_a_fresh_worker_within_90_s(
     db_workers,  # noqa: F811
 ):
     upstream.script(family="a1111", hang=True)  # the upstream holds the request: the job stays mid-flight
-    client_for("editor").post(
-        reverse("imagegen:dialog", kwargs={"slug": project.slug}),
-        {"provider": "stable-diffusion", "model": SD_MODEL, "prompt": "A harbour", "size": "512x512",
-         "count": "1", "steps": "20", "action": "generate"},
-    )  # fmt: skip
-    job = GenerationJob.objects.get()
+    job = submit(client_for("editor"), project)
     # Things the recovery must leave alone: a finished job, and a job another (live) worker is running.
     done = job_row(owner, project, status=Status.SUCCEEDED, started_at=ago(600), finished_at=ago(500))
     elsewhere = job_row(owner, project, status=Status.RUNNING, started_at=ago(3600), heartbeat_at=ago(1))
