@@ -19,9 +19,10 @@ from django.conf import settings  # lazy: read at the first attribute, after the
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inkweld.settings")
 
+# First: reading the settings also reads .env into the environment (WEB_CONCURRENCY may be there).
+reload = settings.DEBUG
 worker_class = "uvicorn_worker.UvicornWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-reload = settings.DEBUG
 # Ctrl-C or a deploy: requests in flight get this long to finish.
 graceful_timeout = 10
 # No gunicornc control socket: its default path is shared by every gunicorn this user runs on the machine.
