@@ -135,7 +135,6 @@ def shot(page: Page, name: str, *, full_page: bool = False) -> None:
 
 # --- The app for real: a stand-in upstream process, the live server, and the task worker as a process ----------
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_OPENAI_KEY = "sk-e2e-standin-key-0123456789"
 
 
