@@ -29,6 +29,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        if settings.SIGNUP_CAN_GENERATE:
+            # The operator opted in; otherwise an admin allows each new account (imagegen/permissions.py).
+            from imagegen.permissions import allow_generating
+
+            allow_generating(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to Inkweld, {user.username}.")
         return redirect("home")

@@ -142,21 +142,26 @@ def test_progress_is_reported_and_a_running_job_can_be_cancelled(upstream, clien
     assert time.monotonic() - started < 6.0  # stopped early, not after the full run
 
 
-def test_stuck_jobs_are_failed(upstream, project, owner):
-    long_ago = timezone.now() - timedelta(hours=2)
-    stuck = GenerationJob.objects.create(
-        user=owner, project=project, provider="openai", model="dall-e-3", prompt="p", composed_prompt="p",
-        status="running", started_at=long_ago,
-    )  # fmt: skip
-    fresh = GenerationJob.objects.create(
-        user=owner, project=project, provider="openai", model="dall-e-3", prompt="p", composed_prompt="p",
-        status="running", started_at=timezone.now(),
-    )  # fmt: skip
+def test_a_job_whose_heartbeat_stopped_is_failed_however_long_a_live_one_runs(upstream, project, owner):
+    now = timezone.now()
+
+    def running(**times) -> GenerationJob:
+        return GenerationJob.objects.create(
+            user=owner, project=project, provider="openai", model="dall-e-3", prompt="p", composed_prompt="p",
+            status="running", **times,
+        )  # fmt: skip
+
+    dead = running(started_at=now - timedelta(minutes=3), heartbeat_at=now - timedelta(seconds=61))
+    # A long Stable Diffusion run: started two hours ago, but its worker beat 5 s ago. The old rule
+    # (3 × timeout + 2 min) failed it; the heartbeat keeps it.
+    long_but_alive = running(started_at=now - timedelta(hours=2), heartbeat_at=now - timedelta(seconds=5))
+    just_started = running(started_at=now - timedelta(seconds=30), heartbeat_at=None)
     assert services.jobs_fail_stuck() == 1
-    stuck.refresh_from_db()
-    fresh.refresh_from_db()
-    assert stuck.status == "failed" and "stopped responding" in stuck.error_message and stuck.finished_at
-    assert fresh.status == "running"
+    dead.refresh_from_db()
+    assert dead.status == "failed" and dead.error_class == "unavailable" and dead.finished_at
+    assert "The worker running this job stopped" in dead.error_message and "Try again" in dead.error_message
+    assert GenerationJob.objects.get(pk=long_but_alive.pk).status == "running"
+    assert GenerationJob.objects.get(pk=just_started.pk).status == "running"
 
 
 def test_a_reference_image_goes_upstream_where_the_model_takes_images(
