@@ -158,7 +158,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Cost", {"fields": ("estimated_cost", "estimate_assumed", "actual_cost", "cost_source", "usage")}),
+        (
+            "Cost",
+            {
+                "fields": (
+                    "estimated_cost",
+                    "estimate_assumed",
+                    "actual_cost",
+                    "cost_source",
+                    "may_have_cost",
+                    "usage",
+                )
+            },
+        ),
         ("Outcome", {"fields": ("error_class", "error_message", "request_ids")}),
         ("Times", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "task_id")}),
     )

@@ -206,9 +206,14 @@ class GenerateForm(forms.Form):
         """The estimate for the options as chosen so far (the live estimate, and the job's once valid)."""
         if self.spec is None:
             return None
-        size = self._current("size")
-        if size == generation_options.CUSTOM:
-            size = self._current("custom_size") or self.spec.initial_size
+        if self.is_bound and hasattr(self, "cleaned_data") and not self.errors:
+            size = self.options().size  # what the job will ask for, exactly
+        else:
+            size = self._current("size")
+            if size == generation_options.CUSTOM:
+                # As the rule reads it ("1600 × 2560" is 1600x2560), so the live estimate is the one the job gets.
+                dims = generation_options.parse_size_text(str(self._current("custom_size") or ""))
+                size = f"{dims[0]}x{dims[1]}" if dims else self.spec.initial_size
         try:
             count = max(1, int(self._current("count") or 1))
         except (TypeError, ValueError):

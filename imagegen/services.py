@@ -171,7 +171,8 @@ def _claim(job_id: int, task_id: str = "") -> GenerationJob | None:
 
 def _input_images(job: GenerationJob, spec: ModelSpec | None) -> tuple[bytes, ...]:
     """Reference elements' images, where the model takes input images."""
-    limit = job.max_input_images or (spec.max_input_images if spec else 0)
+    # The limit recorded with the job (the model as offered then; 0 means it takes none), not today's catalog.
+    limit = job.max_input_images
     if not limit:
         return ()
     ids = [e["image_id"] for e in job.elements if e.get("role") == Role.REFERENCE and e.get("image_id")]
@@ -226,7 +227,10 @@ def job_run(
     except BaseException:
         # The worker was told to stop now (a second Ctrl-C or SIGTERM): say so on the job instead of leaving it to
         # the heartbeat sweep a minute later, then let the worker go.
-        _finish(job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED)
+        # The request may have been sent: it counts against the budget at its estimate.
+        _finish(
+            job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED, may_have_cost=True
+        )
         raise
 
 
@@ -256,15 +260,23 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: Jo
     try:
         result = provider.generate(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
     except ProviderError as err:
+        billed = {}
+        if err.may_have_cost:
+            # No image, but the upstream may have charged: what it reported, else the estimate of what was asked.
+            unreported = GenerationResult(usage=err.usage, cost=err.cost)
+            unreported.uncounted_images = (
+                0 if (err.usage or err.cost is not None) else (err.images or request.count)
+            )
+            billed = {**_cost_fields(spec, request, unreported), "may_have_cost": True}
         return _finish(
             job,
             Status.FAILED,
             error_class=err.error_class,
             error_message=err.message,
-            request_ids=[err.request_id] if err.request_id else [],
+            **{**billed, "request_ids": [err.request_id] if err.request_id else []},
         )
 
-    common = _cost_fields(job, spec, request, result)
+    common = _cost_fields(spec, request, result)
     with transaction.atomic():
         # Decide under a lock: recovery may have failed the job, or the writer cancelled it, while we waited.
         current = GenerationJob.objects.select_for_update().get(pk=job.pk)
@@ -283,7 +295,7 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: Jo
 
 
 def _cost_fields(
-    job: GenerationJob, spec: ModelSpec | None, request: GenerationRequest, result: GenerationResult
+    spec: ModelSpec | None, request: GenerationRequest, result: GenerationResult
 ) -> dict[str, Any]:
     """The record of what the job used and cost: kept even when its images come too late to show."""
     cost = costs.actual_cost(
@@ -294,12 +306,16 @@ def _cost_fields(
         sent_images=bool(request.input_images),
         size=request.size,
         quality=str(request.option("quality", "")),
+        uncounted_images=result.uncounted_images,
+        prompt_chars=len(request.prompt),
+        input_images=len(request.input_images),
     )
     return {
         "request_ids": result.request_ids,
         "usage": result.usage,
         "actual_cost": cost.amount,
         "cost_source": cost.source,
+        **({"may_have_cost": True} if result.uncounted_images else {}),
     }
 
 

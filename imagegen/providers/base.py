@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 import requests
@@ -52,6 +53,7 @@ from .results import (
     GenerationRequest,
     GenerationResult,
     ProgressCallback,
+    _add_usage,
     check_failed,
     collect_images,
     error_for_status,
@@ -62,6 +64,9 @@ from .results import (
 from .settings import ProviderDeclaration
 
 logger = logging.getLogger(__name__)
+
+# A gateway's "timed out waiting for the upstream" (504, and Cloudflare's 524): the upstream may still be working.
+GATEWAY_TIMEOUTS = frozenset({504, 524})
 
 
 class Connection(Protocol):
@@ -217,7 +222,8 @@ class Provider:
                 return answer
             except ProviderError as err:
                 err.scrubbed(self.secrets)
-                if billed and err.outcome_unknown:
+                # A gateway's 504/524 means it gave up waiting on the upstream, which may still have made the images.
+                if billed and (err.outcome_unknown or err.status_code in GATEWAY_TIMEOUTS):
                     raise self._maybe_billed(err) from err
                 wait = (
                     None
@@ -258,6 +264,15 @@ class Provider:
                 detail=type(exc).__name__,
                 outcome_unknown=not never_sent(exc),
             ) from exc
+        except requests.exceptions.SSLError as exc:
+            # A certificate or TLS failure does not go away by itself; it may also strike after the request went out.
+            raise UnavailableError(
+                "The secure connection to the provider failed. An admin must check its address and certificate "
+                "in the AI Image Generation settings.",
+                detail=type(exc).__name__,
+                permanent=True,
+                outcome_unknown=True,
+            ) from exc
         except requests.ConnectionError as exc:
             raise UnavailableError(
                 "The provider could not be reached (connection failed or dropped). Try again in a few minutes.",
@@ -292,15 +307,17 @@ class Provider:
 
     def _maybe_billed(self, err: ProviderError) -> UnavailableError:
         """A generation that may have run upstream without our seeing the answer: fail it, never repeat it."""
-        return UnavailableError(
+        unknown = UnavailableError(
             f"{self.label} took the request but the answer never arrived ({err.detail or 'connection lost'}), so it "
             "may have made — and charged for — the images. They cannot be fetched now; use Try again if you still "
             "want them.",
             detail=err.detail,
             permanent=True,
             request_id=err.request_id,
+            status_code=err.status_code,
             upstream_code="outcome_unknown",
         )
+        return unknown.charged()
 
     # --- fan-out and images --------------------------------------------------------------------------------
 
@@ -320,10 +337,20 @@ class Provider:
                 except ProviderError as err:
                     errors.append(err)
         if not results:
-            raise most_significant(errors)
+            raise _with_charges(most_significant(errors), errors)
         merged = merge_results(results)
         merged.errors = errors + merged.errors
         merged.request_ids += [e.request_id for e in errors if e.request_id]
+        for err in errors:
+            if not err.may_have_cost:
+                continue
+            # A failed call the upstream may have billed: its reported use counts; with none, its images are
+            # estimated (imagegen/costs.py), never counted as free.
+            _add_usage(merged.usage, err.usage)
+            if err.cost is not None and merged.cost is not None:
+                merged.cost += err.cost
+            elif not err.usage:
+                merged.uncounted_images += err.images
         return merged
 
     @staticmethod
@@ -376,6 +403,20 @@ class Provider:
             f"{self.connection.base_url}\0{self.connection.api_key}".encode()
         ).hexdigest()[:32]
         return f"imagegen:{self.provider_id}:{what}:{digest}"
+
+
+def _with_charges(reported: ProviderError, errors: Sequence[ProviderError]) -> ProviderError:
+    """The error to report for parallel calls that all failed, carrying what every one of them may have cost."""
+    costly = [e for e in errors if e.may_have_cost]
+    if not costly:
+        return reported
+    usage: dict[str, Any] = {}
+    for err in costly:
+        _add_usage(usage, err.usage)
+    costs = [e.cost for e in costly]
+    reported.charged(usage=usage, cost=None if None in costs else sum(costs, Decimal(0)))  # type: ignore[arg-type]
+    reported.images = sum(e.images for e in costly)
+    return reported
 
 
 def retired_reason(spec: ModelSpec) -> str:

@@ -155,21 +155,31 @@ class OpenAIProvider(Provider):
         if spec.family.startswith("dall-e"):
             # DALL-E defaults to short-lived URLs; gpt-image models always answer base64 and reject the field.
             body["response_format"] = "b64_json"
-        if request.input_images:
-            answer = self.request(
-                "POST",
-                "/images/edits",
-                data=_form(body),
-                files=_image_files(request.input_images),
-                billed=True,
-            )
-        else:
-            answer = self.request("POST", "/images/generations", json=body, billed=True)
-        items = answer.data.get("data") if isinstance(answer.data, dict) else None
-        if not isinstance(items, list):
-            raise BadResponseError(reason="no image list in the answer", request_id=answer.request_id)
-        images, errors = collect_images(items, self._image, expected=n, request_id=answer.request_id)
-        usage = answer.data.get("usage")
+        try:
+            if request.input_images:
+                answer = self.request(
+                    "POST",
+                    "/images/edits",
+                    data=_form(body),
+                    files=_image_files(request.input_images),
+                    billed=True,
+                )
+            else:
+                answer = self.request("POST", "/images/generations", json=body, billed=True)
+        except ProviderError as err:
+            err.images = n
+            raise
+        usage = answer.data.get("usage") if isinstance(answer.data, dict) else None
+        try:
+            items = answer.data.get("data") if isinstance(answer.data, dict) else None
+            if not isinstance(items, list):
+                raise BadResponseError(reason="no image list in the answer", request_id=answer.request_id)
+            images, errors = collect_images(items, self._image, expected=n, request_id=answer.request_id)
+        except ProviderError as err:
+            # It answered 200: the images were made, and billed, even though none of them arrived usable.
+            err.images = n
+            err.charged(usage=usage if isinstance(usage, dict) else {})
+            raise
         return GenerationResult(
             images=images,
             errors=errors,

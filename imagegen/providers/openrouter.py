@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -230,14 +232,22 @@ class OpenRouterProvider(Provider):
             body["input_references"] = [
                 {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in request.input_images
             ]
-        answer = self.request("POST", "/images", json=body, check=self._raise_in_body, billed=True)
-        items = answer.data.get("data") if isinstance(answer.data, dict) else None
-        if not isinstance(items, list):
-            raise BadResponseError(reason="no image list in the answer", request_id=_request_id(answer))
-        images, errors = collect_images(
-            items, self._b64_item, expected=request.count, request_id=_request_id(answer)
-        )
+        answer = self._billed_call("/images", body, images=request.count)
+        with _charged_if_unusable(answer, images=request.count):
+            items = answer.data.get("data") if isinstance(answer.data, dict) else None
+            if not isinstance(items, list):
+                raise BadResponseError(reason="no image list in the answer", request_id=_request_id(answer))
+            images, errors = collect_images(
+                items, self._b64_item, expected=request.count, request_id=_request_id(answer)
+            )
         return _result(answer, images, errors)
+
+    def _billed_call(self, path: str, body: dict[str, Any], *, images: int) -> Answer:
+        try:
+            return self.request("POST", path, json=body, check=self._raise_in_body, billed=True)
+        except ProviderError as err:
+            err.images = images
+            raise
 
     def _chat_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
         content: Any = request.prompt
@@ -253,13 +263,18 @@ class OpenRouterProvider(Provider):
         }
         if request.option("seed") is not None:
             body["seed"] = request.option("seed")
-        answer = self.request("POST", "/chat/completions", json=body, check=self._raise_in_body, billed=True)
-        try:
-            message = answer.data["choices"][0]["message"]
-            items = message.get("images") or []
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise BadResponseError(reason="no message in the answer", request_id=_request_id(answer)) from exc
-        images, errors = collect_images(items, self._chat_item, expected=1, request_id=_request_id(answer))
+        answer = self._billed_call("/chat/completions", body, images=1)
+        with _charged_if_unusable(answer, images=1):
+            try:
+                message = answer.data["choices"][0]["message"]
+                items = message.get("images") or []
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise BadResponseError(
+                    reason="no message in the answer", request_id=_request_id(answer)
+                ) from exc
+            images, errors = collect_images(
+                items, self._chat_item, expected=1, request_id=_request_id(answer)
+            )
         return _result(answer, images, errors)
 
     def _b64_item(self, item: Any) -> GeneratedImage:
@@ -297,6 +312,12 @@ class OpenRouterProvider(Provider):
         status = code if isinstance(code, int) and 400 <= code < 600 else 502
         err = self.classify_error(status, {"error": error}, "", {})
         err.request_id, err.status_code = _request_id(answer), answer.status
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        cost = _price(usage.get("cost")) if usage.get("cost") is not None else None
+        if cost:
+            # It charged for the failed generation: never again (a retry would bill it twice), and keep the cost.
+            err.permanent = True
+            err.charged(usage=usage, cost=cost)
         raise err
 
     # --- errors ---------------------------------------------------------------------------------------------
@@ -391,6 +412,19 @@ def _data_url(data: bytes) -> str:
 def _request_id(answer: Answer) -> str | None:
     generation_id = answer.data.get("id") if isinstance(answer.data, dict) else None
     return answer.request_id or (generation_id if isinstance(generation_id, str) else None)
+
+
+@contextmanager
+def _charged_if_unusable(answer: Answer, *, images: int) -> Iterator[None]:
+    """It answered 200, so whatever was made was billed: a failure reading the answer keeps the cost it reported."""
+    try:
+        yield
+    except ProviderError as err:
+        usage = answer.data.get("usage") if isinstance(answer.data, dict) else None
+        usage = usage if isinstance(usage, dict) else {}
+        err.images = images
+        err.charged(usage=usage, cost=_price(usage.get("cost")) if usage.get("cost") is not None else None)
+        raise
 
 
 def _result(answer: Answer, images: list[GeneratedImage], errors: list[ProviderError]) -> GenerationResult:

@@ -66,6 +66,8 @@ class GenerationResult:
     cost: Decimal | None = None
     request_ids: list[str] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
+    # Images asked for by parallel calls that failed but may have been billed, and reported no usage or cost.
+    uncounted_images: int = 0
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
         merged.images += result.images
         merged.errors += result.errors
         merged.request_ids += result.request_ids
+        merged.uncounted_images += result.uncounted_images
         _add_usage(merged.usage, result.usage)
     return merged
 

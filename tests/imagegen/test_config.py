@@ -163,7 +163,7 @@ def test_sd_api_key_alone_does_not_enable_stable_diffusion(db, monkeypatch):
             {"OPENAI_API_KEY": "sk-x", "AI_IMAGE_OPENAI_TIMEOUT": "soon"},
             {},
             "openai",
-            "AI_IMAGE_OPENAI_TIMEOUT: 'soon' is not a whole number of seconds, at least 1",
+            "AI_IMAGE_OPENAI_TIMEOUT: 'soon' is not a whole number of seconds, 1 to 3600",
         ),
     ],
 )
@@ -280,3 +280,19 @@ def test_display(db, monkeypatch, env, name, shown):
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     assert get_config().setting(name).display() == shown
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 5000, "99999999", "3601", "0", "-5", "1.5", "1e3"])
+def test_a_timeout_that_is_no_plain_number_of_seconds_fails_closed(db, monkeypatch, raw):
+    """Digits of other scripts pass isdigit() but not int(); a huge timeout breaks every socket. Neither may crash."""
+    monkeypatch.setenv("AI_IMAGE_OPENAI_TIMEOUT", raw)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    status = get_config().provider_status("openai")
+    assert not status.available and "AI_IMAGE_OPENAI_TIMEOUT" in status.reason and "1 to 3600" in status.reason
+
+
+def test_the_saved_settings_never_show_their_keys_in_a_repr(db):
+    from imagegen.saved_settings import load_saved
+
+    save_admin(openai_api_key="sk-never-in-a-repr-0123456789")
+    assert "sk-never-in-a-repr" not in repr(load_saved())

@@ -141,6 +141,17 @@ def test_a_connection_dropped_after_sending_is_never_repeated(case, rsps, sleeps
 
 
 @each_provider
+def test_a_tls_failure_is_never_repeated_and_may_have_cost(case, rsps, sleeps):
+    """urllib3 raises SSLError for a TLS failure while reading the answer too, after the request went out."""
+    case.prepare(rsps)
+    rsps.post(case.generate_url, body=requests.exceptions.SSLError("EOF occurred in violation of protocol"))
+    with pytest.raises(ProviderError) as caught:
+        make(case, sleeps).generate(case.request())
+    assert caught.value.permanent and caught.value.may_have_cost
+    assert len(generation_calls(rsps, case)) == 1 and sleeps == []
+
+
+@each_provider
 @pytest.mark.parametrize(
     "before_sending",
     [
