@@ -6,6 +6,7 @@ provider authenticates; test_shared.py runs the same tests against every case in
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, ClassVar
 
@@ -13,6 +14,15 @@ import responses
 from responses import matchers
 
 from imagegen.providers import GenerationRequest
+from tests.standin import comfyui_nodes
+from tests.standin.wire_bodies import (
+    comfyui_failure,
+    comfyui_history_success,
+    comfyui_image_ref,
+    comfyui_prompt_accepted,
+    comfyui_system_stats,
+    comfyui_value_not_in_list,
+)
 
 from .conftest import TINY_PNG_B64, Conn
 
@@ -41,6 +51,13 @@ class ProviderCase:
 
     def prepare(self, rsps: responses.RequestsMock) -> None:
         """Register what the provider asks before generating (model lists)."""
+
+    def prepare_check(self, rsps: responses.RequestsMock) -> None:
+        """Register what check() asks after `check_url` (nothing, for most)."""
+
+    def prepare_models(self, rsps: responses.RequestsMock) -> None:
+        """Register what models() asks: by default what generating asks first."""
+        self.prepare(rsps)
 
     def success(self, images_b64: list[str]) -> Any:
         raise NotImplementedError
@@ -73,6 +90,10 @@ class OpenAICase(ProviderCase):
     }
     model = "gpt-image-2"
     authorization = "Bearer sk-test-openai-0123456789abcdef"
+
+    def prepare_models(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(self.check_url, json=self.check_body)
+
     errors: ClassVar[dict[str, ErrorReply]] = {
         "content_policy": (400, {"error": {"message": "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.", "type": "image_generation_user_error", "param": None, "code": "moderation_blocked"}}, {}),
         "rate_limited": (429, {"error": {"message": "Rate limit reached for gpt-image-2 on images per minute (IPM): Limit 5, Used 5.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}, {}),
@@ -181,6 +202,91 @@ class StableDiffusionCase(ProviderCase):
             "parameters": {"prompt": "A lighthouse at dusk"},
             "info": json.dumps(info),
         }
+
+
+COMFYUI_CHECKPOINTS = ["v1-5-pruned-emaonly.safetensors", "sd_xl_base_1.0.safetensors"]
+COMFYUI_PROMPT_ID = "6e4d8b0c-2f51-4d7a-9a3e-1c0b7f5e2a10"
+
+
+def comfyui_node_body(class_type: str, **lists: list[str]) -> dict[str, Any]:
+    """`GET /object_info/{class}` for the built-in workflow's nodes, as the stand-in describes them, with `lists`
+    (ckpt_name=…, sampler_name=…) replacing the server's combo lists."""
+    nodes = comfyui_nodes.node_definitions(COMFYUI_CHECKPOINTS, list(comfyui_nodes.UPSCALE_MODELS), [])
+    definition = comfyui_nodes.object_info(nodes[class_type])
+    required = definition["input"]["required"]
+    for name, values in lists.items():
+        required[name] = [values, *required[name][1:]]
+    return {class_type: definition}
+
+
+def comfyui_failure_reply(reply: Any) -> ErrorReply:
+    """A wire_bodies Reply as the shared suite's (status, body, headers): text bodies as str (add_error sets
+    their content type)."""
+    body = reply.body.decode() if isinstance(reply.body, bytes) else reply.body
+    return reply.status, body, {k: v for k, v in reply.headers.items() if k.lower() != "content-type"}
+
+
+class ComfyUICase(ProviderCase):
+    provider_id = "comfyui"
+    base_url = "http://comfyui.local:8188"
+    api_key = "writer:s3cret-passw0rd"  # a proxy in front asking for HTTP Basic
+    generate_url = "http://comfyui.local:8188/prompt"
+    check_url = "http://comfyui.local:8188/system_stats"
+    model = COMFYUI_CHECKPOINTS[0]
+    authorization = "Basic d3JpdGVyOnMzY3JldC1wYXNzdzByZA=="  # base64("writer:s3cret-passw0rd")
+
+    check_body: ClassVar[Any] = comfyui_system_stats()
+    # What a proxy in front answers, and ComfyUI's own refusal of a graph (node_errors).
+    errors: ClassVar[dict[str, ErrorReply]] = {
+        "authentication": comfyui_failure_reply(comfyui_failure("unauthorized")),
+        "rate_limited": comfyui_failure_reply(comfyui_failure("rate_limit")),
+        "unavailable": comfyui_failure_reply(comfyui_failure("unavailable")),
+        "bad_request": comfyui_failure_reply(
+            comfyui_value_not_in_list("3", "KSampler", "sampler_name", "euler_x", ["euler"], "9")
+        ),
+    }
+
+    def request(self, **changes: Any) -> GenerationRequest:
+        return super().request(**{"size": "512x512", **changes})
+
+    def add_error(self, rsps: responses.RequestsMock, kind: str, **headers: str) -> None:
+        status, body, extra = self.errors[kind]
+        if "retry-after" in headers:  # the test's wait replaces the proxy's own (both of its forms)
+            extra = {k: v for k, v in extra.items() if not k.startswith("retry-after")}
+        payload = json.dumps(body) if not isinstance(body, str) else body
+        rsps.post(self.generate_url, body=payload, status=status, headers={**extra, **headers},
+                  content_type="application/json" if not isinstance(body, str) else "text/html")  # fmt: skip
+
+    def prepare_check(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(
+            f"{self.base_url}/object_info/CheckpointLoaderSimple",
+            json=comfyui_node_body("CheckpointLoaderSimple"),
+        )
+
+    def prepare_models(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(
+            f"{self.base_url}/object_info/CheckpointLoaderSimple",
+            json=comfyui_node_body("CheckpointLoaderSimple"),
+        )
+        rsps.get(f"{self.base_url}/object_info/KSampler", json=comfyui_node_body("KSampler"))
+
+    def success(self, images_b64: list[str]) -> Any:
+        return comfyui_prompt_accepted(COMFYUI_PROMPT_ID, 0)
+
+    def add_success(
+        self, rsps: responses.RequestsMock, images_b64: list[str] | None = None, **kw: Any
+    ) -> None:
+        """Queued, finished (the history lists the images), and each image served by /view."""
+        images_b64 = images_b64 or [TINY_PNG_B64]
+        super().add_success(rsps, images_b64, **kw)
+        refs = [comfyui_image_ref(f"Inkweld_{i + 1:05}_.png") for i in range(len(images_b64))]
+        rsps.get(
+            f"{self.base_url}/history/{COMFYUI_PROMPT_ID}",
+            json=comfyui_history_success(COMFYUI_PROMPT_ID, {"9": refs}),
+        )
+        for ref, data in zip(refs, images_b64, strict=True):
+            rsps.get(f"{self.base_url}/view", body=base64.b64decode(data), content_type="image/png",
+                     match=[matchers.query_param_matcher(ref)])  # fmt: skip
 
 
 CASES = [OpenAICase(), OpenRouterCase(), StableDiffusionCase()]
