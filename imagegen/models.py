@@ -13,7 +13,6 @@ from django.db import models
 from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
-from imagegen.config import PROVIDER_CHOICES, validate_http_url
 from imagegen.config import SPEC_BY_NAME as SPECS_BY_NAME
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
@@ -78,34 +77,9 @@ class SecretKeyField(EncryptedTextField):
         return self.get_prep_value(self.value_from_object(obj)) or ""
 
 
-def _enabled(label: str) -> models.BooleanField:
-    return models.BooleanField(label, null=True, blank=True, default=None)
-
-
-def _key(label: str, help_text: str = "") -> SecretKeyField:
-    # null, not "": the encrypted field stores an empty value as NULL.
-    return SecretKeyField(label, null=True, blank=True, help_text=help_text)
-
-
-def _url(label: str, help_text: str) -> models.CharField:
-    # Not URLField: its validator rejects host names without a dot, such as a Docker service `sd-webui`.
-    return models.CharField(
-        label, max_length=500, blank=True, default="", validators=[validate_http_url], help_text=help_text
-    )
-
-
-def _timeout(label: str, default: int) -> models.PositiveIntegerField:
-    return models.PositiveIntegerField(
-        label,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text=f"Seconds. Default {default}.",
-    )
-
-
 class ImageGenerationSettings(models.Model):
-    """The one row of admin-entered settings. A blank field means "use the environment"; see imagegen/config.py."""
+    """The one row of admin-entered settings of image generation as a whole. A blank field means "use the
+    environment"; see imagegen/config.py. Each provider's own settings are ProviderSetting rows."""
 
     SINGLETON_PK = 1
 
@@ -116,36 +90,14 @@ class ImageGenerationSettings(models.Model):
         default=None,
         help_text="The master switch. Default: on, when a provider is available.",
     )
+    # No `choices=`: the admin form offers the registry's providers, so adding a provider needs no migration.
     default_provider = models.CharField(
         "Default provider",
         max_length=32,
         blank=True,
         default="",
-        choices=[("", "Use environment"), *PROVIDER_CHOICES],
         help_text="Used when available; otherwise the first available one.",
     )
-
-    openai_enabled = _enabled("OpenAI enabled")
-    openai_api_key = _key("OpenAI API key")
-    openai_base_url = _url(
-        "OpenAI base URL", "For OpenAI-compatible gateways. Default https://api.openai.com/v1."
-    )
-    openai_timeout = _timeout("OpenAI request timeout", 120)
-
-    openrouter_enabled = _enabled("OpenRouter enabled")
-    openrouter_api_key = _key("OpenRouter API key")
-    openrouter_base_url = _url("OpenRouter base URL", "Default https://openrouter.ai/api/v1.")
-    openrouter_timeout = _timeout("OpenRouter request timeout", 120)
-
-    sd_enabled = _enabled("Stable Diffusion enabled")
-    sd_endpoint = _url(
-        "Stable Diffusion WebUI endpoint URL",
-        "AUTOMATIC1111 WebUI started with --api, e.g. http://127.0.0.1:7860.",
-    )
-    sd_api_key = _key(
-        "Stable Diffusion API key", "Optional: user:password for --api-auth, or a token for a proxy."
-    )
-    sd_timeout = _timeout("Stable Diffusion request timeout", 300)
 
     daily_limit = models.PositiveIntegerField(
         "Daily image limit per user", null=True, blank=True, help_text="Blank everywhere = no limit."
@@ -196,6 +148,27 @@ class ImageGenerationSettings(models.Model):
     def load(cls) -> ImageGenerationSettings:
         obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return obj
+
+
+class ProviderSetting(models.Model):
+    """One provider setting an admin saved (`imagegen set sd.endpoint …`, or the settings page), stored the same way
+    for every provider, so a new provider needs no new columns. Keys go in `secret`, encrypted; everything else is
+    text in `value`, parsed by the setting's kind (imagegen.setting_specs)."""
+
+    provider = models.CharField(max_length=40)
+    key = models.CharField(max_length=60)
+    value = models.TextField(blank=True, default="")
+    # null, not "": the encrypted field stores an empty value as NULL.
+    secret = SecretKeyField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "key"], name="provider_setting_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}.{self.key}"
 
 
 # --- Generation jobs ------------------------------------------------------------------------------------------

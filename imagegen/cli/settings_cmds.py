@@ -15,9 +15,22 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imagegen.cli import Subcommand
-from imagegen.config import PROVIDER_IDS, SPEC_BY_NAME, SPECS, InvalidValue, Spec, get_config, parse
+from imagegen.config import (
+    PROVIDER_IDS,
+    PROVIDER_LABELS,
+    SPEC_BY_NAME,
+    SPECS,
+    InvalidValue,
+    Spec,
+    get_config,
+    parse,
+    resolve,
+)
+from imagegen.forms import key_saved
 from imagegen.models import ImageGenerationSettings
+from imagegen.providers import PROVIDERS
 from imagegen.retirement import retirement_warnings
+from imagegen.saved_settings import load_saved, save_value
 
 logger = logging.getLogger("imagegen.config")
 
@@ -33,16 +46,46 @@ def _spec(name: str) -> Spec:
 
 
 def _save(spec: Spec, value: Any) -> None:
-    row = ImageGenerationSettings.load()
-    setattr(row, spec.field, value)
-    try:
-        row.clean_fields(exclude=[f.name for f in row._meta.fields if f.name != spec.field])
-    except ValidationError as e:
-        # Model validation messages describe the rule, never repeat the value.
-        messages = " ".join(m for msgs in e.message_dict.values() for m in msgs)
-        raise CommandError(f"{spec.name}: {messages}", returncode=BAD_INPUT) from None
-    row.save(update_fields=[spec.field, "updated_at"])
+    """Validate and save one setting as admin's form would, with messages for a terminal."""
+    if not spec.provider:
+        row = ImageGenerationSettings.load()
+        setattr(row, spec.field, value)
+        try:
+            row.clean_fields(exclude=[f.name for f in row._meta.fields if f.name != spec.field])
+        except ValidationError as e:
+            # Model validation messages describe the rule, never repeat the value.
+            messages = " ".join(m for msgs in e.message_dict.values() for m in msgs)
+            raise CommandError(f"{spec.name}: {messages}", returncode=BAD_INPUT) from None
+    else:
+        _keys_follow_their_address(spec, value)
+        if spec.check is not None and value not in (None, ""):
+            saved = load_saved()
+            saved.values[spec.name] = value
+            problem = spec.check(value, resolve(saved).connection(spec.provider))
+            if problem:
+                raise CommandError(f"{spec.name}: {problem}", returncode=BAD_INPUT)
+    save_value(spec, value)
     logger.info("AI image setting %s changed from the command line", spec.name)
+
+
+def _keys_follow_their_address(spec: Spec, value: Any) -> None:
+    """A saved key only goes to the address it was saved for: changing the address needs the key set again."""
+    declaration = PROVIDERS[spec.provider].settings
+    if spec.key != declaration.url:
+        return
+    saved = load_saved()
+    if value in (None, "") and saved.get(spec) in (None, ""):
+        return
+    if value == saved.get(spec):
+        return
+    key = SPEC_BY_NAME[f"{declaration.prefix}.api_key"]
+    if key_saved(saved.get(key)):
+        raise CommandError(
+            f"{spec.name}: a key is saved for {PROVIDER_LABELS[spec.provider]}, and a saved key only goes to the "
+            f"address it was saved for. Remove it first (`imagegen unset {key.name}`), change the address, then "
+            f"set the key again (`imagegen set {key.name} --stdin`).",
+            returncode=BAD_INPUT,
+        )
 
 
 class ConfigCommand(Subcommand):
@@ -115,8 +158,7 @@ class UnsetCommand(Subcommand):
 
     def handle(self, command: BaseCommand, *, setting: str, **options: Any) -> None:
         spec = _spec(setting)
-        model_field = ImageGenerationSettings._meta.get_field(spec.field)
-        _save(spec, None if model_field.null else "")
+        _save(spec, None if spec.provider or spec.kind not in ("provider", "choice") else "")
         command.stdout.write(f"{spec.name}: {get_config().setting(spec.name).display()}")
 
 

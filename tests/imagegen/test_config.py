@@ -8,6 +8,8 @@ from imagegen import config
 from imagegen.config import SPEC_BY_NAME, get_config
 from imagegen.models import ImageGenerationSettings
 
+from .conftest import save_admin
+
 # name: (admin value, environment text, environment value, default). Admin and environment values differ so the
 # winner is visible; provider `enabled` defaults follow the credential, which is absent here.
 PRECEDENCE = {
@@ -46,11 +48,7 @@ def test_the_precedence_table_covers_every_setting():
     assert set(PRECEDENCE) == set(SPEC_BY_NAME)
 
 
-def _save_admin(**values) -> None:
-    row = ImageGenerationSettings.load()
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.save()
+_save_admin = save_admin
 
 
 @pytest.mark.parametrize("name", PRECEDENCE)
@@ -81,21 +79,22 @@ def test_default_when_set_nowhere(db, name):
 
 def test_an_empty_environment_value_counts_as_unset(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_OPENAI_TIMEOUT", "  ")
-    assert get_config().openai.timeout.source == "default"
+    assert get_config().provider("openai").timeout.source == "default"
 
 
 def test_environment_is_read_at_call_time(db, monkeypatch):
-    assert get_config().openai.api_key.value == ""
+    assert get_config().provider("openai").api_key.value == ""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-later")
-    assert get_config().openai.api_key.value == "sk-later"
+    assert get_config().provider("openai").api_key.value == "sk-later"
 
 
-def test_get_config_is_one_query_and_does_not_create_the_row(db, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_get_config_is_two_queries_and_does_not_create_the_row(db, django_assert_num_queries):
+    # One for the settings singleton, one for every provider's saved settings, however many providers there are.
+    with django_assert_num_queries(2):
         get_config()
     assert not ImageGenerationSettings.objects.exists()
     ImageGenerationSettings.load()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         cfg = get_config()
         cfg.available_providers(), cfg.effective_default_provider(), cfg.connection("openai")
 
@@ -108,7 +107,7 @@ def test_get_config_is_one_query_and_does_not_create_the_row(db, django_assert_n
     [
         ({"OPENAI_API_KEY": "sk-x"}, "openai", "API key is set"),
         ({"AI_IMAGE_OPENROUTER_API_KEY": "or-x"}, "openrouter", "API key is set"),
-        ({"AI_IMAGE_SD_ENDPOINT": "http://127.0.0.1:7860"}, "stable-diffusion", "WebUI endpoint is set"),
+        ({"AI_IMAGE_SD_ENDPOINT": "http://127.0.0.1:7860"}, "stable-diffusion", "endpoint URL is set"),
     ],
 )
 def test_a_provider_set_nowhere_is_enabled_by_its_credential(db, monkeypatch, env, provider_id, note):
@@ -123,7 +122,7 @@ def test_a_provider_set_nowhere_is_enabled_by_its_credential(db, monkeypatch, en
 
 def test_sd_api_key_alone_does_not_enable_stable_diffusion(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_SD_API_KEY", "user:pw")
-    assert get_config().stable_diffusion.enabled.value is False
+    assert get_config().provider("stable-diffusion").enabled.value is False
 
 
 # --- availability reasons ------------------------------------------------------------------------------------
@@ -152,7 +151,7 @@ def test_sd_api_key_alone_does_not_enable_stable_diffusion(db, monkeypatch):
             {},
             {"sd_enabled": True},
             "stable-diffusion",
-            "no WebUI endpoint (set it in admin or AI_IMAGE_SD_ENDPOINT)",
+            "no endpoint URL (set it in admin or AI_IMAGE_SD_ENDPOINT)",
         ),
         (
             {"AI_IMAGE_SD_ENDPOINT": "ftp://x"},
@@ -232,6 +231,7 @@ def test_provider_connection(db, monkeypatch, settings):
         base_url="https://gw.example/api/v1",
         timeout=120.0,
         site_url="https://inkweld.example",
+        extra={},
     )
     assert "or-secret-123" not in repr(conn)
     sd = config.provider_connection("stable-diffusion")
@@ -247,9 +247,9 @@ def test_reprs_and_displays_never_show_keys(db, monkeypatch):
     text = repr(cfg) + str(cfg.settings()) + "".join(s.display() for s in cfg.settings())
     assert "sk-env-secret" not in text
     assert "or-admin-secret" not in text
-    assert cfg.openai.api_key.display() == "set — from environment (OPENAI_API_KEY)"
-    assert cfg.openrouter.api_key.display() == "set — from admin"
-    assert cfg.stable_diffusion.api_key.display() == "not set"
+    assert cfg.provider("openai").api_key.display() == "set — from environment (OPENAI_API_KEY)"
+    assert cfg.provider("openrouter").api_key.display() == "set — from admin"
+    assert cfg.provider("stable-diffusion").api_key.display() == "not set"
 
 
 @pytest.mark.parametrize(

@@ -344,7 +344,7 @@ def test_status_live_fails_for_an_enabled_provider_that_cannot_be_called(
     error, out = run_failing("status", "--live")
     assert error.returncode == 1
     assert "AUTOMATIC1111 / Forge / SD.Next (not available)" in str(error)
-    assert "  AUTOMATIC1111 / Forge / SD.Next — not available: no WebUI endpoint" in out
+    assert "  AUTOMATIC1111 / Forge / SD.Next — not available: no endpoint URL" in out
 
 
 def test_status_live_still_checks_when_generation_is_off(
