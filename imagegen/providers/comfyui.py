@@ -3,9 +3,9 @@
 Models are the checkpoints ComfyUI lists for the workflow's loader (`/object_info/CheckpointLoaderSimple` for the
 built-in text-to-image workflow). Our options are written into the graph's node inputs: which input takes which
 option is a small text, one `option = node.input` a line (see `WORKFLOW_INPUTS_HELP`). An admin may paste a
-workflow of their own (ComfyUI's "Export (API)" / "Save (API Format)"); without inputs of its own, the checkpoint,
-prompt, negative prompt, size, count and seed are found from its one KSampler, and its sampling settings stay as
-the admin made them. It is checked against the server's nodes when saved (`check_workflow`), naming the node.
+workflow of their own (ComfyUI's "Export (API)" / "Save (API Format)"): its checkpoint, prompts, size, count and
+seed are found from its one KSampler, its sampling settings stay as the admin made them, and the admin's inputs add
+to or change that. It is checked against the server's nodes when saved (`check_workflow`), naming the node.
 
 A prompt is followed on the websocket `/ws?clientId=` (progress) while someone watches, and by polling
 `/history/{prompt_id}`, which alone is enough: proxies often refuse websockets. `comfyui.timeout` bounds the
@@ -67,7 +67,16 @@ _QUICK = 5.0  # websocket handshake, /queue and /interrupt: a person is waiting 
 
 # Same latent space rules as a WebUI's checkpoints: sizes in multiples of 8, the same limits.
 CHECKPOINT = SD_CHECKPOINT.replace(provider_id="comfyui")
-FAMILIES = (ModelFamily(key="checkpoint", label="Checkpoint", pattern=r"(?s).+", template=CHECKPOINT),)
+# Every checkpoint ComfyUI lists is a model: its file name is the id, and without the extension its label.
+FAMILIES = (
+    ModelFamily(
+        key="checkpoint",
+        label="Checkpoint",
+        pattern=r"(?s).+",
+        template=CHECKPOINT,
+        label_for=lambda match: re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", "", match.group(0)),
+    ),
+)
 
 
 class CancelledError(ProviderError):
@@ -141,10 +150,11 @@ WORKFLOW_HELP = (
     "text-to-image workflow. It is checked against the server's nodes when saved."
 )
 WORKFLOW_INPUTS_HELP = (
-    "Which node input takes which option, one per line as `option = node.input` (e.g. `prompt = 6.text`, "
-    "`seed = 3.seed, 12.noise_seed`); options: " + ", ".join(INPUT_KINDS) + ". Blank: found from the "
-    "workflow's KSampler (checkpoint, prompt, negative_prompt, width, height, count, seed); the rest stay as "
-    "the workflow has them unless listed here."
+    "Which node input takes which option, one per line as `option = node.input` (e.g. `steps = 3.steps`, "
+    "`seed = 3.seed, 12.noise_seed`); options: " + ", ".join(INPUT_KINDS) + ". The checkpoint, prompt, "
+    "negative_prompt, width, height, count and seed are found from the workflow's KSampler; list an option to "
+    "place it yourself or to hand it to writers (sampling settings stay the workflow's otherwise), or leave its "
+    "right side empty (`negative_prompt =`) to keep the workflow's own."
 )
 
 Targets = tuple[tuple[str, str], ...]  # (node id, input name) pairs
@@ -207,7 +217,8 @@ def parse_graph(value: Any) -> dict[str, Any]:
 
 
 def parse_inputs(text: Any) -> dict[str, Targets]:
-    """`option = node.input[, node.input …]` lines (or `;`-separated, or a JSON object) → option → targets."""
+    """`option = node.input[, node.input …]` lines (or `;`-separated, or a JSON object) → option → targets;
+    `option =` with nothing after it → () (the workflow keeps its own)."""
     if isinstance(text, Mapping):
         pairs = [(str(k), v if isinstance(v, str) else ", ".join(map(str, v))) for k, v in text.items()]
     elif isinstance(text, str) and text.strip().startswith("{"):
@@ -234,7 +245,7 @@ def parse_inputs(text: Any) -> dict[str, Targets]:
                 f"Workflow inputs: unknown option {option!r}; the options are {', '.join(INPUT_KINDS)}."
             )
         targets = []
-        for target in (t.strip() for t in where.split(",")):
+        for target in filter(None, (t.strip() for t in where.split(","))):
             node_id, dot, name = target.rpartition(".")
             if not (dot and node_id and name):
                 raise WorkflowProblem(
@@ -288,7 +299,14 @@ def load_workflow(graph: Any = None, inputs: Any = None) -> Workflow:
     if graph in (None, "", {}):  # inputs describe an admin's workflow: without one they have nothing to say
         return Workflow(BUILT_IN_WORKFLOW, parse_inputs(BUILT_IN_INPUTS))
     parsed = parse_graph(copy.deepcopy(graph))
-    mapping = parse_inputs(inputs) if inputs not in (None, "") else infer_inputs(parsed)
+    given = parse_inputs(inputs) if inputs not in (None, "") else {}
+    try:
+        found = infer_inputs(parsed)
+    except WorkflowProblem:
+        if not given:
+            raise
+        found = {}  # no single KSampler: the inputs listed are all there is
+    mapping = {option: targets for option, targets in {**found, **given}.items() if targets}
     for option, targets in mapping.items():
         for node_id, _ in targets:
             if node_id not in parsed:
@@ -530,7 +548,6 @@ class ComfyUIProvider(Provider):
         assert spec is not None  # the family takes any non-empty name
         takes = workflow.takes
         changes: dict[str, Any] = {
-            "label": re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", "", checkpoint),
             "negative_prompt": takes("negative_prompt"),
             "seed": takes("seed"),
             "steps": takes("steps"),

@@ -363,6 +363,8 @@ def test_models_are_the_checkpoints_with_the_servers_samplers(rsps, provider):
     assert first.max_images_per_job == 8 and first.price is not None and first.price.kind == "free"
     assert [o.id for o in provider.cached_models() or []] == [o.id for o in options]  # from the cache
     assert len(rsps.calls) == 2
+    # Named the same without asking the server (a job's record, a saved image's page).
+    assert ComfyUIProvider.spec_for("SDXL/juggernaut_v9.safetensors").label == "SDXL/juggernaut_v9"
 
 
 def test_newer_servers_combo_lists_are_read_too(rsps, provider):

@@ -123,6 +123,25 @@ def test_workflows_that_cannot_be_used_say_why(graph, message):
     assert message in str(caught.value)
 
 
+def test_listed_inputs_add_to_what_is_found_or_take_it_back():
+    workflow = load_workflow(
+        comfyui_workflows.txt2img(), "steps = 3.steps\nnegative_prompt =\nseed = 3.seed, 9.x"
+    )
+    assert workflow.inputs["steps"] == (("3", "steps"),)  # handed to writers
+    assert "negative_prompt" not in workflow.inputs  # the workflow keeps its own
+    assert workflow.inputs["seed"] == (("3", "seed"), ("9", "x"))  # placed by the admin
+    assert workflow.inputs["prompt"] == (("6", "text"),) and workflow.inputs["count"] == (
+        ("5", "batch_size"),
+    )
+
+
+def test_without_a_ksampler_the_listed_inputs_are_all_there_is():
+    graph = comfyui_workflows.txt2img()
+    graph["3"]["class_type"] = "KSamplerAdvanced"
+    workflow = load_workflow(graph, "checkpoint = 4.ckpt_name\nprompt = 6.text\nseed = 3.noise_seed")
+    assert set(workflow.inputs) == {"checkpoint", "prompt", "seed"}
+
+
 def test_inputs_without_a_workflow_of_ones_own_change_nothing():
     assert load_workflow(None, "prompt = 99.text").inputs == parse_inputs(BUILT_IN_INPUTS)
 
