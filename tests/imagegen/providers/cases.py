@@ -289,4 +289,4 @@ class ComfyUICase(ProviderCase):
                      match=[matchers.query_param_matcher(ref)])  # fmt: skip
 
 
-CASES = [OpenAICase(), OpenRouterCase(), StableDiffusionCase()]
+CASES = [OpenAICase(), OpenRouterCase(), StableDiffusionCase(), ComfyUICase()]

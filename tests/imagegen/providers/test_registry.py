@@ -10,8 +10,8 @@ from imagegen.providers.openai import OpenAIProvider
 from .conftest import Conn
 
 
-def test_registry_lists_the_three_providers():
-    assert list(PROVIDERS) == ["openai", "openrouter", "stable-diffusion"]
+def test_registry_lists_the_four_providers():
+    assert list(PROVIDERS) == ["openai", "openrouter", "stable-diffusion", "comfyui"]
     assert all(cls.provider_id == pid for pid, cls in PROVIDERS.items())
 
 
@@ -22,5 +22,5 @@ def test_get_provider_passes_the_sleep_through():
 
 
 def test_unknown_provider_is_an_error():
-    with pytest.raises(ValueError, match="known: openai, openrouter, stable-diffusion"):
+    with pytest.raises(ValueError, match="known: openai, openrouter, stable-diffusion, comfyui"):
         get_provider("midjourney", Conn("midjourney", "", ""))
