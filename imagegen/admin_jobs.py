@@ -160,7 +160,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         ),
         ("Cost", {"fields": ("estimated_cost", "estimate_assumed", "actual_cost", "cost_source", "usage")}),
         ("Outcome", {"fields": ("error_class", "error_message", "request_ids")}),
-        ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
+        ("Times", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "task_id")}),
     )
     readonly_fields = _all_fields()
 

@@ -66,6 +66,11 @@ class SizeRule:
     def allows(self, width: int, height: int) -> bool:
         return not self.problem(width, height)
 
+    def summary(self) -> str:
+        """The rule in a few words, for a field's help (the full rule is in `describe` and in refusals)."""
+        text = f"sides multiples of {self.multiple}, up to {self.max_side} px"
+        return text + (f", at most {self.max_aspect:g}:1" if self.max_aspect else "")
+
     def describe(self) -> str:
         parts = [f"sides multiples of {self.multiple}, {self.min_side}–{self.max_side} px"]
         if self.max_aspect:

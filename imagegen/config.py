@@ -63,15 +63,10 @@ __all__ = [
     "Setting",
     "Source",
     "Spec",
-    "available_providers",
     "display_url",
-    "effective_default_provider",
     "environment_problems",
-    "generation_available",
     "get_config",
     "parse",
-    "provider_connection",
-    "provider_status",
     "resolve",
     "validate_http_url",
 ]
@@ -167,7 +162,7 @@ class Availability:
 
 @dataclass(frozen=True)
 class ProviderConnection:
-    """What a provider needs to talk to its upstream. Built by `provider_connection()`; never holds ciphertext."""
+    """What a provider needs to talk to its upstream. Built by `EffectiveConfig.connection()`; never holds ciphertext."""
 
     provider_id: str
     api_key: str = field(repr=False)
@@ -372,26 +367,3 @@ def get_config(environ: Mapping[str, str] | None = None) -> EffectiveConfig:
     from imagegen.saved_settings import load_saved
 
     return resolve(load_saved(), environ)
-
-
-# --- The interface providers and views use. Each call is one query; call get_config() once to share it. -----
-
-
-def provider_connection(provider_id: str, config: EffectiveConfig | None = None) -> ProviderConnection:
-    return (config or get_config()).connection(provider_id)
-
-
-def provider_status(provider_id: str, config: EffectiveConfig | None = None) -> Availability:
-    return (config or get_config()).provider_status(provider_id)
-
-
-def generation_available(config: EffectiveConfig | None = None) -> bool:
-    return (config or get_config()).generation_available()
-
-
-def effective_default_provider(config: EffectiveConfig | None = None) -> str | None:
-    return (config or get_config()).effective_default_provider()
-
-
-def available_providers(config: EffectiveConfig | None = None) -> list[str]:
-    return (config or get_config()).available_providers()

@@ -28,9 +28,9 @@ from imagegen.config import (
     resolve,
     validate_http_url,
 )
+from imagegen.key_guard import key_saved, keys_left_behind
 from imagegen.models import ImageGenerationSettings
 from imagegen.saved_settings import Saved, load_saved, save_value
-from imagegen.setting_specs import PROVIDER_LABELS
 
 PROVIDER_SPECS = [spec for spec in SPECS if spec.provider]
 KEY_SPECS = [spec for spec in PROVIDER_SPECS if spec.secret]
@@ -44,11 +44,6 @@ class ThreeWaySelect(forms.NullBooleanSelect):
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.choices = [("unknown", "Use environment"), ("true", "On"), ("false", "Off")]
-
-
-def key_saved(value: Any) -> bool:
-    """A key is saved in admin (possibly one that can no longer be decrypted)."""
-    return bool(value) or getattr(value, "undecryptable", False)
 
 
 def _input_for(spec: Spec) -> dict[str, forms.Field]:
@@ -164,23 +159,18 @@ class _SettingsForm(forms.ModelForm):
 
     @sensitive_variables()
     def _keys_follow_their_address(self, cleaned: dict[str, Any]) -> None:
-        """A saved key goes only to the address it was saved for: whoever may change settings must not be able to
-        point a provider at their own host and have the saved key sent there."""
-        for pid in {spec.provider for spec in PROVIDER_SPECS}:
-            url = next(s for s in PROVIDER_SPECS if s.provider == pid and s.key == _url_key(pid))
-            key = next(s for s in KEY_SPECS if s.provider == pid)
-            if url.field not in cleaned or self._new_value(url, cleaned) == self.saved.get(url):
-                continue
-            if (
-                key_saved(self.saved.get(key))
-                and not cleaned.get(f"{key.field}_new")
-                and not cleaned.get(f"{key.field}_remove")
-            ):
-                self.add_error(
-                    url.field,
-                    f"Enter the {PROVIDER_LABELS[pid]} API key again to use it with the new address: a saved key "
-                    "only goes to the address it was saved for. (Or remove the saved key.)",
-                )
+        """A saved key goes only to the address it was saved for (imagegen/key_guard.py)."""
+        given = [
+            spec.name
+            for spec in KEY_SPECS
+            # A key typed but refused has its own error; repeating "enter the key again" beside it would mislead.
+            if cleaned.get(f"{spec.field}_new")
+            or cleaned.get(f"{spec.field}_remove")
+            or self.has_error(f"{spec.field}_new")
+        ]
+        for left in keys_left_behind(self.saved, self._saved_after(cleaned), keys_given=given):
+            if left.url_field not in self.errors:
+                self.add_error(left.url_field, left.message)
 
     def _run_checks(self, cleaned: dict[str, Any]) -> None:
         """Settings that check themselves (e.g. a workflow against the server's nodes) do so when they change."""
@@ -194,13 +184,14 @@ class _SettingsForm(forms.ModelForm):
             if problem:
                 self.add_error(spec.field, problem)
 
+    def _saved_after(self, cleaned: dict[str, Any]) -> Saved:
+        """What would be saved once this form is: the provider settings as this save leaves them."""
+        values = {spec.name: self._new_value(spec, cleaned) for spec in PROVIDER_SPECS}
+        return Saved(self.saved.row, {name: value for name, value in values.items() if value is not None})
+
     def _connection_after(self, provider_id: str, cleaned: dict[str, Any]) -> Any:
         """The provider's connection as it would be once this form is saved."""
-        values = dict(self.saved.values)
-        for spec in PROVIDER_SPECS:
-            if spec.provider == provider_id:
-                values[spec.name] = self._new_value(spec, cleaned)
-        return resolve(Saved(self.saved.row, values)).connection(provider_id)
+        return resolve(self._saved_after(cleaned)).connection(provider_id)
 
     # --- saving ------------------------------------------------------------------------------------------
 
@@ -227,12 +218,6 @@ class _SettingsForm(forms.ModelForm):
             if self._new_value(spec, self.cleaned_data) != self.saved.get(spec):
                 names.append(spec.name)
         return names
-
-
-def _url_key(provider_id: str) -> str:
-    from imagegen.providers import PROVIDERS
-
-    return PROVIDERS[provider_id].settings.url
 
 
 def _as_input(spec: Spec, value: Any) -> Any:

@@ -233,6 +233,11 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written every few seconds while a worker runs the job (imagegen/progress.py); a running job whose heartbeat
+    # stops is failed by any worker (imagegen/recovery.py), so a killed worker's job does not stay "running".
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The task-queue row running the job (django-tasks' result id), so recovery can end that row too.
+    task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -240,6 +245,8 @@ class GenerationJob(models.Model):
             models.Index(fields=["user", "created_at"]),
             models.Index(fields=["project", "created_at"]),
         ]
+        # Spending the site's provider credit is a permission of its own (imagegen/permissions.py).
+        permissions = [("generate_images", "Can generate images (spends the site's provider credit)")]
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.provider}/{self.model}, {self.get_status_display()})"

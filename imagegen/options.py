@@ -17,7 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .catalog import ModelSpec
-from .sizes import AUTO, offered_sizes, parse_size, size_label
+from .sizes import AUTO, fit, offered_sizes, parse_size, size_label
 
 CUSTOM = "custom"
 MAX_SEED = 2**32 - 1
@@ -95,12 +95,15 @@ class SizeOption(Option):
             )
         }
         if spec.size_rule is not None:
+            example = fit(1200, 1800, spec) or spec.initial_size
             fields["custom_size"] = forms.CharField(
                 label="Custom size",
                 required=False,
-                max_length=11,
-                help_text=f"Width x height in pixels, e.g. 1200x1800: {spec.size_rule.describe()}.",
-                widget=forms.TextInput(attrs={"placeholder": "1200x1800", "inputmode": "text"}),
+                max_length=13,
+                help_text=f"Width x height in pixels, e.g. {example}; {spec.size_rule.summary()}.",
+                # data-custom-size: shown only while "Custom size…" is chosen (static/js/inkweld.js); always
+                # shown without JavaScript.
+                widget=forms.TextInput(attrs={"placeholder": example, "data-custom-size": ""}),
             )
         return fields
 

@@ -34,17 +34,19 @@ from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
 from .models import Candidate, GenerationJob
+from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
 from .prompts import ComposedPrompt, Role
 from .providers import GenerationRequest, GenerationResult, ProviderError, get_provider, model_spec
-from .recovery import jobs_fail_stuck
+from .recovery import job_fail_if_stale, jobs_fail_stuck
 
 log = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
 
 CANDIDATE_MAX_AGE = timedelta(hours=24)
+WORKER_STOPPED = "The worker was stopped while this job ran, so its images, if any, are lost. Try again."
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024
 # An arbitrary, fixed key for PostgreSQL's advisory lock around the monthly-budget check.
@@ -91,7 +93,10 @@ def job_create(
     config: EffectiveConfig | None = None,
     enqueue: bool = True,
 ) -> GenerationJob:
-    """Check the limits, record the job, and queue it for a worker. Raises LimitReached."""
+    """Check the permission and the limits, record the job, and queue it for a worker. Raises LimitReached
+    (GenerationNotAllowed, a kind of it, for someone who may not spend the site's credit)."""
+    if not can_generate(user):
+        raise GenerationNotAllowed()
     config = config or get_config()
     with transaction.atomic():
         # One submission at a time per writer: two quick clicks must not both pass the limits. (SQLite's
@@ -151,15 +156,16 @@ def _job_row(
 # --- Running ----------------------------------------------------------------------------------------------------
 
 
-def _claim(job_id: int) -> GenerationJob | None:
-    """Move a queued job to running, exactly once, even with several workers."""
+def _claim(job_id: int, task_id: str = "") -> GenerationJob | None:
+    """Move a queued job to running, exactly once, even with several workers; its first heartbeat."""
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != Status.QUEUED:
             return None
         job.status = Status.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.task_id = task_id
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "task_id"])
     return job
 
 
@@ -190,16 +196,24 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
     return job
 
 
-def job_run(*, job_id: int, sleep: Callable[[float], None] = time.sleep) -> GenerationJob | None:
-    """Run a queued job to its end. Running a job that is not queued changes nothing."""
-    # The worker also sweeps stuck jobs (a crashed worker's), at most once a minute: it costs a few UPDATEs.
+def job_run(
+    *, job_id: int, task_id: str = "", sleep: Callable[[float], None] = time.sleep
+) -> GenerationJob | None:
+    """Run a queued job to its end. Running a job that is not queued changes nothing.
+
+    `task_id` is the task-queue row running it (recorded so recovery can end that row if this worker dies).
+    """
+    # Workers also sweep for dead workers' jobs when they start and while idle (imagegen/worker.py); a busy one
+    # does it here too, at most once a minute.
     if cache.add("imagegen:stuck-sweep", True, timeout=60):
         jobs_fail_stuck()
-    job = _claim(job_id)
+    job = _claim(job_id, task_id)
     if job is None:
         return GenerationJob.objects.filter(pk=job_id).first()
     try:
-        return _run_claimed(job, sleep)
+        # The monitor beats the heartbeat for the whole run, storing the images included.
+        with JobMonitor(job.pk) as monitor:
+            return _run_claimed(job, sleep, monitor)
     except Exception:
         # Whatever broke, the job must not stay "running": the writer gets an answer and the audit a record.
         log.exception("Job %s failed unexpectedly", job.pk)
@@ -209,9 +223,14 @@ def job_run(*, job_id: int, sleep: Callable[[float], None] = time.sleep) -> Gene
             error_class="internal",
             error_message="Something went wrong on our side while generating. It has been logged; please try again.",
         )
+    except BaseException:
+        # The worker was told to stop now (a second Ctrl-C or SIGTERM): say so on the job instead of leaving it to
+        # the heartbeat sweep a minute later, then let the worker go.
+        _finish(job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED)
+        raise
 
 
-def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> GenerationJob:
+def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:
     config = get_config()
     availability = config.provider_status(job.provider)
     if not availability.available:
@@ -234,8 +253,6 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
         user_ref=user_reference(job.user_id),
     )
     provider = get_provider(job.provider, config.connection(job.provider), sleep=sleep)
-    monitor = JobMonitor(job.pk)
-    monitor.start()
     try:
         result = provider.generate(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
     except ProviderError as err:
@@ -246,8 +263,6 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
             error_message=err.message,
             request_ids=[err.request_id] if err.request_id else [],
         )
-    finally:
-        monitor.stop()
 
     common = _cost_fields(job, spec, request, result)
     with transaction.atomic():
@@ -338,12 +353,18 @@ def _store_candidate(job: GenerationJob, index: int, image: Any) -> Candidate:
 
 
 def job_cancel(*, job: GenerationJob) -> GenerationJob:
-    """Stop a queued job now; ask a running one to stop (Stable Diffusion is interrupted, others finish unseen)."""
+    """Stop a queued job now; ask a running one to stop (Stable Diffusion is interrupted, others finish unseen).
+
+    A running job whose worker died (no heartbeat) is failed at once, saying so: nobody is left to stop.
+    """
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job.pk)
         if job.status == Status.QUEUED:
             _finish(job, Status.CANCELLED)
         elif job.status == Status.RUNNING:
+            if job_fail_if_stale(job):
+                job.refresh_from_db()
+                return job
             job.cancel_requested = True
             job.save(update_fields=["cancel_requested"])
     return job

@@ -125,9 +125,14 @@ class InvalidValue(ValueError):
 def validate_http_url(value: str) -> None:
     """Django validator: an http(s) URL with a host. Lenient on host names so `http://sd-webui:7860` (a Docker
     service name, which URLValidator rejects for lacking a TLD) is accepted."""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in value):
-        raise ValidationError("Enter an http:// or https:// URL, e.g. http://127.0.0.1:7860.", code="invalid")
+    message = "Enter an http:// or https:// URL, e.g. http://127.0.0.1:7860."
+    try:
+        parts = urlsplit(value)
+        hostname, _port = parts.hostname, parts.port  # both raise on "http://[::1" or a port past 65535
+    except ValueError:
+        raise ValidationError(message, code="invalid") from None
+    if parts.scheme not in {"http", "https"} or not hostname or any(c.isspace() for c in value):
+        raise ValidationError(message, code="invalid")
 
 
 def parse(spec: Spec, raw: str) -> Any:

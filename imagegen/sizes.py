@@ -47,11 +47,12 @@ PRESET_BY_KEY = {p.key: p for p in PRESETS}
 
 
 def parse_size(size: str) -> tuple[int, int] | None:
-    """ "1024x1536" → (1024, 1536); anything else → None. At most 5 digits a side: no model makes more."""
+    """ "1024x1536" → (1024, 1536); anything else → None. At most 6 ASCII digits a side: "²" and 5,000 digits
+    pass isdigit() but are no size."""
     width, sep, height = size.partition("x")
     if not sep or not (width.isascii() and width.isdigit() and height.isascii() and height.isdigit()):
         return None
-    if len(width) > 5 or len(height) > 5 or int(width) <= 0 or int(height) <= 0:
+    if len(width) > 6 or len(height) > 6 or int(width) <= 0 or int(height) <= 0:
         return None
     return int(width), int(height)
 

@@ -28,6 +28,7 @@ from imagegen.generate_form import GenerateForm
 from imagegen.limits import LimitReached, start_of_month
 from imagegen.models import GenerationJob
 from imagegen.options import OPTIONS
+from imagegen.permissions import PERMISSION_NAME, can_generate
 from imagegen.prompts import ComposedPrompt, Role
 from imagegen.providers import PROVIDERS, ProviderError, get_provider
 from projects.access import can_edit
@@ -66,13 +67,20 @@ def _project(slug: str) -> Project:
 
 def _user(username: str | None, project: Project) -> AbstractBaseUser:
     if not username:
-        return project.owner
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise _bad(f"No user named {username!r}.")
-    if not can_edit(user, project):
+        user = project.owner
+    else:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise _bad(f"No user named {username!r}.")
+        if not can_edit(user, project):
+            raise _bad(
+                f"{username} cannot edit {project.title!r}; only its owner and editors may generate images for it."
+            )
+    if not can_generate(user):
+        name = user.get_username()
         raise _bad(
-            f"{username} cannot edit {project.title!r}; only its owner and editors may generate images for it."
+            f"{name} may not generate images (it spends the site's credit): give the account the permission "
+            f"“{PERMISSION_NAME}” in Django admin → Users → {name}, or choose another user with --user."
         )
     return user
 

@@ -15,8 +15,9 @@ from imagegen.catalog import ModelOption
 from imagegen.cli import Subcommand
 from imagegen.cli.settings_cmds import BAD_INPUT, StatusCommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_PREFIX, EffectiveConfig, get_config
-from imagegen.connection_check import connect, run_checks, scrub
+from imagegen.connection_check import connect, run_checks
 from imagegen.pricing import Free, describe
+from imagegen.providers.errors import scrub
 
 UNAVAILABLE = 1
 # `sd` is what the settings call Stable Diffusion (sd.endpoint); accept it here too.

@@ -18,7 +18,7 @@ def label_existing_costs(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imagegen', '0003_job_input_image_limit'),
+        ('imagegen', '0004_hardening'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

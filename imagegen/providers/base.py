@@ -344,21 +344,17 @@ class Provider:
         return cls.image_from_bytes(decode_base64(text), **fields)
 
     def fetch_image(self, url: str, **fields: Any) -> GeneratedImage:
-        """An image the upstream returned as a URL: fetched without our key (it may be a storage bucket)."""
-        try:
-            response = self.session.get(url, timeout=self.timeout, stream=True)
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                "The provider's image link could not be fetched. Try again.", detail=type(exc).__name__
-            ) from exc
-        if response.status_code != 200:
-            response.close()
-            raise UnavailableError(
-                "The provider's image link could not be fetched (it may have expired). Try again.",
-                detail=f"HTTP {response.status_code}",
-                permanent=True,
-            )
-        return self.image_from_bytes(bytes(read_capped(response, MAX_IMAGE_BYTES)), **fields)
+        """An image the upstream returned as a URL: fetched without our key (it may be a storage bucket), and only
+        from a public address (an answer must not make the worker fetch from inside the network)."""
+        from .public_fetch import fetch_public
+
+        data = fetch_public(
+            url,
+            timeout=self.timeout,
+            max_bytes=MAX_IMAGE_BYTES,
+            user_agent=self.session.headers["User-Agent"],
+        )
+        return self.image_from_bytes(data, **fields)
 
     def catalog_options(self, specs: Sequence[ModelSpec], *, note: str = "") -> list[ModelOption]:
         """The catalog as offered when the live list is not available: only retired models are withheld."""

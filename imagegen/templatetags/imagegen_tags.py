@@ -10,6 +10,7 @@ from projects.models import Project
 
 from ..config import get_config
 from ..models import GenerationJob
+from ..permissions import NOT_ALLOWED, can_generate
 from ..services import model_label as label_of_model
 from ..usage import format_usd
 
@@ -18,11 +19,22 @@ register = template.Library()
 RECENT_JOBS = 6
 
 
-@register.inclusion_tag("imagegen/_button.html")
-def generate_image_button(project: Project, can_edit: bool) -> dict[str, Any]:
-    """Shown only to people who may edit the project, when generation is on and a provider is available."""
+@register.inclusion_tag("imagegen/_button.html", takes_context=True)
+def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
+    """Shown only to people who may edit the project, when generation is on and a provider is available. An editor
+    who may not spend the site's credit sees, in its place, the one sentence that says why and what to do."""
     available = bool(can_edit) and get_config().generation_available()
-    return {"project": project, "show": available}
+    allowed = available and can_generate(context["request"].user)
+    return {
+        "project": project,
+        "show": allowed,
+        "not_allowed": NOT_ALLOWED if available and not allowed else "",
+    }
+
+
+@register.filter(name="can_generate")
+def can_generate_filter(user: Any) -> bool:
+    return can_generate(user)
 
 
 @register.inclusion_tag("imagegen/_recent_jobs.html")

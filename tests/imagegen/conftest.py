@@ -25,6 +25,28 @@ def forget_keys() -> Iterator[Callable[[], None]]:
     forget_encryption_keys()
 
 
+# --- Replayed upstreams: one place for the HTTP mock and a clean model-list cache ------------------------------
+
+
+@pytest.fixture
+def rsps() -> Iterator[object]:
+    """Replayed upstream answers; every answer registered must be asked for (a test proves what was called)."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def fresh_cache() -> Iterator[None]:
+    """Providers cache their model lists per key and endpoint: one test's upstream must not answer another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 # --- Generation: a stand-in upstream the app is pointed at through its normal settings ------------------------
 
 SD_MODEL = "v1-5-pruned-emaonly.safetensors [6ce0161689]"

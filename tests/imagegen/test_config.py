@@ -182,26 +182,26 @@ def test_unavailable_providers_say_why(db, monkeypatch, env, admin, provider_id,
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     _save_admin(**admin)
-    assert config.provider_status(provider_id) == config.Availability(False, reason)
+    assert get_config().provider_status(provider_id) == config.Availability(False, reason)
 
 
 def test_admin_enabling_overrides_environment_disabling(db, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     monkeypatch.setenv("AI_IMAGE_OPENAI_ENABLED", "false")
     _save_admin(openai_enabled=True)
-    assert config.provider_status("openai").available
+    assert get_config().provider_status("openai").available
 
 
 def test_generation_needs_the_master_switch_and_a_provider(db, monkeypatch):
-    assert not config.generation_available()
+    assert not get_config().generation_available()
     assert get_config().generation_status().reason == "no provider is available"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
-    assert config.generation_available()
+    assert get_config().generation_available()
     monkeypatch.setenv("AI_IMAGE_ENABLED", "false")
-    assert not config.generation_available()
+    assert not get_config().generation_available()
     assert get_config().generation_status().reason == "disabled by AI_IMAGE_ENABLED"
-    assert config.available_providers() == []
-    assert config.effective_default_provider() is None
+    assert get_config().available_providers() == []
+    assert get_config().effective_default_provider() is None
     _save_admin(enabled=False)
     monkeypatch.delenv("AI_IMAGE_ENABLED")
     assert get_config().generation_status().reason == "disabled in admin"
@@ -218,13 +218,13 @@ def test_a_malformed_master_switch_fails_closed_naming_the_variable(db, monkeypa
 def test_effective_default_provider_falls_back_in_order(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_DEFAULT_PROVIDER", "openrouter")
     monkeypatch.setenv("AI_IMAGE_SD_ENDPOINT", "http://127.0.0.1:7860")
-    assert config.available_providers() == ["stable-diffusion"]
-    assert config.effective_default_provider() == "stable-diffusion"
+    assert get_config().available_providers() == ["stable-diffusion"]
+    assert get_config().effective_default_provider() == "stable-diffusion"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
-    assert config.effective_default_provider() == "openai"
+    assert get_config().effective_default_provider() == "openai"
     monkeypatch.setenv("AI_IMAGE_OPENROUTER_API_KEY", "or-x")
-    assert config.available_providers() == ["openai", "openrouter", "stable-diffusion"]
-    assert config.effective_default_provider() == "openrouter"
+    assert get_config().available_providers() == ["openai", "openrouter", "stable-diffusion"]
+    assert get_config().effective_default_provider() == "openrouter"
 
 
 # --- the connection handed to providers ----------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_provider_connection(db, monkeypatch, settings):
     monkeypatch.setenv("AI_IMAGE_OPENROUTER_API_KEY", "or-secret-123")
     monkeypatch.setenv("AI_IMAGE_OPENROUTER_BASE_URL", "https://gw.example/api/v1/")
     _save_admin(sd_endpoint="http://sd-webui:7860/", sd_timeout=900)
-    conn = config.provider_connection("openrouter")
+    conn = get_config().connection("openrouter")
     assert conn == config.ProviderConnection(
         provider_id="openrouter",
         api_key="or-secret-123",
@@ -245,10 +245,10 @@ def test_provider_connection(db, monkeypatch, settings):
         extra={},
     )
     assert "or-secret-123" not in repr(conn)
-    sd = config.provider_connection("stable-diffusion")
+    sd = get_config().connection("stable-diffusion")
     assert (sd.base_url, sd.timeout, sd.api_key) == ("http://sd-webui:7860", 900.0, "")
     with pytest.raises(ValueError, match="unknown provider"):
-        config.provider_connection("dall-e")
+        get_config().connection("dall-e")
 
 
 def test_reprs_and_displays_never_show_keys(db, monkeypatch):

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from imagegen import config
+from imagegen.config import get_config
 from imagegen.models import ProviderSetting, UndecryptableKey
 
 from .conftest import admin_value, save_admin
@@ -97,7 +98,7 @@ def test_saving_the_settings_again_keeps_the_ciphertext_for_a_later_fallback(
     settings.SALT_KEY = ["salt-after", "salt-before"]
     forget_keys()
     assert admin_value("openai.api_key") == KEY
-    assert config.provider_connection("openai").api_key == KEY
+    assert get_config().connection("openai").api_key == KEY
 
 
 def test_a_secret_key_fallback_keeps_saved_keys_readable(db, settings, forget_keys):
@@ -107,7 +108,7 @@ def test_a_secret_key_fallback_keeps_saved_keys_readable(db, settings, forget_ke
     settings.SECRET_KEY = "new-secret"
     settings.SECRET_KEY_FALLBACKS = ["old-secret"]
     forget_keys()
-    assert config.provider_connection("openrouter").api_key == KEY
+    assert get_config().connection("openrouter").api_key == KEY
 
 
 def test_loaddata_from_a_server_with_other_secrets_never_sends_the_ciphertext(
@@ -125,10 +126,10 @@ def test_loaddata_from_a_server_with_other_secrets_never_sends_the_ciphertext(
     settings.SALT_KEY = "the-new-servers-salt"
     forget_keys()
     call_command("loaddata", str(dump), stdout=io.StringIO())
-    connection_ = config.provider_connection("openai")
+    connection_ = get_config().connection("openai")
     assert connection_.api_key == ""
-    assert not config.provider_status("openai").available
-    assert "cannot be decrypted" in config.provider_status("openai").reason
+    assert not get_config().provider_status("openai").available
+    assert "cannot be decrypted" in get_config().provider_status("openai").reason
 
 
 @pytest.mark.parametrize("bad", ["sk-abc…def", "sk-“quoted”", "sk-\x07bell"])

@@ -15,7 +15,6 @@ import pytest
 import requests
 import responses
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -39,17 +38,8 @@ CHANGE_URL = reverse("admin:imagegen_imagegenerationsettings_change", args=[1])
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    # Providers cache their model lists per key and endpoint: one test's upstream must not answer another's.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def rsps() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
+def _fresh_cache(fresh_cache: None) -> None:
+    """Every wiring test starts with no cached model list (tests/imagegen/conftest.py)."""
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import io
 from datetime import timedelta
 
 import pytest
-import responses
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +20,7 @@ KEY = "sk-test-retire-0123456789abcdef"
 
 
 @pytest.fixture
-def live(db, monkeypatch, rsps):
+def live(db, monkeypatch, rsps, fresh_cache):
     """A key whose list says gpt-image-2 and gpt-image-2.5-flare retire in 20 days, 2.6 Sunburst does not."""
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     soon = f"{timezone.now().date() + timedelta(days=20):%Y-%m-%d}"
@@ -35,16 +34,6 @@ def live(db, monkeypatch, rsps):
     data = [{"object": "model", "created": 1, "owned_by": "openai", **item} for item in items]
     rsps.get(f"{BASE}/models", json={"object": "list", "data": data})
     return soon
-
-
-@pytest.fixture
-def rsps():
-    from django.core.cache import cache
-
-    cache.clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-    cache.clear()
 
 
 def test_the_default_model_and_recently_used_ones_are_warned_about(live, owner):
@@ -87,7 +76,7 @@ def test_the_settings_page_shows_the_warnings_after_test_connection(live, admin_
     assert f"GPT Image 2 (the model new generations start on) retires on {live}" in html
 
 
-def test_nothing_retiring_means_no_warning(db, monkeypatch, rsps):
+def test_nothing_retiring_means_no_warning(db, monkeypatch, rsps, fresh_cache):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     rsps.get(f"{BASE}/models", json={"object": "list", "data": [{"id": "gpt-image-2", "object": "model"}]})
     assert retirement_warnings(get_config(), live=True) == []

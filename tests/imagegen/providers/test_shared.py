@@ -95,7 +95,7 @@ def test_error_classes(case, rsps, sleeps, kind):
 def test_transient_error_then_success_honours_retry_after(case, rsps, sleeps):
     case.prepare(rsps)
     kind = "rate_limited" if "rate_limited" in case.errors else "unavailable"
-    case.add_error(rsps, kind, **{"retry-after": "7"})
+    case.add_error(rsps, kind, retry_after=7)
     case.add_success(rsps)
     result = make(case, sleeps).generate(case.request())
     assert len(result.images) == 1
