@@ -1,4 +1,4 @@
-"""`imagegen generate | cleanup | usage` — generation jobs from the command line.
+"""`imagegen generate` — a generation job from the command line.
 
 `generate` checks its options the way the Generate Image dialog does, then creates and runs the job in this process
 through the same services (not through the queue), so its record, limits and cost are those of any other job.
@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,14 +17,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.utils import timezone
 
 from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
 from imagegen.generate_form import GenerateForm
-from imagegen.limits import LimitReached, start_of_month
+from imagegen.limits import LimitReached
 from imagegen.models import GenerationJob
 from imagegen.options import OPTIONS
 from imagegen.permissions import PERMISSION_NAME, can_generate
@@ -343,62 +341,4 @@ class GenerateCommand(Subcommand):
             )
 
 
-# --- Housekeeping and reporting -------------------------------------------------------------------------------
-
-
-class CleanupCommand(Subcommand):
-    name = "cleanup"
-    help = "Remove expired candidates (images nobody saved) and fail jobs a crashed worker left running."
-    description = (
-        help
-        + " Candidates older than --older-than hours are deleted with their files; images saved to a library "
-        "are media items and stay. Jobs running long past their provider's timeout, and queued jobs no worker picked "
-        "up within an hour, are marked failed. Run it from cron, e.g. hourly."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        hours = services.CANDIDATE_MAX_AGE.total_seconds() / 3600
-        parser.add_argument(
-            "--older-than",
-            type=float,
-            default=hours,
-            metavar="HOURS",
-            help=f"candidate age (default {hours:g})",
-        )
-
-    def handle(self, command: BaseCommand, *, older_than: float, **options: Any) -> None:
-        if older_than <= 0:
-            raise _bad("--older-than must be more than 0 hours.")
-        removed = services.candidates_expire(older_than=timedelta(hours=older_than))
-        failed = services.jobs_fail_stuck()
-        command.stdout.write(f"Removed {removed} candidate(s) older than {older_than:g} h.")
-        command.stdout.write(f"Marked {failed} stuck job(s) as failed.")
-
-
-class UsageCommand(Subcommand):
-    name = "usage"
-    help = "Show images made and spend per month, per provider and per user since a date."
-    description = (
-        help
-        + " Spend is the cost the provider reported, else our estimate (ESTIMATED is that part); jobs that "
-        "failed without an image or a reported cost count as $0. Default: since the start of this month."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--since", metavar="YYYY-MM-DD", help="first day to count (default: the 1st of this month)"
-        )
-
-    def handle(self, command: BaseCommand, *, since: str | None, **options: Any) -> None:
-        if since:
-            try:
-                start = timezone.make_aware(datetime.strptime(since.strip(), "%Y-%m-%d"))
-            except ValueError:
-                raise _bad(f"--since {since!r}: write a date as YYYY-MM-DD, e.g. 2025-01-31.") from None
-        else:
-            start = start_of_month()
-        for line in usage.text_report(start):
-            command.stdout.write(line)
-
-
-SUBCOMMANDS: list[Subcommand] = [GenerateCommand(), CleanupCommand(), UsageCommand()]
+SUBCOMMANDS: list[Subcommand] = [GenerateCommand()]
