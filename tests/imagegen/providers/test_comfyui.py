@@ -18,7 +18,8 @@ from responses import matchers
 from imagegen.options import MAX_SEED
 from imagegen.providers import GenerationRequest, ProviderError
 from imagegen.providers import comfyui as comfyui_module
-from imagegen.providers.comfyui import BUILT_IN_WORKFLOW, ComfyUIProvider
+from imagegen.providers.comfyui import ComfyUIProvider
+from imagegen.providers.comfyui_workflow import BUILT_IN_WORKFLOW
 from tests.standin import comfyui_nodes
 from tests.standin.comfyui_graph import validate_prompt
 from tests.standin.wire_bodies import (

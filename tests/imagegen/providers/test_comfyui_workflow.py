@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from imagegen.providers import GenerationRequest, ProviderError
-from imagegen.providers.comfyui import (
+from imagegen.providers.comfyui import ComfyUIProvider
+from imagegen.providers.comfyui_workflow import (
     BUILT_IN_INPUTS,
     BUILT_IN_WORKFLOW,
-    ComfyUIProvider,
     WorkflowProblem,
     describe_problems,
     infer_inputs,
