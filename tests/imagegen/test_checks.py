@@ -17,7 +17,7 @@ from imagegen.checks import check_environment
         (
             "AI_IMAGE_DEFAULT_PROVIDER",
             "dalle",
-            "AI_IMAGE_DEFAULT_PROVIDER: 'dalle' is not a provider: use one of openai, openrouter, stable-diffusion",
+            "AI_IMAGE_DEFAULT_PROVIDER: 'dalle' is not a provider: use one of openai, openrouter, stable-diffusion, comfyui",
         ),
         (
             "AI_IMAGE_SD_ENDPOINT",

@@ -459,7 +459,10 @@ def test_models_without_a_provider_lists_every_available_one(
 def test_models_unknown_provider_exits_2(db: None, rsps: responses.RequestsMock) -> None:
     error, _ = run_failing("models", "midjourney")
     assert error.returncode == 2
-    assert str(error) == "Unknown provider 'midjourney': use one of openai, openrouter, stable-diffusion."
+    assert (
+        str(error)
+        == "Unknown provider 'midjourney': use one of openai, openrouter, stable-diffusion, comfyui."
+    )
 
 
 def test_models_unavailable_provider_says_why_and_exits_1(db: None, rsps: responses.RequestsMock) -> None:

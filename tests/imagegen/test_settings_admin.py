@@ -226,6 +226,7 @@ def test_error_reports_hide_the_posted_keys(admin_client):
         "openai_api_key_new",
         "openrouter_api_key_new",
         "sd_api_key_new",
+        "comfyui_api_key_new",
     }
 
 

@@ -220,6 +220,7 @@ def test_one_bad_image_keeps_the_good_ones(case, rsps, sleeps):
 @each_provider
 def test_check_ok(case, rsps, sleeps):
     rsps.get(case.check_url, json=case.check_body)
+    case.prepare_check(rsps)
     result = make(case, sleeps).check()
     assert result.ok and result.status == "ok" and result.reason
 
@@ -244,9 +245,7 @@ def test_check_unreachable(case, rsps, sleeps):
 
 @each_provider
 def test_models_are_model_options(case, rsps, sleeps):
-    case.prepare(rsps)
-    if case.provider_id == "openai":
-        rsps.get(case.check_url, json=case.check_body)
+    case.prepare_models(rsps)
     options = make(case, sleeps).models()
     assert options and all(isinstance(o, ModelOption) for o in options)
     assert case.model in {o.id for o in options if o.available}
