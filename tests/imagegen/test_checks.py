@@ -34,7 +34,11 @@ from imagegen.checks import check_environment
             "1.5",
             "AI_IMAGE_OPENROUTER_TIMEOUT: '1.5' is not a whole number of seconds, 1 to 3600",
         ),
-        ("AI_IMAGE_DAILY_LIMIT", "lots", "AI_IMAGE_DAILY_LIMIT: 'lots' is not a whole number up to 1,000,000"),
+        (
+            "AI_IMAGE_DAILY_LIMIT",
+            "lots",
+            "AI_IMAGE_DAILY_LIMIT: 'lots' is not a whole number up to 1,000,000",
+        ),
         (
             "AI_IMAGE_MONTHLY_BUDGET",
             "$5",

@@ -299,7 +299,9 @@ def test_a_timeout_that_is_no_plain_number_of_seconds_fails_closed(db, monkeypat
     monkeypatch.setenv("AI_IMAGE_OPENAI_TIMEOUT", raw)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     status = get_config().provider_status("openai")
-    assert not status.available and "AI_IMAGE_OPENAI_TIMEOUT" in status.reason and "1 to 3600" in status.reason
+    assert (
+        not status.available and "AI_IMAGE_OPENAI_TIMEOUT" in status.reason and "1 to 3600" in status.reason
+    )
 
 
 def test_the_saved_settings_never_show_their_keys_in_a_repr(db):

@@ -198,7 +198,6 @@ def test_a_read_timeout_on_a_generation_reaches_the_upstream_exactly_once(
     assert f"cost ${job.actual_cost}, estimated (nothing better was reported)" in cost_text(job)
 
 
-
 # --- Jobs the upstream may have billed without an image -----------------------------------------------------------
 
 OPENAI = "https://api.openai.com/v1"
@@ -208,7 +207,9 @@ OPENAI = "https://api.openai.com/v1"
 def openai_job(db, monkeypatch, project, editor, fresh_cache):
     """A queued gpt-image-2 job for 2 low-quality images against a replayed OpenAI."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-billing-0123456789")
-    estimate = costs.estimate_cost(spec("gpt-image-2"), size="1024x1024", quality="low", count=2, prompt_chars=1)
+    estimate = costs.estimate_cost(
+        spec("gpt-image-2"), size="1024x1024", quality="low", count=2, prompt_chars=1
+    )
     job = GenerationJob.objects.create(
         user=editor, project=project, provider="openai", model="gpt-image-2", prompt="p", composed_prompt="p",
         options={"size": "1024x1024", "quality": "low", "count": 2}, images_requested=2, estimated_cost=estimate,
@@ -217,12 +218,20 @@ def openai_job(db, monkeypatch, project, editor, fresh_cache):
 
 
 def test_an_answer_with_nothing_usable_keeps_the_cost_its_tokens_say(openai_job, rsps):
-    usage = {"input_tokens": 8, "input_tokens_details": {"text_tokens": 8, "image_tokens": 0}, "output_tokens": 1400}
-    rsps.post(f"{OPENAI}/images/generations", json={"data": [{"b64_json": "bm90IGFuIGltYWdl"}] * 2, "usage": usage})
+    usage = {
+        "input_tokens": 8,
+        "input_tokens_details": {"text_tokens": 8, "image_tokens": 0},
+        "output_tokens": 1400,
+    }
+    rsps.post(
+        f"{OPENAI}/images/generations", json={"data": [{"b64_json": "bm90IGFuIGltYWdl"}] * 2, "usage": usage}
+    )
     job = job_run(job_id=openai_job.pk)
     assert (job.status, job.error_class, job.images_made) == ("failed", "bad_response", 0)
     assert job.may_have_cost and job.cost_source == Source.TOKENS
-    assert job.actual_cost == Decimal("0.0421")  # 8×5 + 1,400×30 millionths: what it charged for the bad images
+    assert job.actual_cost == Decimal(
+        "0.0421"
+    )  # 8×5 + 1,400×30 millionths: what it charged for the bad images
     assert spend_this_month() == job.actual_cost
 
 
@@ -242,7 +251,9 @@ def test_a_worker_that_died_mid_job_leaves_a_job_that_counts(openai_job):
     from imagegen.recovery import jobs_fail_stuck
 
     long_ago = timezone.now() - timedelta(minutes=10)
-    GenerationJob.objects.filter(pk=openai_job.pk).update(status="running", started_at=long_ago, heartbeat_at=long_ago)
+    GenerationJob.objects.filter(pk=openai_job.pk).update(
+        status="running", started_at=long_ago, heartbeat_at=long_ago
+    )
     assert jobs_fail_stuck() == 1
     job = GenerationJob.objects.get(pk=openai_job.pk)
     assert job.status == "failed" and job.may_have_cost

@@ -140,7 +140,9 @@ def test_a_document_saved_from_a_browser_shows_its_image(project, media_item, cl
 
     client = client_for("editor")
     body = f"Intro\r\n\r\n[[image:{media_item.pk}]]\r\nmore"
-    client.post(reverse("projects:document_create", args=[project.slug]), {"title": "Ch 1", "body": body, "order": 1})
+    client.post(
+        reverse("projects:document_create", args=[project.slug]), {"title": "Ch 1", "body": body, "order": 1}
+    )
     document = Document.objects.get(title="Ch 1")
     assert "\r" not in document.body  # stored with plain newlines
     page = client.get(document.get_absolute_url()).content.decode()
