@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from media_library.models import MediaItem
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
@@ -145,19 +144,6 @@ def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     config = get_config()
     form = _form(project, config, initial=_initial_from_job(job))
     return _render(request, project, "imagegen/_form.html", {"form": form})
-
-
-@project_view("edit")
-@require_GET
-def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
-    """Generate variations of a saved image: the same settings with a new seed where the provider takes one."""
-    item = get_object_or_404(MediaItem, project=project, pk=pk, origin=MediaItem.Origin.GENERATED)
-    job = GenerationJob.objects.filter(pk=item.generation.get("job_id"), project=project).first()
-    if job is None:
-        raise Http404("This image's generation record is gone.")
-    config = get_config()
-    form = _form(project, config, initial=_initial_from_job(job, new_seed=True))
-    return _render(request, project, "imagegen/_form.html", {"form": form, "variations_of": item})
 
 
 # --- Jobs -------------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import requests
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, match_family
+from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, match_family, parse_size
 
 from .errors import (
     AuthenticationError,
@@ -45,6 +45,9 @@ from .http import (
 )
 from .images import decode_base64, inspect_image
 from .results import (
+    EDIT,
+    GENERATE,
+    UPSCALE,
     Answer,
     CancelCheck,
     CheckResult,
@@ -101,6 +104,12 @@ class Provider:
     # Model lists and key checks are asked for while a person waits (the dialog, admin): they must not inherit the
     # minutes-long generation timeout when an upstream hangs.
     list_timeout: ClassVar[float] = 10.0
+    # Whether any of its models can edit an image (which ones: ModelSpec.edits / .masks), and whether it can
+    # upscale one (with `upscalers()`). Edit and Upscale are offered only where an available provider says so.
+    offers_edits: ClassVar[bool] = False
+    offers_upscale: ClassVar[bool] = False
+    # The factors Upscale offers, where the provider upscales.
+    upscale_factors: ClassVar[tuple[int, ...]] = (2, 4)
 
     def __init__(
         self,
@@ -146,6 +155,66 @@ class Provider:
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
         raise NotImplementedError
+
+    def edit(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Change `request.source_image` as `request.prompt` says (within `request.mask`, if any): see
+        GenerationRequest for the fields and the mask's one convention."""
+        raise BadRequestError(f"{self.label} cannot edit images. Choose another provider.")
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Enlarge `request.source_image` by `request.options["factor"]` with the upscaler `request.model`."""
+        raise BadRequestError(f"{self.label} cannot upscale images. Choose another provider.")
+
+    def upscalers(self) -> list[str]:
+        """The upscalers to choose from, best first (asks the upstream; cached by the provider)."""
+        return []
+
+    def perform(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Carry out a request of any operation (what a job runs): generate, edit or upscale."""
+        handlers = {GENERATE: self.generate, EDIT: self.edit, UPSCALE: self.upscale}
+        handler = handlers.get(request.operation)
+        if handler is None:
+            raise BadRequestError(reason=f"unknown operation {request.operation!r}")
+        return handler(request, on_progress=on_progress, should_cancel=should_cancel)
+
+    @classmethod
+    def edit_size(cls, spec: ModelSpec, width: int, height: int) -> str:
+        """The size to ask for when editing a width × height image: its own where the model makes it, else the
+        model's `auto` (which follows the source), else the nearest it allows, else its named size of the closest
+        shape. So an edit keeps its picture's shape without the writer choosing a size."""
+        exact = f"{width}x{height}"
+        if spec.allows_size(exact):
+            return exact
+        if AUTO in spec.sizes:
+            return AUTO
+        if spec.size_rule is not None:
+            fitted = _fit(spec, width, height)
+            if fitted:
+                return fitted
+        named = [(s, parse_size(s)) for s in spec.sizes]
+        shaped = [(s, dims) for s, dims in named if dims]
+        if not shaped:
+            return spec.initial_size
+        aspect = width / height
+        return min(shaped, key=lambda pair: abs(pair[1][0] / pair[1][1] - aspect))[0]
 
     @sensitive_variables()
     def auth(self) -> dict[str, Any]:
@@ -380,6 +449,29 @@ class Provider:
             f"{self.connection.base_url}\0{self.connection.api_key}".encode()
         ).hexdigest()[:32]
         return f"imagegen:{self.provider_id}:{what}:{digest}"
+
+
+def _fit(spec: ModelSpec, width: int, height: int) -> str:
+    """The size nearest width × height, same shape, that the model's size rule allows ("" when none is found)."""
+    rule = spec.size_rule
+    assert rule is not None
+    scale = min(1.0, rule.max_side / max(width, height))
+    if rule.max_pixels:
+        scale = min(scale, (rule.max_pixels / (width * height)) ** 0.5)
+    scale = max(scale, rule.min_side / min(width, height))
+    if rule.min_pixels:
+        scale = max(scale, (rule.min_pixels / (width * height)) ** 0.5)
+    step = rule.multiple
+    base_w, base_h = width * scale / step, height * scale / step
+    # Rounding to the step can cross a bound: try the roundings around the scaled size, nearest shape first.
+    options = sorted(
+        {(int(w) * step, int(h) * step) for w in (base_w, base_w + 1) for h in (base_h, base_h + 1)},
+        key=lambda dims: abs(dims[0] / dims[1] - width / height),
+    )
+    for w, h in options:
+        if w and h and spec.allows_size(f"{w}x{h}"):
+            return f"{w}x{h}"
+    return ""
 
 
 def retired_reason(spec: ModelSpec) -> str:

@@ -41,6 +41,7 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
+from .images import image_kind, upload_ready
 from .settings import declare
 
 MODELS_TTL = 10 * 60
@@ -243,6 +244,7 @@ class OpenAIProvider(Provider):
     families = FAMILIES
     # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
     preferred_model = "gpt-image-2"
+    offers_edits = True  # the GPT Image families edit, with a mask
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -323,6 +325,17 @@ class OpenAIProvider(Provider):
         counts = [min(per_call, request.count - done) for done in range(0, request.count, per_call)]
         return self.fan_out([functools.partial(self._generate_call, spec, request, n) for n in counts])
 
+    def edit(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        # The same call as a generation with input images: /images/edits, the source first (the mask applies to
+        # it), validated for the edit by validate_request.
+        return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
+
     def _generate_call(self, spec: ModelSpec, request: GenerationRequest, n: int) -> GenerationResult:
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": n, "size": request.size}
         for name in ("quality", "style", "complexity"):
@@ -335,14 +348,16 @@ class OpenAIProvider(Provider):
         if spec.family.startswith("dall-e"):
             # DALL-E defaults to short-lived URLs; gpt-image models always answer base64 and reject the field.
             body["response_format"] = "b64_json"
-        if request.input_images:
-            answer = self.request(
-                "POST",
-                "/images/edits",
-                data=_form(body),
-                files=_image_files(request.input_images),
-                billed=True,
-            )
+        images = (
+            (upload_ready(request.source_image),) if request.source_image else ()
+        ) + request.input_images
+        if images:
+            files = _image_files(images)
+            if request.mask:
+                # Already OpenAI's convention (imagegen.masks): a PNG with alpha, the source's size, transparent
+                # where to repaint. It applies to the first image, the source.
+                files.append(("mask", ("mask.png", request.mask, "image/png")))
+            answer = self.request("POST", "/images/edits", data=_form(body), files=files, billed=True)
         else:
             answer = self.request("POST", "/images/generations", json=body, billed=True)
         items = answer.data.get("data") if isinstance(answer.data, dict) else None
@@ -410,7 +425,12 @@ def _form(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _image_files(images: tuple[bytes, ...]) -> list[tuple[str, tuple[str, bytes, str]]]:
-    return [("image[]", (f"input-{i}.png", data, "image/png")) for i, data in enumerate(images, start=1)]
+    """`image[]` parts, each named and typed as what it is (a JPEG source is not declared a PNG)."""
+    parts = []
+    for i, data in enumerate(images, start=1):
+        kind = image_kind(data)
+        parts.append(("image[]", (f"input-{i}.{kind.extension}", data, kind.content_type)))
+    return parts
 
 
 def _natural(text: str) -> list[tuple[int, int | str]]:
