@@ -43,11 +43,13 @@ def portrait_field_name(element: Element) -> str:
 
 
 def portrait_size(spec: ModelSpec) -> str:
-    """The model's named size closest to a 2:3 portrait (its first size when it makes no upright one)."""
-    upright = [(v, d) for v, _ in offered_sizes(spec) if (d := parse_size(v)) and d[1] > d[0]]
-    if not upright:
-        return spec.initial_size
-    return min(upright, key=lambda pair: abs(pair[1][0] / pair[1][1] - 2 / 3))[0]
+    """The model's own size closest to a 2:3 portrait; else the nearest of the sizes the dialog names for it (a
+    book cover …); else its first size, when it makes nothing upright."""
+    for sizes in (spec.sizes, [value for value, _ in offered_sizes(spec)]):
+        upright = [(v, d) for v in sizes if (d := parse_size(v)) and d[1] > d[0]]
+        if upright:
+            return min(upright, key=lambda pair: abs(pair[1][0] / pair[1][1] - 2 / 3))[0]
+    return spec.initial_size
 
 
 class GenerateForm(forms.Form):

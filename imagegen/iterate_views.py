@@ -32,7 +32,7 @@ from .prompts import Role
 from .providers import get_provider
 from .sources import EditSource
 from .upscale_form import UpscaleForm
-from .views import DIALOG_TARGET, _initial_from_job, _job_context, _render, models_for
+from .views import DIALOG_TARGET, _initial_from_job, _initial_from_query, _job_context, _render, models_for
 
 # The buttons each dialog has: rebuild the form (another provider or model), show the prompt, and its own submit.
 # Anything else is refused: a tampered or garbled form must not start a paid job.
@@ -115,7 +115,8 @@ def _edit_form(project: Project, source: EditSource) -> FormFor:
 
 
 def _edit(request: HttpRequest, project: Project, source: EditSource, form_url: str) -> HttpResponse:
-    initial: dict[str, Any] = {}
+    # A link may choose the provider, model, options and roles, as for the Generate Image dialog.
+    initial: dict[str, Any] = _initial_from_query(request.GET)
     again = _job_from_query(request, project, GenerationJob.Operation.EDIT)
     if again is not None:
         initial = _initial_from_job(again)
