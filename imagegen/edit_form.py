@@ -17,7 +17,7 @@ from . import options as generation_options
 from .catalog import AUTO, ModelOption
 from .generate_form import GenerateForm
 from .masks import Mask, MaskRejected, mask_from_png, png_from_data_url
-from .providers import PROVIDERS
+from .providers import PROVIDERS, provider_label
 from .sources import EditSource
 
 WHOLE_IMAGE = "The mask marks nothing to repaint, so the whole image will be edited."
@@ -38,6 +38,15 @@ class EditForm(GenerateForm):
         )
         prompt.widget.attrs["placeholder"] = "What should change?"
         prompt.error_messages = {**prompt.error_messages, "required": "Say what should change."}
+        providers = [p for p, _ in self.fields["provider"].choices]
+        if len(providers) > 1:
+            takers = [provider_label(p) for p in providers if PROVIDERS[p].offers_masks]
+            others = [provider_label(p) for p in providers if not PROVIDERS[p].offers_masks]
+            self.fields["provider"].help_text = f"Take a mask: {', '.join(takers) or 'none'}." + (
+                f" {', '.join(others)} change{'s' if len(others) == 1 else ''} the whole image."
+                if others
+                else ""
+            )
         self.mask: Mask | None = None  # the checked mask, once valid; None for a whole-image edit
         self.mask_note = ""
 
@@ -57,6 +66,19 @@ class EditForm(GenerateForm):
     def mask_models(self) -> list[str]:
         """The offered models that take a mask (the dialog names them)."""
         return [m.label for m in self.model_options if m.available and m.masks]
+
+    @property
+    def mask_models_note(self) -> str:
+        """Which of the offered models take a mask, in a sentence (all, none, or which)."""
+        offered = [m for m in self.model_options if m.available]
+        if not offered:
+            return ""
+        takers = list(dict.fromkeys(self.mask_models))
+        if len(self.mask_models) == len(offered):
+            return "Every model offered here takes a mask."
+        if not takers:
+            return "None of the models offered here takes a mask: the whole image may change."
+        return f"Models here that take a mask: {', '.join(takers)}; the others change the whole image."
 
     @property
     def takes_mask(self) -> bool:

@@ -107,6 +107,7 @@ class Provider:
     # Whether any of its models can edit an image (which ones: ModelSpec.edits / .masks), and whether it can
     # upscale one (with `upscalers()`). Edit and Upscale are offered only where an available provider says so.
     offers_edits: ClassVar[bool] = False
+    offers_masks: ClassVar[bool] = False  # some of its editing models take a painted mask
     offers_upscale: ClassVar[bool] = False
     # The factors Upscale offers, where the provider upscales.
     upscale_factors: ClassVar[tuple[int, ...]] = (2, 4)

@@ -244,7 +244,7 @@ class OpenAIProvider(Provider):
     families = FAMILIES
     # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
     preferred_model = "gpt-image-2"
-    offers_edits = True  # the GPT Image families edit, with a mask
+    offers_edits = offers_masks = True  # the GPT Image families edit, with a mask
 
     # --- models ---------------------------------------------------------------------------------------------
 

@@ -112,7 +112,7 @@ class StableDiffusionProvider(Provider):
     families = FAMILIES
     models_cache = "sd-models"
     poll_interval: float = 1.0
-    offers_edits = True  # img2img, with a mask
+    offers_edits = offers_masks = True  # img2img, with a mask
     offers_upscale = True  # extra-single-image, with an upscaler from the WebUI's list
 
     @sensitive_variables()

@@ -62,7 +62,18 @@ def again_url(job: GenerationJob) -> str:
     if job.operation == Operation.UPSCALE and job.source_item_id:
         url = reverse("imagegen:upscale", kwargs={"slug": slug, "pk": job.source_item_id})
         return f"{url}?factor={job.options.get('factor', '')}"
+    if job.operation == Operation.VARIATION and job.source_item_id:
+        return reverse("imagegen:variations", kwargs={"slug": slug, "pk": job.source_item_id})
     return reverse("imagegen:again", kwargs={"slug": slug, "pk": job.pk})
+
+
+@register.filter
+def job_title(job: GenerationJob) -> str:
+    """A job in a list: its prompt, or for an upscale (which has none) what it upscaled."""
+    if job.prompt:
+        return job.prompt
+    title = (job.edit_details or {}).get("source_title") or "an image"
+    return f"{job.get_operation_display()} of “{title}”"
 
 
 @register.filter
@@ -75,7 +86,7 @@ def source_line(job: GenerationJob) -> str:
         if mask == "painted":
             share = details.get("repaint_fraction")
             where = (
-                f"within the mask ({round(share * 100)} % of the image)"
+                f"within the mask ({max(1, round(share * 100))}% of the image)"
                 if share is not None
                 else "within the mask"
             )
@@ -89,6 +100,20 @@ def source_line(job: GenerationJob) -> str:
     if job.operation == Operation.UPSCALE:
         size = job.options.get("size", "").replace("x", " × ")
         return f"Upscale {job.options.get('factor', '?')}× of “{title}” with {job.model}, to {size} px."
+    return ""
+
+
+@register.filter
+def source_thumbnail(job: GenerationJob) -> str:
+    """A small picture of the image the job started from, beside its result ("" when it is gone)."""
+    slug = job.project.slug if job.project else ""
+    if job.source_item_id:
+        return reverse("media:thumbnail", kwargs={"slug": slug, "pk": job.source_item_id})
+    candidate = job.source_candidate if job.source_candidate_id else None
+    if candidate is not None and candidate.saved_item_id:
+        return reverse("media:thumbnail", kwargs={"slug": slug, "pk": candidate.saved_item_id})
+    if candidate is not None and candidate.file:
+        return reverse("imagegen:candidate", kwargs={"slug": slug, "pk": candidate.pk})
     return ""
 
 

@@ -120,7 +120,7 @@
       octx.drawImage(canvas, 0, 0);
       input.value = out.toDataURL("image/png");
       var percent = Math.max(1, Math.round(share * 100));
-      status.textContent = "Mask painted: about " + percent + " % of the image will be repainted.";
+      status.textContent = "Mask painted: about " + percent + "% of the image will be repainted.";
     }
 
     function record(op) {
@@ -139,7 +139,7 @@
     canvas.addEventListener("pointerdown", function (event) {
       if (!paintable || (event.pointerType === "mouse" && event.button !== 0)) { return; }
       event.preventDefault();
-      canvas.setPointerCapture(event.pointerId);
+      try { canvas.setPointerCapture(event.pointerId); } catch (err) { /* a pointer that already left: paint anyway */ }
       stroke = { kind: "stroke", tool: tool, size: brushSize(), points: [pointFrom(event)] };
       drawDot(stroke, stroke.points[0]);
     });
@@ -204,7 +204,7 @@
         redraw();
         undoButton.disabled = false;
         var percent = Math.max(1, Math.round(paintedShare() * 100));
-        status.textContent = "Mask painted: about " + percent + " % of the image will be repainted.";
+        status.textContent = "Mask painted: about " + percent + "% of the image will be repainted.";
       });
       saved.src = input.value;
     } else if (paintable) {

@@ -123,7 +123,8 @@ def test_the_edit_dialog_offers_only_models_that_edit_and_names_those_taking_a_m
     assert 'name="prompt"' in html and "Instruction" in html
     assert 'name="size"' not in html  # the result keeps the image's shape
     assert "DALL·E 3</strong>: DALL·E 3 makes new images but cannot edit one." in html
-    assert "Models here that take a mask: GPT Image 2" in html and "GPT Image 2 takes a mask." in html
+    assert "Every model offered here takes a mask." in html and "GPT Image 2 takes a mask." in html
+    assert "Take a mask: OpenAI, AUTOMATIC1111 / Forge / SD.Next." in html  # the provider's help
     assert "The model chooses the result's size, close to the image's shape." in html  # 640 × 480: "auto"
     sd = client.get(url("edit", project, picture.pk) + "?provider=stable-diffusion", **HTMX).content.decode()
     assert "The result will be 640 × 480 pixels (the same size)." in sd
@@ -161,7 +162,7 @@ def test_a_webui_edit_repaints_where_the_mask_says_and_saves_a_version(
     )
 
     panel = client.get(url("job", project, job.pk), **HTMX).content.decode()
-    assert "Edit of “Harbour”: within the mask (13 % of the image)." in panel
+    assert "Edit of “Harbour”: within the mask (13% of the image)." in panel
     [version] = save_all(client, project, job)
     assert (version.source, version.original, version.operation) == (picture, picture, "edit")
     assert version.generation["operation"] == "edit" and version.generation["source_id"] == picture.pk
