@@ -242,16 +242,14 @@ class GenerateForm(forms.Form):
             self.add_error(None, error)
         # An option this model does not take must not be dropped silently (a crafted post, the command line).
         for option in generation_options.OPTIONS:
-            if not option.offered_for(self.spec, self.operation) and self.data.get(option.name) not in (
-                None,
-                "",
-            ):
-                problem = option.problem(self.spec, self.data.get(option.name))
-                if not problem and self.operation not in option.operations:
-                    problem = f"{option.label} does not apply here" + (
-                        " (an edit keeps the image's own size)." if option.name == "size" else "."
-                    )
-                self.add_error(None, problem)
+            value = self.data.get(option.name)
+            if option.offered_for(self.spec, self.operation) or value in (None, ""):
+                continue
+            if self.operation in option.operations:
+                self.add_error(None, option.problem(self.spec, value))
+            else:  # e.g. a size for an edit
+                why = " (an edit keeps the image's own size)" if option.name == "size" else ""
+                self.add_error(None, f"{option.label} does not apply here{why}.")
         prompt = (cleaned.get("prompt") or "").strip()
         if "prompt" in cleaned and not prompt:
             self.add_error("prompt", self.fields["prompt"].error_messages["required"])
