@@ -52,20 +52,14 @@ def edit_job_create(
 ) -> GenerationJob:
     """An edit of the form's source, with its mask kept for the worker. Raises LimitReached (and keeps no mask)."""
     mask_name = sources.store_mask(form.mask) if form.mask is not None else ""
+    fields = {
+        "operation": Operation.EDIT,
+        **form.source.job_fields(),
+        "mask": mask_name,
+        "edit_details": form.edit_details(),
+    }
     try:
-        return _create(
-            user=user,
-            project=project,
-            form=form,
-            config=config,
-            enqueue=enqueue,
-            fields={
-                "operation": Operation.EDIT,
-                **form.source.job_fields(),
-                "mask": mask_name,
-                "edit_details": form.edit_details(),
-            },
-        )
+        return _create(user=user, project=project, form=form, config=config, enqueue=enqueue, fields=fields)
     except BaseException:
         if mask_name:
             default_storage.delete(mask_name)
@@ -81,17 +75,12 @@ def variation_job_create(
     config: EffectiveConfig,
 ) -> GenerationJob:
     """Variations of a saved image: its settings with a new seed, saved as its versions."""
-    return _create(
-        user=user,
-        project=project,
-        form=form,
-        config=config,
-        fields={
-            "operation": Operation.VARIATION,
-            "source_item": source,
-            "edit_details": {"source_title": source.display_title},
-        },
-    )
+    fields = {
+        "operation": Operation.VARIATION,
+        "source_item": source,
+        "edit_details": {"source_title": source.display_title},
+    }
+    return _create(user=user, project=project, form=form, config=config, fields=fields)
 
 
 def portrait_job_create(
@@ -110,21 +99,12 @@ def upscale_job_create(
     enqueue: bool = True,
 ) -> GenerationJob:
     source = form.source
-    return _create(
-        user=user,
-        project=project,
-        form=form,
-        config=config,
-        enqueue=enqueue,
-        fields={
-            "operation": Operation.UPSCALE,
-            "source_item": source.item,
-            "edit_details": {
-                "source_title": source.title,
-                "source_size": [source.width, source.height],
-            },
-        },
-    )
+    fields = {
+        "operation": Operation.UPSCALE,
+        "source_item": source.item,
+        "edit_details": {"source_title": source.title, "source_size": [source.width, source.height]},
+    }
+    return _create(user=user, project=project, form=form, config=config, enqueue=enqueue, fields=fields)
 
 
 # --- What is offered where ----------------------------------------------------------------------------------------

@@ -32,7 +32,15 @@ from .prompts import Role
 from .providers import get_provider
 from .sources import EditSource
 from .upscale_form import UpscaleForm
-from .views import DIALOG_TARGET, _initial_from_job, _initial_from_query, _job_context, _render, models_for
+from .views import (
+    DIALOG_TARGET,
+    _form,
+    _initial_from_job,
+    _initial_from_query,
+    _job_context,
+    _render,
+    models_for,
+)
 
 # The buttons each dialog has: rebuild the form (another provider or model), show the prompt, and its own submit.
 # Anything else is refused: a tampered or garbled form must not start a paid job.
@@ -177,15 +185,7 @@ def edit_candidate(request: HttpRequest, project: Project, pk: int) -> HttpRespo
 
 def _generate_form(project: Project, **extra: Any) -> FormFor:
     def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> GenerateForm:
-        return GenerateForm(
-            data,
-            project=project,
-            providers=config.available_providers(),
-            default_provider=config.effective_default_provider(),
-            models_for=models_for(config),
-            initial=initial,
-            **extra,
-        )
+        return _form(project, config, data=data, initial=initial, **extra)
 
     return make
 

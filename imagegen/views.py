@@ -43,7 +43,9 @@ def models_for(config: EffectiveConfig) -> Any:
     return load
 
 
-def _form(project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None) -> GenerateForm:
+def _form(
+    project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None, **extra: Any
+) -> GenerateForm:
     return GenerateForm(
         data,
         project=project,
@@ -51,6 +53,7 @@ def _form(project: Project, config: EffectiveConfig, data: Any = None, initial: 
         default_provider=config.effective_default_provider(),
         models_for=models_for(config),
         initial=initial,
+        **extra,
     )
 
 

@@ -48,6 +48,17 @@ def _item(item_id: int) -> MediaItem:
     return item
 
 
+def _start(o: Mapping[str, Any]) -> tuple[EffectiveConfig, MediaItem, Any]:
+    """What both commands check first: the image, who acts (they must be able to edit its project), availability."""
+    config = get_config()
+    item = _item(o["item"])
+    user = _user(o.get("user"), item.project)
+    status = config.generation_status()
+    if not status.available:
+        raise _bad(f"Image generation is not available: {status.reason}. See `manage.py imagegen status`.")
+    return config, item, user
+
+
 def _errors(form: Any, flags: Mapping[str, str]) -> str:
     lines = []
     for name, errors in form.errors.items():
@@ -128,15 +139,8 @@ class EditCommand(Subcommand):
         parser.add_argument("--user", metavar="USERNAME", help="who edits (default: the project's owner)")
 
     def handle(self, command: BaseCommand, **o: Any) -> None:
-        config = get_config()
-        item = _item(o["item"])
+        config, item, user = _start(o)
         project = item.project
-        user = _user(o.get("user"), project)
-        status = config.generation_status()
-        if not status.available:
-            raise _bad(
-                f"Image generation is not available: {status.reason}. See `manage.py imagegen status`."
-            )
         providers = iterate.editing_providers(config)
         provider_id = _check_provider(o.get("provider"), providers, "edit")
         mask_text = ""
@@ -219,15 +223,8 @@ class UpscaleCommand(Subcommand):
         parser.add_argument("--user", metavar="USERNAME", help="who upscales (default: the project's owner)")
 
     def handle(self, command: BaseCommand, **o: Any) -> None:
-        config = get_config()
-        item = _item(o["item"])
+        config, item, user = _start(o)
         project = item.project
-        user = _user(o.get("user"), project)
-        status = config.generation_status()
-        if not status.available:
-            raise _bad(
-                f"Image generation is not available: {status.reason}. See `manage.py imagegen status`."
-            )
         providers = iterate.upscaling_providers(config)
         if not providers:
             raise _bad("No available provider can upscale images (AUTOMATIC1111 / Forge / SD.Next can).")

@@ -165,8 +165,16 @@ class Provider:
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
         """Change `request.source_image` as `request.prompt` says (within `request.mask`, if any): see
-        GenerationRequest for the fields and the mask's one convention."""
-        raise BadRequestError(f"{self.label} cannot edit images. Choose another provider.")
+        GenerationRequest for the fields and the mask's one convention.
+
+        Most image APIs edit through the call that generates, the source going first among the input images
+        (OpenAI's /images/edits, OpenRouter's input_references): such a provider says `offers_edits` and needs no
+        method of its own; `generate` validates the request as an edit. Engines that edit another way (the WebUI's
+        img2img, a ComfyUI graph) override this.
+        """
+        if not self.offers_edits:
+            raise BadRequestError(f"{self.label} cannot edit images. Choose another provider.")
+        return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
 
     def upscale(
         self,

@@ -244,7 +244,9 @@ class OpenAIProvider(Provider):
     families = FAMILIES
     # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
     preferred_model = "gpt-image-2"
-    offers_edits = offers_masks = True  # the GPT Image families edit, with a mask
+    # The GPT Image families edit, with a mask, through the call that generates: /images/edits with the source as
+    # the first image[] (the mask applies to it). See _generate_call.
+    offers_edits = offers_masks = True
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -324,17 +326,6 @@ class OpenAIProvider(Provider):
         per_call = spec.images_per_request
         counts = [min(per_call, request.count - done) for done in range(0, request.count, per_call)]
         return self.fan_out([functools.partial(self._generate_call, spec, request, n) for n in counts])
-
-    def edit(
-        self,
-        request: GenerationRequest,
-        *,
-        on_progress: ProgressCallback | None = None,
-        should_cancel: CancelCheck | None = None,
-    ) -> GenerationResult:
-        # The same call as a generation with input images: /images/edits, the source first (the mask applies to
-        # it), validated for the edit by validate_request.
-        return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
 
     def _generate_call(self, spec: ModelSpec, request: GenerationRequest, n: int) -> GenerationResult:
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": n, "size": request.size}

@@ -110,7 +110,8 @@ class OpenRouterProvider(Provider):
     families = FAMILIES
     # Offered (with the seed's prices) when the live lists cannot be fetched.
     fallback_ids = tuple(FALLBACK_MODELS)
-    # Models that take images edit by instruction: the source goes first in input_references. None takes a mask.
+    # Models that take images edit by instruction, through the call that generates: the source goes first in
+    # input_references (see _images). None takes a mask: the model redraws the whole picture, as the dialog says.
     offers_edits = True
 
     @classmethod
@@ -222,17 +223,6 @@ class OpenRouterProvider(Provider):
             return self._images_call(spec, request)
         # Chat completions make one image per call: fan out, in parallel.
         return self.fan_out([functools.partial(self._chat_call, spec, request)] * request.count)
-
-    def edit(
-        self,
-        request: GenerationRequest,
-        *,
-        on_progress: ProgressCallback | None = None,
-        should_cancel: CancelCheck | None = None,
-    ) -> GenerationResult:
-        # An instruction and the image as the first reference: the model redraws the whole picture (no mask here;
-        # validate_request refuses one, and the dialog says the whole image may change).
-        return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
 
     def _images_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": request.count}

@@ -288,13 +288,10 @@ def touch_paint(page: Page, canvas: Locator, strokes: Strokes) -> None:
 
 
 def test_painting_with_touch_on_a_phone(
-    phone: Page, live_server, story: Project, harbour: MediaItem, upstream: StandinClient, worker
+    phone: Page, live_server, sign_in, story: Project, harbour: MediaItem, upstream: StandinClient, worker
 ) -> None:
     page = phone
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "editor", PASSWORD)
     dialog = open_edit(page, live_server.url, harbour)
     choose(dialog, "AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
     canvas = dialog.locator("canvas.mask-canvas")
@@ -343,16 +340,13 @@ def test_generate_portrait_from_an_element_and_set_it_as_its_image(
 
 
 def test_without_javascript_a_whole_image_edit_still_works(
-    browser, live_server, story: Project, harbour: MediaItem, upstream: StandinClient, worker
+    browser, live_server, sign_in, story: Project, harbour: MediaItem, upstream: StandinClient, worker
 ) -> None:
     context = browser.new_context(java_script_enabled=False)
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill("editor")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, "editor", PASSWORD)
         page.goto(f"{live_server.url}{harbour.get_absolute_url()}")
         page.get_by_role("link", name="Edit image…").click()  # a plain link: the edit page
         expect(page.get_by_role("heading", name="Edit image")).to_be_visible()

@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw
 
 from imagegen.models import GenerationJob
@@ -15,22 +14,10 @@ from media_library.services import media_item_create_from_bytes
 from tests.standin.masks import repaint_bbox
 
 from .conftest import SD_MODEL
+from .test_job_cli import run, run_failing
 
 jobs_run = pytest.mark.django_db(transaction=True)
 BOX = (40, 20, 200, 120)
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command("imagegen", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
-def run_failing(*args: str) -> tuple[CommandError, str]:
-    out = io.StringIO()
-    with pytest.raises(CommandError) as caught:
-        call_command("imagegen", *args, stdout=out, stderr=io.StringIO())
-    return caught.value, out.getvalue()
 
 
 def png(size=(320, 240), color=(20, 120, 90)) -> bytes:
