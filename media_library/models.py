@@ -78,10 +78,6 @@ class MediaItem(models.Model):
         return self.title or f"Image {self.pk}"
 
     @property
-    def is_version(self) -> bool:
-        return self.source_id is not None or self.original_id is not None
-
-    @property
     def is_generated(self) -> bool:
         return self.origin == self.Origin.GENERATED
 
