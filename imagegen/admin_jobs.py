@@ -130,6 +130,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     list_display_links = ("created",)
     list_filter = (
         "status",
+        "operation",
         ProviderFilter,
         "model",
         ErrorClassFilter,
@@ -145,6 +146,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("status", "user", "project", "project_title", "provider", "model")}),
         ("Prompt", {"fields": ("prompt", "composed_prompt", "prompt_notes", "elements")}),
+        (
+            "Edits, variations and upscales",
+            {
+                "fields": (
+                    "operation",
+                    "source_item",
+                    "source_candidate",
+                    "mask",
+                    "target_element",
+                    "edit_details",
+                )
+            },
+        ),
         (
             "Options",
             {

@@ -209,6 +209,34 @@ class GenerationJob(models.Model):
     images_requested = models.PositiveSmallIntegerField(default=1)
     images_made = models.PositiveSmallIntegerField(default=0)
 
+    class Operation(models.TextChoices):
+        """What the job does. Edits, variations and upscales start from an image and save as its versions."""
+
+        GENERATE = "generate", "Generation"
+        EDIT = "edit", "Edit"
+        VARIATION = "variation", "Variation"
+        UPSCALE = "upscale", "Upscale"
+
+    operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.GENERATE)
+    # The image it starts from: a saved one, or a candidate not saved yet (edits only). SET_NULL: a job outlives
+    # its source for the audit; a queued job whose source is gone fails saying so.
+    source_item = models.ForeignKey(
+        "media_library.MediaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_candidate = models.ForeignKey(
+        "Candidate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The painted mask, in the one convention (transparent = repaint; imagegen/masks.py), kept for the audit
+    # and for Try again. Empty for a whole-image edit.
+    mask = models.FileField(upload_to="masks/", blank=True, max_length=300)
+    # Generate portrait: the element the image is meant for ("Set as element image" is offered for it).
+    target_element = models.ForeignKey(
+        "projects.Element", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The settings of an edit or upscale beyond `options`, as the writer saw them: the source's title and size,
+    # how much the mask marked, which portraits went along and which were left out (imagegen/iterate.py).
+    edit_details = models.JSONField(default=dict, blank=True)
+
     class CostSource(models.TextChoices):
         """Where a job's actual cost came from, best first."""
 

@@ -42,7 +42,7 @@ HELP_TEXT = (
 
 
 def embed_line(media_id: int, caption: str = "") -> str:
-    caption = caption.replace("]", "").replace("\n", " ").strip()
+    caption = caption.replace("]", "").replace("\r", " ").replace("\n", " ").strip()
     return f"[[image:{media_id}|{caption}]]" if caption else f"[[image:{media_id}]]"
 
 

@@ -19,7 +19,8 @@ import requests
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, match_family
+from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, match_family
+from imagegen.sizes import fit
 
 from .errors import (
     AuthenticationError,
@@ -46,6 +47,9 @@ from .http import (
 )
 from .images import decode_base64, inspect_image
 from .results import (
+    EDIT,
+    GENERATE,
+    UPSCALE,
     Answer,
     CancelCheck,
     CheckResult,
@@ -106,6 +110,13 @@ class Provider:
     # Model lists and key checks are asked for while a person waits (the dialog, admin): they must not inherit the
     # minutes-long generation timeout when an upstream hangs.
     list_timeout: ClassVar[float] = 10.0
+    # Whether any of its models can edit an image (which ones: ModelSpec.edits / .masks), and whether it can
+    # upscale one (with `upscalers()`). Edit and Upscale are offered only where an available provider says so.
+    offers_edits: ClassVar[bool] = False
+    offers_masks: ClassVar[bool] = False  # some of its editing models take a painted mask
+    offers_upscale: ClassVar[bool] = False
+    # The factors Upscale offers, where the provider upscales.
+    upscale_factors: ClassVar[tuple[int, ...]] = (2, 4)
 
     def __init__(
         self,
@@ -151,6 +162,65 @@ class Provider:
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
         raise NotImplementedError
+
+    def edit(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Change `request.source_image` as `request.prompt` says (within `request.mask`, if any): see
+        GenerationRequest for the fields and the mask's one convention.
+
+        Most image APIs edit through the call that generates, the source going first among the input images
+        (OpenAI's /images/edits, OpenRouter's input_references): such a provider says `offers_edits` and needs no
+        method of its own; `generate` validates the request as an edit. Engines that edit another way (the WebUI's
+        img2img, a ComfyUI graph) override this.
+        """
+        if not self.offers_edits:
+            raise BadRequestError(f"{self.label} cannot edit images. Choose another provider.")
+        return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Enlarge `request.source_image` by `request.options["factor"]` with the upscaler `request.model`."""
+        raise BadRequestError(f"{self.label} cannot upscale images. Choose another provider.")
+
+    def upscalers(self) -> list[str]:
+        """The upscalers to choose from, best first (asks the upstream; cached by the provider)."""
+        return []
+
+    def perform(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Carry out a request of any operation (what a job runs): generate, edit or upscale."""
+        handlers = {GENERATE: self.generate, EDIT: self.edit, UPSCALE: self.upscale}
+        handler = handlers.get(request.operation)
+        if handler is None:
+            raise BadRequestError(reason=f"unknown operation {request.operation!r}")
+        return handler(request, on_progress=on_progress, should_cancel=should_cancel)
+
+    @classmethod
+    def edit_size(cls, spec: ModelSpec, width: int, height: int) -> str:
+        """The size to ask for when editing a width × height image: its own where the model makes it, else the
+        model's `auto` (which follows the source), else the nearest it allows, else its named size of the closest
+        shape. So an edit keeps its picture's shape without the writer choosing a size."""
+        exact = f"{width}x{height}"
+        if spec.allows_size(exact):
+            return exact
+        if AUTO in spec.sizes:
+            return AUTO
+        return fit(width, height, spec) or spec.initial_size
 
     @sensitive_variables()
     def auth(self) -> dict[str, Any]:

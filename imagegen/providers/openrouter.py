@@ -43,7 +43,7 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
-from .images import inspect_image, split_data_url
+from .images import inspect_image, split_data_url, upload_ready
 from .settings import declare
 
 MODELS_TTL = 60 * 60
@@ -112,6 +112,9 @@ class OpenRouterProvider(Provider):
     families = FAMILIES
     # Offered (with the seed's prices) when the live lists cannot be fetched.
     fallback_ids = tuple(FALLBACK_MODELS)
+    # Models that take images edit by instruction, through the call that generates: the source goes first in
+    # input_references (see _images). None takes a mask: the model redraws the whole picture, as the dialog says.
+    offers_edits = True
 
     @classmethod
     def spec_for(cls, model_id: str) -> ModelSpec | None:
@@ -228,9 +231,9 @@ class OpenRouterProvider(Provider):
         body.update(_size_fields(request.size, spec))
         if request.option("seed") is not None:
             body["seed"] = request.option("seed")
-        if request.input_images:
+        if images := _images(request):
             body["input_references"] = [
-                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in request.input_images
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images
             ]
         answer = self._billed_call("/images", body, images=request.count)
         with _charged_if_unusable(answer, images=request.count):
@@ -251,9 +254,9 @@ class OpenRouterProvider(Provider):
 
     def _chat_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
         content: Any = request.prompt
-        if request.input_images:
+        if images := _images(request):
             content = [{"type": "text", "text": request.prompt}] + [
-                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in request.input_images
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images
             ]
         body: dict[str, Any] = {
             "model": spec.id,
@@ -365,9 +368,7 @@ def _spec_from_live(model_id: str, entry: dict[str, Any]) -> ModelSpec:
     spec = spec.replace(
         label=_label(entry.get("name") or model_id),
         images_per_request=int(n.get("max") or 10) if route == IMAGES_API else 1,
-        max_input_images=(known.max_input_images if known and known.max_input_images else 4)
-        if takes_images
-        else 0,
+        max_input_images=_reference_limit(parameters, known) if takes_images else 0,
         edits=takes_images,
         seed=route == CHAT or "seed" in parameters or not parameters,
         extra={
@@ -381,6 +382,22 @@ def _spec_from_live(model_id: str, entry: dict[str, Any]) -> ModelSpec:
     if price is not None:
         spec = spec.replace(price=PerImage(flat=price, source="OpenRouter's model list", as_of=date.today()))
     return spec
+
+
+def _reference_limit(parameters: dict[str, Any], known: ModelSpec | None) -> int:
+    """How many images a model takes: its Images API endpoint's `input_references` maximum where listed, else the
+    catalog's figure, else 4 (a cautious guess: the portraits past it are left out, and the dialog says so)."""
+    listed = parameters.get("input_references")
+    maximum = listed.get("max") if isinstance(listed, dict) else None
+    if isinstance(maximum, int) and not isinstance(maximum, bool) and maximum > 0:
+        return maximum
+    return known.max_input_images if known and known.max_input_images else 4
+
+
+def _images(request: GenerationRequest) -> tuple[bytes, ...]:
+    """The images to send: an edit's source first, then the references (portraits, Reference images)."""
+    source = (upload_ready(request.source_image),) if request.source_image else ()
+    return source + request.input_images
 
 
 def _label(name: str) -> str:

@@ -425,7 +425,7 @@ def test_models_stable_diffusion_lists_the_checkpoints(
         "    qualities: none to choose",
         "    styles: none to choose",
         "    images per job: up to 8",
-        "    edits: no",
+        "    edits: yes, with a painted mask",
         "    price: free (self-hosted)",
     ]
     assert "  sd_xl_base_1.0.safetensors [31e35c80fc]: sd_xl_base_1.0 — available" in out
