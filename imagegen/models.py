@@ -315,6 +315,11 @@ class Candidate(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     bytes = models.PositiveIntegerField()
+    # Made by the worker from the one decode of the image; the library takes it over when the image is saved.
+    # Empty for candidates from before thumbnails were kept.
+    thumbnail = models.FileField(upload_to=candidate_path, max_length=300, blank=True)
+    thumbnail_width = models.PositiveIntegerField(default=0)
+    thumbnail_height = models.PositiveIntegerField(default=0)
     seed = models.BigIntegerField(null=True, blank=True)
     revised_prompt = models.TextField(blank=True)
     extra = models.JSONField(default=dict, blank=True)

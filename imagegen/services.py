@@ -24,8 +24,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from media_library.images import ProcessedImage, format_of, process_image
 from media_library.models import MediaItem
-from media_library.services import media_item_create_from_bytes
+from media_library.services import media_item_create
 from projects.models import Element, Project
 
 from . import costs, sources
@@ -38,7 +39,14 @@ from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
 from .prompts import ComposedPrompt
-from .providers import GenerationRequest, GenerationResult, ProviderError, get_provider, model_spec
+from .providers import (
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    ProviderError,
+    get_provider,
+    model_spec,
+)
 from .recovery import job_fail_if_stale, jobs_fail_stuck
 
 log = logging.getLogger(__name__)
@@ -360,20 +368,23 @@ def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[s
     )
 
 
-def _store_candidate(job: GenerationJob, index: int, image: Any) -> Candidate:
-    extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
+def _store_candidate(job: GenerationJob, index: int, image: GeneratedImage) -> Candidate:
+    decoded = image.image
     candidate = Candidate(
         job=job,
         index=index,
-        content_type=image.content_type,
-        width=image.width,
-        height=image.height,
-        bytes=len(image.data),
+        content_type=decoded.content_type,
+        width=decoded.width,
+        height=decoded.height,
+        bytes=len(decoded.data),
+        thumbnail_width=decoded.thumbnail_width,
+        thumbnail_height=decoded.thumbnail_height,
         seed=image.seed,
         revised_prompt=image.revised_prompt or "",
         extra=image.extra or {},
     )
-    candidate.file.save(f"{index + 1}.{extension}", ContentFile(image.data), save=False)
+    candidate.file.save(f"{index + 1}.{decoded.extension}", ContentFile(decoded.data), save=False)
+    candidate.thumbnail.save(f"{index + 1}-thumb.webp", ContentFile(decoded.thumbnail), save=False)
     candidate.save()
     return candidate
 
@@ -451,16 +462,16 @@ def candidates_save(
             items.append(candidate.saved_item)
             continue
         metadata = generation_metadata(job, candidate)
-        with candidate.file.open("rb") as handle:
-            data = add_text_chunk(handle.read(), "parameters", parameters_text(metadata))
+        image = _candidate_image(candidate)
+        image = image.with_data(add_text_chunk(image.data, "parameters", parameters_text(metadata)))
         title = job.prompt.strip().splitlines()[0][:80] if job.prompt.strip() else ""
         # An edit, variation or upscale becomes a version of its source (imagegen/sources.py).
         version = sources.lineage(job, user, candidates_save)
         if not title and version:
             title = f"{version['source'].display_title} ({job.get_operation_display().lower()})"[:80]
-        item, _created = media_item_create_from_bytes(
+        item, _created = media_item_create(
             project=job.project,
-            data=data,
+            image=image,
             origin=MediaItem.Origin.GENERATED,
             created_by=user,
             title=title,
@@ -469,13 +480,32 @@ def candidates_save(
             )[:500],
             generation=metadata,
             **version,
-            # A 4K PNG from a provider can pass the upload limit; the writer cannot "make it smaller" here.
-            max_bytes=max(settings.MEDIA_MAX_UPLOAD_BYTES, GENERATED_MAX_BYTES),
         )
         candidate.saved_item = item
         candidate.save(update_fields=["saved_item"])
         items.append(item)
     return items
+
+
+def _candidate_image(candidate: Candidate) -> ProcessedImage:
+    """The candidate as the library takes it: what the worker's one decode found, with no second decode."""
+    with candidate.file.open("rb") as handle:
+        data = handle.read()
+    if not candidate.thumbnail:
+        # Kept before thumbnails were: decoded now. A 4K PNG from a provider can pass the upload limit, and
+        # the writer cannot "make it smaller" here.
+        return process_image(data, max_bytes=max(settings.MEDIA_MAX_UPLOAD_BYTES, GENERATED_MAX_BYTES))
+    with candidate.thumbnail.open("rb") as handle:
+        thumbnail = handle.read()
+    return ProcessedImage(
+        data=data,
+        format=format_of(candidate.content_type),
+        width=candidate.width,
+        height=candidate.height,
+        thumbnail=thumbnail,
+        thumbnail_width=candidate.thumbnail_width,
+        thumbnail_height=candidate.thumbnail_height,
+    )
 
 
 def candidates_expire(*, older_than: timedelta = CANDIDATE_MAX_AGE) -> int:
@@ -487,11 +517,11 @@ def candidates_expire(*, older_than: timedelta = CANDIDATE_MAX_AGE) -> int:
     cutoff = timezone.now() - older_than
     # Also a saved candidate whose library copy was deleted since: no file, no item, nothing left to show.
     old = Candidate.objects.filter(saved_item__isnull=True).filter(Q(created_at__lt=cutoff) | Q(file=""))
-    names = list(old.values_list("file", flat=True))
+    names = [name for pair in old.values_list("file", "thumbnail") for name in pair]
     count, _ = old.delete()
     saved = Candidate.objects.filter(saved_item__isnull=False, created_at__lt=cutoff).exclude(file="")
-    names += list(saved.values_list("file", flat=True))
-    saved.update(file="")
+    names += [name for pair in saved.values_list("file", "thumbnail") for name in pair]
+    saved.update(file="", thumbnail="")
     for name in names:
         if name:
             default_storage.delete(name)

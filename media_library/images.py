@@ -1,72 +1,117 @@
-"""Decoding, checking and normalising image bytes, and making thumbnails. No database, no storage.
+"""The one place image bytes are decoded, checked, normalised and described. No database, no storage.
 
-What a file *is* is decided by decoding it with Pillow — never by its name or declared type. Accepted formats are
-PNG, JPEG, WebP and GIF. Before anything is stored the image is turned upright (EXIF orientation) and its GPS
-location is removed; files that need neither are kept byte for byte.
+Uploads, providers' answers and the library all come through here. What a file *is* is decided by decoding it with
+Pillow — never by its name or declared type. Accepted formats are PNG, JPEG, WebP and GIF (`FORMATS`, the only
+format table). Each image is decoded **once**: the same decoded pixels give its size, its upright GPS-free
+re-encoding when it needs one (files that need neither are kept byte for byte) and its thumbnail. What comes out
+(`ProcessedImage`) travels on — provider → candidate → library — so nothing downstream reads the pixels again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
-import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 THUMBNAIL_LONG_SIDE = 320
 _ORIENTATION = 0x0112
 _GPS_IFD = 0x8825
 
 
+@dataclass(frozen=True)
+class ImageFormat:
+    name: str  # Pillow's name for it
+    content_type: str
+    extension: str
+
+
+FORMATS: dict[str, ImageFormat] = {
+    f.name: f
+    for f in (
+        ImageFormat("PNG", "image/png", "png"),
+        ImageFormat("JPEG", "image/jpeg", "jpg"),
+        ImageFormat("WEBP", "image/webp", "webp"),
+        ImageFormat("GIF", "image/gif", "gif"),
+    )
+}
+_BY_CONTENT_TYPE = {f.content_type: f for f in FORMATS.values()}
+# What the upstream edit APIs take as they are; anything else (a GIF) is sent as a PNG of its first frame.
+_UPLOADABLE = frozenset({"PNG", "JPEG", "WEBP"})
+_NOT_OURS = "It is not a PNG, JPEG, WebP or GIF image."
+
+
 class ImageRejected(ValueError):
-    """The bytes are not an image we keep. The message is written for the writer and says what to do."""
+    """The bytes are not an image we keep.
+
+    The message is written for the writer and says what to do; `reason` is the same verdict as a short phrase for
+    a provider's error ("the image is truncated or corrupt"), since there nobody can re-export the file.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
 class ProcessedImage:
     data: bytes  # what to store: the original bytes, or the upright, GPS-free re-encoding
-    content_type: str
-    extension: str
+    format: ImageFormat
     width: int
     height: int
-    sha256: str  # of `data`
-    thumbnail: bytes  # WebP
+    thumbnail: bytes  # WebP, from the same decode
     thumbnail_width: int
     thumbnail_height: int
 
+    @property
+    def content_type(self) -> str:
+        return self.format.content_type
+
+    @property
+    def extension(self) -> str:
+        return self.format.extension
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def with_data(self, data: bytes) -> ProcessedImage:
+        """The same picture in other bytes that do not change its pixels (a PNG given a text chunk)."""
+        return dataclasses.replace(self, data=data)
+
 
 def process_image(data: bytes, *, max_bytes: int | None = None) -> ProcessedImage:
-    """Check and normalise an image. Raises ImageRejected with a message for the writer.
+    """Decode, check and normalise an image, and make its thumbnail. Raises ImageRejected.
 
-    `max_bytes` defaults to MEDIA_MAX_UPLOAD_BYTES (the limit writers see for uploads).
+    `max_bytes` defaults to MEDIA_MAX_UPLOAD_BYTES (the limit writers see for uploads); pixels are bounded by
+    MEDIA_MAX_PIXELS, since the library could not keep more.
     """
     max_bytes = max_bytes if max_bytes is not None else settings.MEDIA_MAX_UPLOAD_BYTES
     if len(data) > max_bytes:
         raise ImageRejected(
-            f"It is larger than the {filesizeformat(max_bytes)} limit; make it smaller and try again."
+            f"It is larger than the {filesizeformat(max_bytes)} limit; make it smaller and try again.",
+            reason="the image is implausibly large",
         )
     if not data:
-        raise ImageRejected("The file is empty.")
-    image = _open(data)
+        raise ImageRejected("The file is empty.", reason="an empty image")
+    image = _decode(data)
     try:
-        needs_rewrite = _needs_rewrite(image)
-        if needs_rewrite:
-            data = _rewrite(image)
+        fmt = FORMATS[str(image.format)]
+        if _needs_rewrite(image):
+            upright = _upright(image)
             image.close()
-            image = _open(data)
+            image = upright
+            data = _encode(image, fmt)
         thumb, thumb_w, thumb_h = _thumbnail(image)
         return ProcessedImage(
             data=data,
-            content_type=FORMATS[image.format],
-            extension=EXTENSIONS[image.format],
+            format=fmt,
             width=image.width,
             height=image.height,
-            sha256=hashlib.sha256(data).hexdigest(),
             thumbnail=thumb,
             thumbnail_width=thumb_w,
             thumbnail_height=thumb_h,
@@ -75,34 +120,61 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> ProcessedImag
         image.close()
 
 
-def _open(data: bytes) -> Image.Image:
+def format_of(content_type: str) -> ImageFormat:
+    """The format a stored image was recorded as (its content type was decided by decoding it)."""
+    return _BY_CONTENT_TYPE.get(content_type, FORMATS["PNG"])
+
+
+def sniff(data: bytes) -> ImageFormat:
+    """What an image we already checked is, from its header alone: no pixels are decoded."""
+    try:
+        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+            return FORMATS[str(image.format)]
+    except (UnidentifiedImageError, OSError, KeyError) as exc:
+        raise ImageRejected(_NOT_OURS, reason="the data is not an image") from exc
+
+
+def upload_ready(data: bytes) -> bytes:
+    """An image from the library as the upstream edit APIs take it: PNG, JPEG and WebP as they are, anything else
+    (a GIF) as a PNG of its first frame."""
+    with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+        if image.format in _UPLOADABLE:
+            return data
+        image.seek(0)
+        out = io.BytesIO()
+        image.convert("RGBA" if "transparency" in image.info else "RGB").save(out, format="PNG")
+        return out.getvalue()
+
+
+def _decode(data: bytes) -> Image.Image:
     """Open and fully decode the image, rejecting anything we do not keep."""
     max_pixels: int = settings.MEDIA_MAX_PIXELS
     try:
-        # Pillow's own bomb guard only warns below twice its limit; make a warning a refusal.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-            if image.width * image.height > max_pixels:
-                image.close()
-                raise ImageRejected(
-                    f"It is {image.width} by {image.height} pixels, more than the {max_pixels:,} pixels allowed; "
-                    "scale it down and try again."
-                )
-            image.load()  # decodes the pixels: a truncated or corrupt file fails here
+        image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+        # Checked before the pixels are decoded, and below Pillow's own bomb guard (which only warns up to twice
+        # its limit), so a bomb costs a header read.
+        if image.width * image.height > max_pixels:
+            image.close()
+            raise ImageRejected(
+                f"It is {image.width} by {image.height} pixels, more than the {max_pixels:,} pixels allowed; "
+                "scale it down and try again.",
+                reason="the image is implausibly large",
+            )
+        image.load()  # decodes the pixels: a truncated or corrupt file fails here
     except ImageRejected:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("It has too many pixels to open safely; scale it down and try again.") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageRejected("It is not a PNG, JPEG, WebP or GIF image.") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:
         raise ImageRejected(
-            "The image is incomplete or damaged and cannot be read; export it again and retry."
+            "It has too many pixels to open safely; scale it down and try again.",
+            reason="the image is implausibly large",
         ) from exc
-    if image.format not in FORMATS:  # pragma: no cover — `formats=` above already limits this
-        image.close()
-        raise ImageRejected("It is not a PNG, JPEG, WebP or GIF image.")
+    except UnidentifiedImageError as exc:
+        raise ImageRejected(_NOT_OURS, reason="the data is not an image") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected(
+            "The image is incomplete or damaged and cannot be read; export it again and retry.",
+            reason="the image is truncated or corrupt",
+        ) from exc
     return image
 
 
@@ -116,24 +188,32 @@ def _needs_rewrite(image: Image.Image) -> bool:
     return exif.get(_ORIENTATION, 1) != 1 or _GPS_IFD in exif or gps_in_xmp
 
 
-def _rewrite(image: Image.Image) -> bytes:
-    """Re-encode upright, in the same format, without GPS (and without XMP, which can hold it too)."""
+def _upright(image: Image.Image) -> Image.Image:
+    """The decoded pixels turned upright, with GPS and orientation removed from the EXIF it will be saved with."""
     upright = ImageOps.exif_transpose(image)  # also removes the orientation tag
     exif = upright.getexif()
     exif.pop(_GPS_IFD, None)
     exif.pop(_ORIENTATION, None)
-    options: dict[str, object] = {"exif": exif.tobytes()}
+    upright.info["exif"] = exif.tobytes()
+    upright.info.pop("xmp", None)  # XMP can hold a location too
+    if icc := image.info.get("icc_profile"):
+        upright.info["icc_profile"] = icc
+    return upright
+
+
+def _encode(image: Image.Image, fmt: ImageFormat) -> bytes:
+    """Re-encode in the same format, keeping the colour profile and the cleaned EXIF."""
+    options: dict[str, object] = {"exif": image.info.get("exif", b"")}
     if icc := image.info.get("icc_profile"):
         options["icc_profile"] = icc
-    fmt = image.format
-    if fmt == "JPEG":
+    if fmt.name == "JPEG":
         options.update(quality=95, subsampling=0)
-        if upright.mode not in {"RGB", "L", "CMYK"}:
-            upright = upright.convert("RGB")
-    elif fmt == "WEBP":
+        if image.mode not in {"RGB", "L", "CMYK"}:
+            image = image.convert("RGB")
+    elif fmt.name == "WEBP":
         options.update(quality=95)
     out = io.BytesIO()
-    upright.save(out, format=fmt, **options)
+    image.save(out, format=fmt.name, **options)
     return out.getvalue()
 
 
@@ -141,8 +221,15 @@ def _thumbnail(image: Image.Image) -> tuple[bytes, int, int]:
     """A WebP whose long side is at most THUMBNAIL_LONG_SIDE pixels (never enlarged)."""
     image.seek(0)
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info)
-    thumb = image.convert("RGBA" if has_alpha else "RGB")
-    thumb.thumbnail((THUMBNAIL_LONG_SIDE, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)
+    mode = "RGBA" if has_alpha else "RGB"
+    box = (THUMBNAIL_LONG_SIDE, THUMBNAIL_LONG_SIDE)
+    if image.mode in {"RGB", "RGBA", "L", "LA"}:
+        # Shrink first, then convert: a full-size converted copy of a 4K image would be ~33 MB for nothing.
+        thumb = ImageOps.contain(image, box, Image.Resampling.LANCZOS) if max(image.size) > box[0] else image
+        thumb = thumb.convert(mode)
+    else:
+        thumb = image.convert(mode)
+        thumb.thumbnail(box, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     thumb.save(out, format="WEBP", quality=82, method=4)
     return out.getvalue(), thumb.width, thumb.height

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from .images import format_of
+
 
 class MediaItem(models.Model):
     class Origin(models.TextChoices):
@@ -83,9 +85,7 @@ class MediaItem(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}.get(
-            self.content_type, "bin"
-        )
+        return format_of(self.content_type).extension
 
     def _url(self, name: str) -> str:
         return reverse(name, kwargs={"slug": self.project.slug, "pk": self.pk})

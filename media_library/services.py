@@ -1,6 +1,7 @@
 """Workflows on media items that touch storage and other models. Views and other features call these.
 
-* `media_item_create_from_bytes` — check, normalise and store an image (uploads and generated images alike).
+* `media_item_create_from_bytes` — decode, check, normalise and store an upload.
+* `media_item_create` — store an image decoded once already (a generated image, from its candidate).
 * `media_item_references` — where an item is used: the project cover, elements, documents.
 * `media_item_delete` — delete an item, clearing every reference to it and re-linking its versions first.
 * `media_item_set_cover`, `media_item_set_element_image`, `media_item_insert_into_document`.
@@ -21,12 +22,13 @@ from projects import embeds
 from projects.models import Document, Element, Project
 
 from . import versions
-from .images import ImageRejected, process_image
+from .images import ImageRejected, ProcessedImage, process_image
 from .models import MediaItem
 
 __all__ = [
     "ImageRejected",
     "MediaReferences",
+    "media_item_create",
     "media_item_create_from_bytes",
     "media_item_delete",
     "media_item_insert_into_document",
@@ -45,57 +47,64 @@ def _storage_names(project: Project, sha256: str, extension: str) -> tuple[str, 
 
 
 def media_item_create_from_bytes(
+    *, project: Project, data: bytes, max_bytes: int | None = None, **fields: Any
+) -> tuple[MediaItem, bool]:
+    """Decode, check and store an image (an upload); returns `(item, created)` as `media_item_create` does.
+
+    The bytes are decoded to decide what they are (PNG, JPEG, WebP or GIF), checked against
+    MEDIA_MAX_UPLOAD_BYTES (or `max_bytes`) and MEDIA_MAX_PIXELS, turned upright and stripped of GPS data, and
+    given a WebP thumbnail (media_library/images.py).
+
+    Raises `ImageRejected` (message written for the writer) when the bytes are not an image we keep.
+    """
+    return media_item_create(project=project, image=process_image(data, max_bytes=max_bytes), **fields)
+
+
+def media_item_create(
     *,
     project: Project,
-    data: bytes,
+    image: ProcessedImage,
     origin: str = MediaItem.Origin.UPLOADED,
     created_by: AbstractBaseUser | None = None,
     title: str = "",
     alt_text: str = "",
     generation: dict[str, Any] | None = None,
-    max_bytes: int | None = None,
     source: MediaItem | None = None,
     operation: str = MediaItem.Operation.ORIGINAL,
 ) -> tuple[MediaItem, bool]:
-    """Store an image in the project's library; returns `(item, created)`.
+    """Store an image already decoded and checked (`process_image`) in the project's library; returns
+    `(item, created)`. A generated image comes here from its candidate without being decoded again.
 
-    The bytes are decoded to decide what they are (PNG, JPEG, WebP or GIF), checked against
-    MEDIA_MAX_UPLOAD_BYTES and MEDIA_MAX_PIXELS, turned upright and stripped of GPS data, and given a WebP
-    thumbnail. When the project already holds the same image (same SHA-256) nothing is stored and the
-    existing item comes back with `created=False`.
+    When the project already holds the same image (same SHA-256) nothing is stored and the existing item comes
+    back with `created=False`.
 
     `origin` is `MediaItem.Origin.UPLOADED` or `.GENERATED`; `generation` is the metadata described on
     `MediaItem.generation` (prompt, provider, model, size, seed, options, elements).
 
-    `max_bytes` overrides the upload limit (MEDIA_MAX_UPLOAD_BYTES), e.g. for generated images, which the provider
-    layer has already capped and checked.
-
     `source` and `operation` make the new item a version of `source` (media_library/versions.py). An image the
     project already holds keeps the place it has.
-
-    Raises `ImageRejected` (message written for the writer) when the bytes are not an image we keep.
     """
-    processed = process_image(data, max_bytes=max_bytes)
-    existing = MediaItem.objects.filter(project=project, sha256=processed.sha256).first()
+    sha256 = image.sha256
+    existing = MediaItem.objects.filter(project=project, sha256=sha256).first()
     if existing is not None:
         return existing, False
 
-    file_name, thumb_name = _storage_names(project, processed.sha256, processed.extension)
-    stored_file = default_storage.save(file_name, ContentFile(processed.data))
-    stored_thumb = default_storage.save(thumb_name, ContentFile(processed.thumbnail))
+    file_name, thumb_name = _storage_names(project, sha256, image.extension)
+    stored_file = default_storage.save(file_name, ContentFile(image.data))
+    stored_thumb = default_storage.save(thumb_name, ContentFile(image.thumbnail))
     try:
         with transaction.atomic():
             item = MediaItem.objects.create(
                 project=project,
                 file=stored_file,
                 thumbnail=stored_thumb,
-                thumbnail_width=processed.thumbnail_width,
-                thumbnail_height=processed.thumbnail_height,
-                content_type=processed.content_type,
-                width=processed.width,
-                height=processed.height,
-                size_bytes=len(processed.data),
-                sha256=processed.sha256,
+                thumbnail_width=image.thumbnail_width,
+                thumbnail_height=image.thumbnail_height,
+                content_type=image.content_type,
+                width=image.width,
+                height=image.height,
+                size_bytes=len(image.data),
+                sha256=sha256,
                 origin=origin,
                 title=title.strip()[:200],
                 alt_text=alt_text.strip()[:500],
@@ -108,7 +117,7 @@ def media_item_create_from_bytes(
     except IntegrityError:
         # The same image arrived twice at once; the other request won. Keep its item, drop our copies.
         delete_stored_files([stored_file, stored_thumb])
-        return MediaItem.objects.get(project=project, sha256=processed.sha256), False
+        return MediaItem.objects.get(project=project, sha256=sha256), False
     return item, True
 
 

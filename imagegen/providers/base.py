@@ -21,10 +21,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, match_family
 from imagegen.sizes import fit
+from media_library.images import ImageRejected, process_image
 
+from .encoding import decode_base64
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BadResponseError,
     ContentPolicyError,
     ProviderError,
     QuotaExhaustedError,
@@ -45,7 +48,6 @@ from .http import (
     parse_retry_after,
     read_capped,
 )
-from .images import decode_base64, inspect_image
 from .results import (
     EDIT,
     GENERATE,
@@ -425,16 +427,12 @@ class Provider:
 
     @staticmethod
     def image_from_bytes(data: bytes, **fields: Any) -> GeneratedImage:
-        """Bytes checked by decoding (format, size) before anyone calls them an image."""
-        info = inspect_image(data)
-        return GeneratedImage(
-            data=data,
-            content_type=info.content_type,
-            width=info.width,
-            height=info.height,
-            format=info.format,
-            **fields,
-        )
+        """Bytes decoded and checked before anyone calls them an image (media_library/images.py), once."""
+        try:
+            image = process_image(data, max_bytes=MAX_IMAGE_BYTES)
+        except ImageRejected as exc:
+            raise BadResponseError(reason=exc.reason) from exc
+        return GeneratedImage(image=image, **fields)
 
     @classmethod
     def image_from_base64(cls, text: str, **fields: Any) -> GeneratedImage:

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.cache import cache
 
 from imagegen.catalog import ModelOption, ModelSpec, match_family
+from media_library.images import sniff, upload_ready
 
 from .base import (
     CancelCheck,
@@ -40,7 +41,6 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
-from .images import image_kind, upload_ready
 from .openai_models import FAMILIES
 from .settings import declare
 
@@ -249,7 +249,7 @@ def _image_files(images: tuple[bytes, ...]) -> list[tuple[str, tuple[str, bytes,
     """`image[]` parts, each named and typed as what it is (a JPEG source is not declared a PNG)."""
     parts = []
     for i, data in enumerate(images, start=1):
-        kind = image_kind(data)
+        kind = sniff(data)
         parts.append(("image[]", (f"input-{i}.{kind.extension}", data, kind.content_type)))
     return parts
 

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from imagegen.catalog import ModelFamily, ModelOption, ModelSpec
 from imagegen.pricing import PerImage, usd
+from media_library.images import sniff, upload_ready
 
 from .base import (
     Answer,
@@ -34,6 +35,7 @@ from .base import (
     error_for_status,
     validate_request,
 )
+from .encoding import split_data_url
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,7 +45,6 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
-from .images import inspect_image, split_data_url, upload_ready
 from .settings import declare
 
 MODELS_TTL = 60 * 60
@@ -423,7 +424,7 @@ def _size_fields(size: str, spec: ModelSpec) -> dict[str, str]:
 
 
 def _data_url(data: bytes) -> str:
-    return f"data:{inspect_image(data).content_type};base64,{base64.b64encode(data).decode('ascii')}"
+    return f"data:{sniff(data).content_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _request_id(answer: Answer) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from imagegen import options as generation_options
 from imagegen.catalog import ModelSpec
+from media_library.images import ProcessedImage
 
 from .errors import (
     AuthenticationError,
@@ -70,14 +71,27 @@ class GenerationRequest:
 
 @dataclass
 class GeneratedImage:
-    data: bytes
-    content_type: str
-    width: int
-    height: int
-    format: str
+    # Decoded and checked once, with its thumbnail: the candidate and the library take it from here.
+    image: ProcessedImage
     seed: int | None = None
     revised_prompt: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data(self) -> bytes:
+        return self.image.data
+
+    @property
+    def content_type(self) -> str:
+        return self.image.content_type
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
 
 
 @dataclass

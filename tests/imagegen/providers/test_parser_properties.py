@@ -19,9 +19,9 @@ from imagegen.catalog import parse_size
 from imagegen.prompts import Role, compose_prompt
 from imagegen.providers import ProviderError, get_provider
 from imagegen.providers.base import Provider
+from imagegen.providers.encoding import decode_base64, split_data_url
 from imagegen.providers.errors import ERROR_CLASSES, UnavailableError
 from imagegen.providers.http import error_text, parse_json, parse_retry_after
-from imagegen.providers.images import decode_base64, split_data_url
 from imagegen.providers.results import upstream_message
 
 from .cases import CASES, ProviderCase

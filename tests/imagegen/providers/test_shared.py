@@ -46,7 +46,7 @@ def test_generate_returns_checked_images(case, rsps, sleeps):
     picture = png(40, 30)
     case.add_success(rsps, [b64(picture), b64(TINY_PNG)])
     result = make(case, sleeps).generate(case.request(count=2))
-    assert [(i.format, i.content_type, i.width, i.height) for i in result.images] == [
+    assert [(i.image.format.name, i.content_type, i.width, i.height) for i in result.images] == [
         ("PNG", "image/png", 40, 30),
         ("PNG", "image/png", 1, 1),
     ]
