@@ -1,5 +1,6 @@
-"""ComfyUI edits and upscales through the dialog's views and the real worker, against the in-process stand-in: what
-the dialog offers, the mask ComfyUI repaints with, portraits that never go, and the versions the results become."""
+"""ComfyUI edits and upscales through the dialog's views and `manage.py imagegen`, run by the real worker against
+the in-process stand-in: what the dialog offers, the mask ComfyUI repaints with, portraits that never go, and the
+versions the results become."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.standin import comfyui_workflows
 from tests.standin.masks import repaint_bbox, repaint_overlap
 
 from .test_edits_flow import BOX, HTMX, data_url, finished, mask_png, png, save_all, submit, url
+from .test_job_cli import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
@@ -155,3 +157,27 @@ def test_with_an_admin_workflow_that_has_no_place_for_the_image_comfyui_does_not
     )
     assert "v1-5-pruned-emaonly makes new images but cannot edit one." in html
     assert MediaItem.objects.count() == 1
+
+
+# --- The command line: the same form, the same job ------------------------------------------------------------------
+
+
+def test_imagegen_edit_with_a_mask_file_through_comfyui(comfyui, project, picture, tmp_path):
+    mask = tmp_path / "mask.png"
+    mask.write_bytes(mask_png())
+    out = run("edit", "--item", str(picture.pk), "--prompt", "a green lamp", "--provider", "comfyui",
+              "--model", CHECKPOINT, "--mask", str(mask), "--strength", "1", "--save")  # fmt: skip
+    version = MediaItem.objects.get(source=picture)
+    assert f"Saved media item {version.pk} (a version of media item {picture.pk})" in out
+    (painted,) = comfyui.masks("/prompt")
+    assert repaint_bbox(painted["mask"]) == BOX
+    (sent,) = comfyui.requests("/prompt", method="POST")
+    assert sent["body"]["prompt"]["12"]["class_type"] == "VAEEncodeForInpaint"  # full strength: ComfyUI's own
+
+
+def test_imagegen_upscale_4x_through_comfyui_is_exactly_four_times(comfyui, project, picture):
+    out = run("upscale", "--item", str(picture.pk), "--factor", "4", "--provider", "comfyui",
+              "--upscaler", "RealESRGAN_x2plus.pth", "--save")  # fmt: skip
+    version = MediaItem.objects.get(source=picture)
+    assert f"Saved media item {version.pk}" in out
+    assert (version.width, version.height, version.operation) == (2560, 1920, "upscale")
