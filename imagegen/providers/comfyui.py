@@ -6,6 +6,11 @@ workflow of their own and say which input takes which option (comfyui_workflow.p
 a server's nodes would refuse). It is checked against the server's nodes when saved (`check_workflow`), naming the
 node.
 
+Edits and upscales are graphs too (comfyui_edits.py): the image, and an edit's mask, are first put in ComfyUI's
+input folder with `POST /upload/image` for LoadImage to read. An edit is the workflow with the image in place of its
+empty latent; an upscale uses the upscale models listed for `UpscaleModelLoader`. Portraits never go along: a
+graph of core nodes has no way to use reference images, so a checkpoint takes no input images and the dialog says so.
+
 A prompt is followed on the websocket `/ws?clientId=` (progress) while someone watches, and by polling
 `/history/{prompt_id}`, which alone is enough: proxies often refuse websockets. `comfyui.timeout` bounds the
 whole wait, queue included; a prompt given up on, or cancelled, is taken off the queue or interrupted, so the GPU
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -33,7 +39,7 @@ from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
 from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, parse_size
-from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS, MAX_SEED
+from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, MAX_SEED
 
 from .base import (
     CancelCheck,
@@ -46,6 +52,7 @@ from .base import (
     collect_images,
     validate_request,
 )
+from .comfyui_edits import MAX_SIDE, edit_problem, image_entry, image_size, image_to_image, upscale_graph
 from .comfyui_workflow import (
     WORKFLOW_HELP,
     WORKFLOW_INPUTS_HELP,
@@ -66,6 +73,7 @@ from .errors import (
     UnavailableError,
 )
 from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
+from .images import image_kind, upload_ready
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
 
@@ -140,6 +148,10 @@ class ComfyUIProvider(Provider):
     )
     families = FAMILIES
     poll_interval: float = 1.0
+    # Edits: the workflow with the image in place of its empty latent, a mask where one is painted. Upscale: with
+    # the upscale models ComfyUI lists (none listed: the dialog says an admin must install one).
+    offers_edits = offers_masks = True
+    offers_upscale = True
 
     @sensitive_variables()
     def auth(self) -> dict[str, Any]:
@@ -234,11 +246,17 @@ class ComfyUIProvider(Provider):
         spec = FAMILIES[0].spec_for(checkpoint)
         assert spec is not None  # the family takes any non-empty name
         takes = workflow.takes
+        # Every checkpoint edits, within a mask or not, with a strength — where the workflow has a place for the
+        # image (the built-in one has; an admin's may not: comfyui_edits.image_entry).
+        edits = not edit_problem(workflow.graph)
         changes: dict[str, Any] = {
             "negative_prompt": takes("negative_prompt"),
             "seed": takes("seed"),
             "steps": takes("steps"),
             "cfg_scale": takes("cfg_scale"),
+            "edits": edits,
+            "masks": edits,
+            "strength": edits,
         }
         if not (takes("width") and takes("height")):
             changes.update(sizes=(AUTO,), size_rule=None, default_size=AUTO)  # the workflow's own size
@@ -285,7 +303,10 @@ class ComfyUIProvider(Provider):
         version = system.get("comfyui_version") if isinstance(system, dict) else None
         which = f"ComfyUI {version}" if version else "ComfyUI"
         own = " with the admin's workflow" if workflow.own else ""
-        return CheckResult(True, "ok", f"{which} answers{own}; {len(names)} checkpoint(s) installed.")
+        reason = f"{which} answers{own}; {len(names)} checkpoint(s) installed."
+        if cannot_edit := edit_problem(workflow.graph):
+            reason += f" Its models cannot edit images: {cannot_edit}."
+        return CheckResult(True, "ok", reason)
 
     # --- generation ---------------------------------------------------------------------------------------------
 
@@ -297,16 +318,78 @@ class ComfyUIProvider(Provider):
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
         workflow = self.workflow()
-        # Sampler and scheduler are checked against the server's own lists (fetched only when one is chosen).
+        self._validate(request, workflow)
+        values = self._values(request, workflow)
+        return self._run(
+            workflow.fill(values),
+            expected=request.count,
+            seed=values["seed"],
+            recorded=self._recorded(request, workflow, values),
+            on_progress=on_progress,
+            should_cancel=should_cancel,
+        )
+
+    def edit(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """The workflow with the image in place of its empty latent (comfyui_edits.py): the source and the mask
+        uploaded through /upload/image, the change strength as the KSampler's denoise."""
+        workflow = self.workflow()
+        try:
+            entry = image_entry(workflow.graph)
+        except WorkflowProblem as problem:
+            raise BadRequestError(
+                f"ComfyUI cannot edit with the workflow in the AI Image Generation settings: {problem}. Choose "
+                "another provider, or ask an admin.",
+                detail=str(problem),
+                upstream_code="workflow_cannot_edit",
+            ) from None
+        # Portraits are refused here (the model takes no input images): core nodes have no way to use them.
+        self._validate(request, workflow)
+        values = self._values(request, workflow)
+        source = upload_ready(request.source_image)
+        image = self._upload(source)
+        mask = self._upload(request.mask) if request.mask else None  # stored transparent = repaint, sent so
+        strength = request.option("strength", DEFAULT_STRENGTH)
+        graph = image_to_image(
+            workflow.fill(values),
+            entry,
+            image=image,
+            mask=mask,
+            size=parse_size(request.size),
+            source_size=image_size(source),
+            count=request.count,
+            strength=strength,
+        )
+        return self._run(
+            graph,
+            expected=request.count,
+            seed=values["seed"],
+            recorded=self._recorded(request, workflow, values),
+            on_progress=on_progress,
+            should_cancel=should_cancel,
+        )
+
+    def _validate(self, request: GenerationRequest, workflow: Workflow) -> None:
+        """Refuse what the model cannot do before anything is sent. Sampler and scheduler are checked against the
+        server's own lists (fetched only when one is chosen)."""
         spec = self._spec(
             request.model, workflow, lists=bool(request.option("sampler") or request.option("scheduler"))
         )
         validate_request(spec, request)
+
+    @staticmethod
+    def _values(request: GenerationRequest, workflow: Workflow) -> dict[str, Any]:
+        """Each option's value for the workflow's inputs; a seed drawn when none is chosen."""
         width, height = parse_size(request.size) or (None, None)
         seed = request.option("seed")
         if seed is None and workflow.takes("seed"):
             seed = secrets.randbelow(MAX_SEED + 1)  # recorded on each image, so it can be repeated
-        values = {
+        return {
             "checkpoint": request.model,
             "prompt": request.prompt,
             "negative_prompt": request.option("negative_prompt"),
@@ -319,7 +402,93 @@ class ComfyUIProvider(Provider):
             "sampler": request.option("sampler"),
             "scheduler": request.option("scheduler"),
         }
-        graph = workflow.fill(values)
+
+    @staticmethod
+    def _recorded(request: GenerationRequest, workflow: Workflow, values: dict[str, Any]) -> dict[str, Any]:
+        """What each image records of how it was made (the sampling settings the workflow took)."""
+        return {
+            "checkpoint": request.model,
+            **{k: values[k] for k in ("steps", "cfg_scale", "sampler", "scheduler") if workflow.takes(k)},
+        }
+
+    # --- upscaling ----------------------------------------------------------------------------------------------
+
+    def upscalers(self) -> list[str]:
+        """The upscale models ComfyUI lists for UpscaleModelLoader; [] when it lacks the node or has none."""
+        definition = self.node_info("UpscaleModelLoader")
+        return list(choices_of(input_spec(definition, "model_name")) or []) if definition else []
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """The upscale model's own factor, then scaled to exactly the factor asked for (comfyui_edits.py). The
+        factor, the size and the model are checked before anything is sent: ComfyUI would refuse the graph."""
+        factor = request.option("factor")
+        if factor not in self.upscale_factors:
+            raise BadRequestError(
+                f"Upscale makes images {' or '.join(f'{f}×' for f in self.upscale_factors)} as large; "
+                f"{factor!r} is not one of them."
+            )
+        if not request.source_image:
+            raise BadRequestError("There is no image to upscale.")
+        source = upload_ready(request.source_image)
+        width, height = (side * factor for side in image_size(source))
+        if max(width, height) > MAX_SIDE:
+            raise BadRequestError(
+                f"{factor}× would make {width} × {height} pixels, and ComfyUI makes images at most {MAX_SIDE} "
+                "pixels a side. Choose a smaller factor."
+            )
+        if request.model not in self.upscalers():
+            raise BadRequestError(
+                f"ComfyUI has no upscale model named “{request.model}”. Choose one it lists, or ask an admin."
+            )
+        graph = upscale_graph(image=self._upload(source), model=request.model, width=width, height=height)
+        return self._run(
+            graph,
+            expected=1,
+            seed=None,
+            recorded={"upscaler": request.model, "factor": factor},
+            on_progress=on_progress,
+            should_cancel=should_cancel,
+        )
+
+    # --- submitting a graph -------------------------------------------------------------------------------------
+
+    def _upload(self, data: bytes) -> str:
+        """An image put in ComfyUI's input folder for LoadImage; returns the name LoadImage takes.
+
+        Named after its contents, with overwrite, so sending it again (a retry, the same image edited twice)
+        stores the same file rather than piling up copies; nothing is generated, so a retry costs nothing.
+        """
+        kind = image_kind(data)
+        name = f"inkweld-{hashlib.sha256(data).hexdigest()[:32]}.{kind.extension}"
+        answer = self.request(
+            "POST",
+            "/upload/image",
+            files={"image": (name, data, kind.content_type)},
+            data={"type": "input", "overwrite": "true"},
+        )
+        stored = answer.data.get("name") if isinstance(answer.data, dict) else None
+        if not isinstance(stored, str) or not stored:
+            raise BadResponseError(reason="ComfyUI took the upload without saying its name")
+        subfolder = answer.data.get("subfolder")
+        return f"{subfolder}/{stored}" if isinstance(subfolder, str) and subfolder else stored
+
+    def _run(
+        self,
+        graph: dict[str, Any],
+        *,
+        expected: int,
+        seed: int | None,
+        recorded: dict[str, Any],
+        on_progress: ProgressCallback | None,
+        should_cancel: CancelCheck | None,
+    ) -> GenerationResult:
+        """Queue `graph`, follow it to its end, and fetch the images it saved."""
         client_id = uuid.uuid4().hex
         # The websocket only brings progress: opened when someone watches, and never needed.
         socket = self._open_socket(client_id) if on_progress is not None else None
@@ -342,20 +511,15 @@ class ComfyUIProvider(Provider):
             return GenerationResult(errors=[self._cancelled(prompt_id, asked=True)], request_ids=[prompt_id])
         assert entry is not None  # only a cancelled prompt leaves the queue without a history entry
         self._raise_for_failure(entry, prompt_id)  # interrupted by someone on the server: this job failed
-        recorded = {
-            "checkpoint": request.model,
-            **{k: values[k] for k in ("steps", "cfg_scale", "sampler", "scheduler") if workflow.takes(k)},
-            "prompt_id": prompt_id,
-        }
         refs = _image_refs(entry.get("outputs"))
         images, errors = collect_images(
             enumerate(refs),
             lambda pair: self.image_from_bytes(
                 self._view(pair[1]),
                 seed=seed,
-                extra={**recorded, "batch_index": pair[0]},
+                extra={**recorded, "prompt_id": prompt_id, "batch_index": pair[0]},
             ),
-            expected=request.count,
+            expected=expected,
             request_id=prompt_id,
         )
         return GenerationResult(images=images, errors=errors, cost=None, request_ids=[prompt_id], usage={})

@@ -78,7 +78,9 @@ INPUT_KINDS: dict[str, str] = {
 REQUIRED_INPUTS = ("checkpoint", "prompt")
 WORKFLOW_HELP = (
     "Optional: a workflow of your own, as ComfyUI's Workflow → Export (API) saves it. Blank: the built-in "
-    "text-to-image workflow. It is checked against the server's nodes when saved."
+    "text-to-image workflow. It is checked against the server's nodes when saved. Edits use it too when its one "
+    "KSampler starts from an Empty Latent Image (the image to edit takes that node's place); otherwise its models "
+    "do not edit."
 )
 WORKFLOW_INPUTS_HELP = (
     "Which node input takes which option, one per line as `option = node.input` (e.g. `steps = 3.steps`, "

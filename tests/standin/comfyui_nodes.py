@@ -98,6 +98,8 @@ def node_definitions(
               ["LATENT"]),
         _node("SetLatentNoiseMask", "Set Latent Noise Mask", "latent/inpaint",
               {"samples": ["LATENT", {}], "mask": ["MASK", {}]}, ["LATENT"]),
+        _node("RepeatLatentBatch", "Repeat Latent Batch", "latent/batch",
+              {"samples": ["LATENT", {}], "amount": ["INT", {"default": 1, "min": 1, "max": 64}]}, ["LATENT"]),
         _node("SaveImage", "Save Image", "image",
               {"images": ["IMAGE", {}], "filename_prefix": ["STRING", {"default": "ComfyUI"}]},
               [], output_node=True, hidden=HIDDEN_SAVE),

@@ -2,7 +2,7 @@
 report, the mask it paints with, and the images each output node saves, at their real sizes.
 
 Sizes follow the nodes: EmptyLatentImage width/height (rounded down to multiples of 8) × batch_size;
-VAEEncode crops a loaded image to multiples of 8; ImageScale / ImageScaleBy / ImageUpscaleWithModel
+VAEEncode crops a loaded image to multiples of 8; RepeatLatentBatch multiplies the batch; ImageScale / ImageScaleBy / ImageUpscaleWithModel
 resize; LoadImage gives the uploaded file's size and, as MASK, 1 - alpha (a 64x64 empty mask when the
 image has no alpha, as ComfyUI does).
 """
@@ -110,6 +110,12 @@ def plan_run(
             latent = a("samples")
             values[node_id] = (
                 Latent(latent.width, latent.height, latent.batch, latent.label, latent.seed, a("mask")),
+            )
+        elif kind == "RepeatLatentBatch":
+            latent = a("samples")
+            batch = latent.batch * a("amount")
+            values[node_id] = (
+                Latent(latent.width, latent.height, batch, latent.label, latent.seed, latent.mask),
             )
         elif kind == "LoadImage":
             image = loaded(a("image"))
