@@ -40,6 +40,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, parse_size
 from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, MAX_SEED
+from media_library.images import sniff, upload_ready
 
 from .base import (
     CancelCheck,
@@ -73,7 +74,6 @@ from .errors import (
     UnavailableError,
 )
 from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
-from .images import image_kind, upload_ready
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
 
@@ -464,7 +464,7 @@ class ComfyUIProvider(Provider):
         Named after its contents, with overwrite, so sending it again (a retry, the same image edited twice)
         stores the same file rather than piling up copies; nothing is generated, so a retry costs nothing.
         """
-        kind = image_kind(data)
+        kind = sniff(data)
         name = f"inkweld-{hashlib.sha256(data).hexdigest()[:32]}.{kind.extension}"
         answer = self.request(
             "POST",
