@@ -21,7 +21,7 @@ if not os.environ.get("MEDIA_ROOT"):
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 
 from inkweld.settings import *  # noqa: F403
-from inkweld.settings import DATABASES, STORAGES
+from inkweld.settings import CACHES, DATABASES, STORAGES
 
 # Tests must not depend on collectstatic having run.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -34,3 +34,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("INKWELD_TEST_DB", os.path.join(tempfile.gettempdir(), "inkweld-test.sqlite3"))
     }
+
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A shared Redis database (the CI run with CACHE_URL): every test process keeps its keys under a prefix of its
+    # own, and so do the server and worker processes it starts (they inherit the environment: the base of the prefix
+    # and, under pytest-xdist, the worker id). Clearing the cache clears only that prefix.
+    _run = os.environ.setdefault("INKWELD_TEST_CACHE_PREFIX", f"inkweld-test-{os.getpid()}")
+    CACHES["default"]["KEY_PREFIX"] = f"{_run}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    CACHES["default"]["BACKEND"] = "tests.redis_cache.PrefixScopedRedisCache"

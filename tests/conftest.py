@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.fixtures_projects import *  # noqa: F403
+from tests.fixtures_storage import *  # noqa: F403
 
 PASSWORD = "correct-horse-battery-staple"
 
