@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 IMAGE=${IMAGE:-localhost/inkweld:ci}
 BASE=docker.io/library/debian:bookworm-slim
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
-DB=inkweld_container_smoke
+DB=${SMOKE_DB:-inkweld_container_smoke}
 NAME=inkweld-smoke-$$
 WORK=$(mktemp -d /tmp/inkweld-container-XXXXXX)
 STOP_LIMIT=10  # seconds a container may take to stop on SIGTERM

@@ -176,3 +176,32 @@ def test_a_backup_restores_into_an_empty_install(
         and other_salt["settings"]["openai_key_sha256"] is None
     )
     assert other_salt["projects"] == before["projects"]
+
+
+def test_media_moves_from_the_disk_to_a_bucket_with_a_backup_and_a_restore(
+    s3_server, project, owner, tmp_path
+):
+    # What the README tells an operator moving to S3: mediabackup with the old settings, mediarestore with the new.
+    items = [
+        media_item_create_from_bytes(
+            project=project, data=image_bytes(color=(n, 2 * n, 3 * n)), created_by=owner
+        )[0]
+        for n in (1, 2)
+    ]
+    on_disk = {**base_env(tmp_path), "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    in_bucket = {**on_disk, **s3_server.env(RESTORED_BUCKET)}
+    s3_server.create_bucket(RESTORED_BUCKET)
+    s3_server.empty(RESTORED_BUCKET)
+    try:
+        manage(on_disk, "manage.py", "mediabackup")
+        manage(in_bucket, "manage.py", "mediarestore", "--noinput")
+        keys = s3_server.keys(RESTORED_BUCKET)
+        for item in items:
+            assert item.file.name in keys and item.thumbnail.name in keys
+            stored = s3_server.client().get_object(Bucket=RESTORED_BUCKET, Key=item.file.name)["Body"].read()
+            assert hashlib.sha256(stored).hexdigest() == item.sha256
+        # The app, now configured for the bucket, serves them.
+        served = probe(in_bucket)["projects"][0]["media"]
+        assert [(m["served"][0], m["thumbnail"]) for m in served] == [(200, 200), (200, 200)]
+    finally:
+        s3_server.empty(RESTORED_BUCKET)
