@@ -174,9 +174,8 @@ STORAGES = {
 # django-storages. Its settings keep django-storages' own names and are read from environment variables of the
 # same names; unset ones fall through to django-storages' and boto3's defaults (boto3 also finds an instance role).
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-AWS_S3_ENDPOINT_URL = (
-    env.str("AWS_S3_ENDPOINT_URL", default="") or None
-)  # e.g. http://seaweedfs:8333; none = AWS
+# The server, e.g. http://seaweedfs:8333 (none: AWS itself).
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None

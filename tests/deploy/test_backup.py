@@ -38,9 +38,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def writers_project(media_storage: S3Media | None, project: Project, owner) -> Project:
-    """A project as a writer leaves it, its images stored where `media_storage` says: elements, a document, an
-    upload, a generated image as the cover, and a saved API key."""
+def writers_project(
+    media_storage: S3Media | None, settings, tmp_path: Path, project: Project, owner
+) -> Project:
+    """A project as a writer leaves it, its images stored where `media_storage` says (on disk: a folder of this
+    test's own): elements, a document, an upload, a generated image as the cover, and a saved API key."""
+    settings.MEDIA_ROOT = tmp_path / "source-media"
     Element.objects.create(project=project, kind=Element.Kind.CHARACTER, name="Mira Vale",
                            description="A cartographer.", attributes=[["Hair", "silver"]])  # fmt: skip
     Document.objects.create(project=project, title="Chapter One", body="The tide came in.\n\n[[image:1]]\n")
@@ -89,6 +92,19 @@ def manage(env: dict[str, str], *args: str) -> str:
     )
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file below `folder`: relative name → SHA-256 of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def item_names(item: MediaItem) -> tuple[str, str]:
+    return item.file.name, item.thumbnail.name
 
 
 def probe(env: dict[str, str]) -> dict[str, Any]:
@@ -162,12 +178,12 @@ def test_a_backup_restores_into_an_empty_install(
     if media_storage is not None:
         assert media_storage.server.keys(RESTORED_BUCKET) == media_storage.keys()
     else:
-        restored = sorted(
-            str(p.relative_to(tmp_path / "restored-media"))
-            for p in (tmp_path / "restored-media").rglob("*.*")
+        # The same files with the same bytes.
+        restored = tree(tmp_path / "restored-media")
+        assert restored == tree(tmp_path / "source-media")
+        assert sorted(restored) == sorted(
+            name for item in MediaItem.objects.all() for name in item_names(item)
         )
-        names = MediaItem.objects.values_list("file", "thumbnail")
-        assert restored == sorted(name for pair in names for name in pair)
 
     # Without the same SALT_KEY the saved key cannot be read (the README says to keep it); everything else can.
     other_salt = probe({**target, "SALT_KEY": "a-different-salt"})
@@ -179,9 +195,10 @@ def test_a_backup_restores_into_an_empty_install(
 
 
 def test_media_moves_from_the_disk_to_a_bucket_with_a_backup_and_a_restore(
-    s3_server, project, owner, tmp_path
+    s3_server, settings, project, owner, tmp_path
 ):
     # What the README tells an operator moving to S3: mediabackup with the old settings, mediarestore with the new.
+    settings.MEDIA_ROOT = tmp_path / "media"
     items = [
         media_item_create_from_bytes(
             project=project, data=image_bytes(color=(n, 2 * n, 3 * n)), created_by=owner
@@ -195,9 +212,8 @@ def test_media_moves_from_the_disk_to_a_bucket_with_a_backup_and_a_restore(
     try:
         manage(on_disk, "manage.py", "mediabackup")
         manage(in_bucket, "manage.py", "mediarestore", "--noinput")
-        keys = s3_server.keys(RESTORED_BUCKET)
+        assert s3_server.keys(RESTORED_BUCKET) == sorted(name for item in items for name in item_names(item))
         for item in items:
-            assert item.file.name in keys and item.thumbnail.name in keys
             stored = s3_server.client().get_object(Bucket=RESTORED_BUCKET, Key=item.file.name)["Body"].read()
             assert hashlib.sha256(stored).hexdigest() == item.sha256
         # The app, now configured for the bucket, serves them.
