@@ -40,8 +40,7 @@ ENV DEBUG=false \
     BACKUP_DIR=/data/backups \
     STATIC_ROOT=/app/staticfiles \
     HOST=0.0.0.0 \
-    PORT=8000 \
-    WEB_CONCURRENCY=2
+    PORT=8000
 
 # Static files are collected (hashed, compressed) at build; WhiteNoise serves them. The keys exist for this step only.
 RUN SECRET_KEY=collectstatic-only SALT_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0

@@ -4,7 +4,6 @@ from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -14,10 +13,7 @@ from .forms import SignUpForm
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
-    try:
-        return redirect(reverse("projects:list"))
-    except NoReverseMatch:  # the projects app is not wired yet
-        return render(request, "accounts/home.html")
+    return redirect("projects:list")
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -29,6 +25,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        if settings.SIGNUP_CAN_GENERATE:
+            # The operator opted in; otherwise an admin allows each new account (imagegen/permissions.py).
+            from imagegen.permissions import allow_generating
+
+            allow_generating(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome to Inkweld, {user.username}.")
         return redirect("home")

@@ -417,9 +417,11 @@ class Stack:
     def _seed(self) -> None:
         from django.contrib.auth.models import User
 
+        from imagegen.permissions import allow_generating
         from projects.services import project_create
 
         user = User.objects.create_user(USERNAME, password=PASSWORD)
+        allow_generating(user)  # a writer the site allows to spend credit
         project = project_create(owner=user, title="Bench novel")
         # Figures 3 and 6 time this project's Media tab: it must show a full first page, as a writer's does.
         seed_library(project, user, BENCH_LIBRARY)
@@ -497,11 +499,13 @@ class Stack:
         from django.contrib.auth.models import User
         from django.contrib.sessions.backends.db import SessionStore
 
+        from imagegen.permissions import allow_generating
         from projects.services import project_create
 
         out = []
         for i in range(n):
             user = User.objects.create_user(f"{prefix}-{i}")
+            allow_generating(user)
             slug = project_create(owner=user, title=f"Load novel {i}").slug
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)

@@ -19,12 +19,14 @@ from django.views.decorators.http import require_POST
 
 from imagegen.config import PROVIDER_IDS, EffectiveConfig, get_config
 from imagegen.connection_check import LiveCheck, run_checks
-from imagegen.forms import KEY_FIELDS, ImageGenerationSettingsForm, key_saved
+from imagegen.forms import KEY_INPUTS, ImageGenerationSettingsForm, key_saved
 from imagegen.models import ImageGenerationSettings
+from imagegen.retirement import retirement_warnings
+from imagegen.saved_settings import load_saved
+from imagegen.setting_specs import GLOBAL_SPECS, LIMIT_SPECS, PROVIDER_LABELS, provider_specs
 
 logger = logging.getLogger(__name__)
 
-KEY_INPUTS = [f"{name}_new" for name in KEY_FIELDS]
 # Test connection's results travel to the change page through the session (post/redirect/get): a reload then
 # shows the saved status instead of re-sending the POST. They hold verdicts and reasons only, never a key.
 LIVE_CHECKS_SESSION_KEY = "imagegen_live_checks"
@@ -59,6 +61,7 @@ def render_provider_status(
     return render_to_string(
         "admin/imagegen/_provider_status.html",
         {
+            "retirements": [w.message() for w in retirement_warnings(config)],
             "generation": config.generation_status(),
             "default_provider": config.provider(default).label if default else "",
             "providers": providers,
@@ -104,38 +107,35 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
         return self.has_change_permission(request, obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
-        def key(field: str) -> tuple[str, ...]:
+        """One section for image generation as a whole, one per provider (its declared settings), the limits."""
+        saved = load_saved(obj) if obj is not None else None
+
+        def names(spec: Any) -> Any:
+            if not spec.secret:
+                return spec.field
             # The remove checkbox is only offered when there is something to remove.
-            saved = obj is not None and key_saved(getattr(obj, field))
-            return (f"{field}_new", f"{field}_remove") if saved else (f"{field}_new",)
+            kept = saved is not None and key_saved(saved.get(spec))
+            return (f"{spec.field}_new", f"{spec.field}_remove") if kept else f"{spec.field}_new"
 
         return [
             (
                 None,
                 {
-                    "fields": ["enabled", "default_provider"],
+                    "fields": [spec.field for spec in GLOBAL_SPECS],
                     "description": "A blank field, or a switch on “Use environment”, takes the environment "
                     "variable, else the default. Under each field: the value in effect now and where it comes from.",
                 },
             ),
-            (
-                "OpenAI",
-                {"fields": ["openai_enabled", key("openai_api_key"), "openai_base_url", "openai_timeout"]},
+            *(
+                (PROVIDER_LABELS[pid], {"fields": [names(spec) for spec in provider_specs(pid)]})
+                for pid in PROVIDER_IDS
             ),
-            (
-                "OpenRouter",
-                {
-                    "fields": [
-                        "openrouter_enabled",
-                        key("openrouter_api_key"),
-                        "openrouter_base_url",
-                        "openrouter_timeout",
-                    ]
-                },
-            ),
-            ("Stable Diffusion", {"fields": ["sd_enabled", "sd_endpoint", key("sd_api_key"), "sd_timeout"]}),
-            ("Limits", {"fields": ["daily_limit", "monthly_budget"]}),
+            ("Limits", {"fields": [spec.field for spec in LIMIT_SPECS]}),
         ]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.save()
+        form.save_provider_settings()  # the providers' settings are rows of their own, not the singleton's columns
 
     @method_decorator(sensitive_post_parameters(*KEY_INPUTS))
     def changeform_view(

@@ -158,9 +158,9 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Cost", {"fields": ("estimated_cost", "actual_cost", "usage")}),
+        ("Cost", {"fields": ("estimated_cost", "estimate_assumed", "actual_cost", "cost_source", "usage")}),
         ("Outcome", {"fields": ("error_class", "error_message", "request_ids")}),
-        ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
+        ("Times", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "task_id")}),
     )
     readonly_fields = _all_fields()
 
@@ -198,9 +198,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def estimated(self, job: GenerationJob) -> str:
         return usage.format_usd(job.estimated_cost) if job.estimated_cost is not None else "—"
 
-    @admin.display(description="reported cost", ordering="actual_cost")
+    @admin.display(description="cost", ordering="actual_cost")
     def actual(self, job: GenerationJob) -> str:
-        return usage.format_usd(job.actual_cost) if job.actual_cost is not None else "—"
+        if job.actual_cost is None:
+            return "—"
+        return f"{usage.format_usd(job.actual_cost)} ({job.get_cost_source_display()})"
 
     # --- the total under the list ----------------------------------------------------------------------------
 
@@ -214,7 +216,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
             # The filtered and searched queryset, every page of it, not just the rows shown.
             totals = usage.usage_of(changelist.queryset)
             context["jobs_total"] = totals
-            context["jobs_total_spend"] = usage.format_usd(totals.spend)
+            context["jobs_total_spend"] = usage.spend_text(totals)
             context["jobs_total_estimated"] = usage.format_usd(totals.estimated)
         return response
 
@@ -250,7 +252,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
             "title": "Image generation usage",
             "months": [_month_row(m, month) for m in reversed(months)],
             "months_total": usage.total(months),
-            "months_total_spend": usage.format_usd(usage.total(months).spend),
+            "months_total_spend": usage.spend_text(usage.total(months)),
             "spend_chart": bar_chart(
                 "Spend per month",
                 "usage-spend",
@@ -289,7 +291,7 @@ def _month_row(row: usage.MonthUsage, chosen: date) -> dict[str, Any]:
         "usage": row,
         "label": usage.month_label(row.month),
         "value": f"{row.month:%Y-%m}",
-        "spend": usage.format_usd(row.spend),
+        "spend": usage.spend_text(row),
         "estimated": usage.format_usd(row.estimated) if row.estimated else "",
         "chosen": row.month == chosen,
     }
@@ -353,7 +355,7 @@ def group_rows(rows: list[usage.GroupUsage]) -> list[dict[str, Any]]:
         {
             "usage": r,
             "label": r.label,
-            "spend": usage.format_usd(r.spend),
+            "spend": usage.spend_text(r),
             "percent": round(float((r.spend if by_spend else Decimal(r.images)) / peak * 100), 1)
             if peak
             else 0,

@@ -8,7 +8,7 @@ class ImagegenConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from imagegen import admin_jobs  # noqa: F401  registers the job admin until admin.py imports it
+        from imagegen import admin_jobs, admin_prices  # noqa: F401  register the job and price admins
         from imagegen.checks import check_environment
 
         checks.register(check_environment, "imagegen")

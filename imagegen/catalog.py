@@ -1,24 +1,40 @@
-"""What we know about each provider's models: what they allow and what they cost.
+"""What we know about models: what each allows, what it costs, and the families that name them.
 
-The catalog is the fallback and the source of limits; providers refine it with the upstream's live list (what a key
-can actually use right now). Prices are USD per image from docs/reference/provider-apis.md; a price we do not know
-is None and shown as unknown, never as zero. Self-hosted Stable Diffusion costs nothing per image.
+A fixed list of model ids is always out of date, so the catalog describes **families**: a pattern of ids (every
+`gpt-image-2*`, dated snapshots included) with the rules its members share. A provider declares its families in its
+own module; the upstream's live list says which members a key can use now, and every listed id that matches a family
+is offered with that family's options (see `ModelFamily.spec_for`). Prices are in `imagegen.pricing`; a price nobody
+knows is None and shown as unknown, never as zero.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
 
-OPENAI = "openai"
-OPENROUTER = "openrouter"
-STABLE_DIFFUSION = "stable-diffusion"
+from .pricing import Price
+from .sizes import AUTO, parse_size
 
 # Cloud jobs are capped at 4 images: enough to choose from, and a mistyped count cannot run up a bill.
 CLOUD_MAX_PER_JOB = 4
-SD_MAX_PER_JOB = 8
+SELF_HOSTED_MAX_PER_JOB = 8
+# A model retiring within this many days is flagged ("retires on DATE") wherever it is offered.
+RETIREMENT_NOTICE = timedelta(days=30)
+
+__all__ = [
+    "AUTO",
+    "CLOUD_MAX_PER_JOB",
+    "RETIREMENT_NOTICE",
+    "SELF_HOSTED_MAX_PER_JOB",
+    "ModelFamily",
+    "ModelOption",
+    "ModelSpec",
+    "SizeRule",
+    "parse_size",
+]
 
 
 @dataclass(frozen=True)
@@ -29,43 +45,71 @@ class SizeRule:
     min_side: int
     max_side: int
     max_pixels: int | None = None
+    min_pixels: int | None = None
     max_aspect: float | None = None  # longest side / shortest side
 
-    def allows(self, width: int, height: int) -> bool:
+    def problem(self, width: int, height: int) -> str:
+        """Why width × height breaks the rule, as the end of a sentence; "" when it does not."""
         if width % self.multiple or height % self.multiple:
-            return False
+            return f"both sides must be multiples of {self.multiple}"
         if not (self.min_side <= width <= self.max_side and self.min_side <= height <= self.max_side):
-            return False
-        if self.max_pixels is not None and width * height > self.max_pixels:
-            return False
-        return self.max_aspect is None or max(width, height) / min(width, height) <= self.max_aspect
+            return f"each side must be {self.min_side} to {self.max_side} pixels"
+        if self.max_aspect is not None and max(width, height) / min(width, height) > self.max_aspect:
+            return f"the longer side may be at most {self.max_aspect:g} times the shorter"
+        pixels = width * height
+        if self.max_pixels is not None and pixels > self.max_pixels:
+            return f"it may have at most {self.max_pixels:,} pixels"
+        if self.min_pixels is not None and pixels < self.min_pixels:
+            return f"it must have at least {self.min_pixels:,} pixels"
+        return ""
 
+    def allows(self, width: int, height: int) -> bool:
+        return not self.problem(width, height)
 
-# Self-hosted SD: multiples of 8 (the latent is 1/8 of the image); 256-2048 keeps SD 1.5 and SDXL usable
-# without letting one request exhaust a consumer GPU's memory.
-SD_SIZE_RULE = SizeRule(multiple=8, min_side=256, max_side=2048)
+    def summary(self) -> str:
+        """The rule in a few words, for a field's help (the full rule is in `describe` and in refusals)."""
+        text = f"sides multiples of {self.multiple}, up to {self.max_side} px"
+        return text + (f", at most {self.max_aspect:g}:1" if self.max_aspect else "")
+
+    def describe(self) -> str:
+        parts = [f"sides multiples of {self.multiple}, {self.min_side}–{self.max_side} px"]
+        if self.max_aspect:
+            parts.append(f"aspect up to {self.max_aspect:g}:1")
+        if self.min_pixels:
+            parts.append(f"at least {self.min_pixels:,} pixels")
+        if self.max_pixels:
+            parts.append(f"at most {self.max_pixels:,} pixels")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """One model's rules. The generation options (imagegen.options) read these fields to decide what to offer."""
+
     provider_id: str
     id: str
     label: str
-    sizes: tuple[str, ...] = ("1024x1024",)  # the choices offered; "auto" lets the model decide
+    family: str = ""  # the ModelFamily key it belongs to
+    sizes: tuple[str, ...] = ("1024x1024",)  # the sizes offered by name; "auto" lets the model decide
     size_rule: SizeRule | None = None  # when set, any WxH it allows is valid too
+    default_size: str = ""  # "" → the first of `sizes`
     qualities: tuple[str, ...] = ()
     default_quality: str = ""  # what the upstream uses when no quality is sent (it decides the price)
     styles: tuple[str, ...] = ()
+    complexities: tuple[str, ...] = ()
     images_per_request: int = 1
     max_images_per_job: int = CLOUD_MAX_PER_JOB
     max_prompt_chars: int = 4000
     negative_prompt: bool = False
     seed: bool = False
     steps: bool = False
+    cfg_scale: bool = False
+    samplers: tuple[str, ...] = ()  # self-hosted engines: the names their live lists give
+    schedulers: tuple[str, ...] = ()
+    edits: bool = False  # can change an existing image from an instruction
+    masks: bool = False  # takes a painted mask with an edit
     max_input_images: int = 0
-    # (size, quality) → USD per image; quality "" when the model has none.
-    prices: dict[tuple[str, str], Decimal] = field(default_factory=dict, hash=False, compare=False)
-    price_per_image: Decimal | None = None  # one price whatever the size (OpenRouter, self-hosted)
+    price: Price | None = field(default=None, hash=False, compare=False)
     shutdown_date: date | None = None
     extra: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
 
@@ -73,24 +117,54 @@ class ModelSpec:
     def input_images(self) -> bool:
         return self.max_input_images > 0
 
-    def allows_size(self, size: str) -> bool:
-        if size in self.sizes:
-            return True
-        dims = parse_size(size)
-        return dims is not None and self.size_rule is not None and self.size_rule.allows(*dims)
+    @property
+    def initial_size(self) -> str:
+        return self.default_size or (self.sizes[0] if self.sizes else "")
 
-    def price(self, size: str, quality: str) -> Decimal | None:
-        if self.price_per_image is not None:
-            return self.price_per_image
-        return self.prices.get((size, quality or self.default_quality))
+    @property
+    def initial_quality(self) -> str:
+        """The quality a new request starts on: medium where offered (a sensible, priced middle), else the default."""
+        if not self.qualities:
+            return ""
+        if "medium" in self.qualities:
+            return "medium"
+        return self.default_quality if self.default_quality in self.qualities else self.qualities[0]
+
+    def size_problem(self, size: str) -> str:
+        """Why this model cannot make `size`, as a sentence; "" when it can."""
+        if size in self.sizes:
+            return ""
+        dims = parse_size(size)
+        offered = ", ".join(self.sizes)
+        if self.size_rule is None:
+            return f"{self.label} makes only these sizes: {offered}."
+        if dims is None:
+            return f"Write a size as width x height in pixels, e.g. {self.initial_size}."
+        problem = self.size_rule.problem(*dims)
+        return f"{self.label} cannot make {dims[0]}x{dims[1]}: {problem}." if problem else ""
+
+    def allows_size(self, size: str) -> bool:
+        return not self.size_problem(size)
 
     def is_retired(self, today: date) -> bool:
         return self.shutdown_date is not None and today >= self.shutdown_date
 
+    def retires_soon(self, today: date) -> bool:
+        return self.shutdown_date is not None and today < self.shutdown_date <= today + RETIREMENT_NOTICE
+
+    @property
+    def retiring_on(self) -> date | None:
+        """The shutdown date when it falls within the notice period from today (UTC), else None."""
+        today = datetime.now(UTC).date()
+        return self.shutdown_date if self.retires_soon(today) else None
+
+    def replace(self, **changes: object) -> ModelSpec:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class ModelOption(ModelSpec):
-    """A model as offered right now: the catalog entry plus whether this key/endpoint can use it, and why not."""
+    """A model as offered right now: the spec plus whether this key/endpoint can use it, and why not."""
 
     available: bool = True
     unavailable_reason: str = ""
@@ -103,199 +177,48 @@ class ModelOption(ModelSpec):
         return cls(**{**values, **changes})  # type: ignore[arg-type]
 
 
-def parse_size(size: str) -> tuple[int, int] | None:
-    width, sep, height = size.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit() or int(width) <= 0 or int(height) <= 0:
-        return None
-    return int(width), int(height)
+@dataclass(frozen=True)
+class ModelFamily:
+    """Every model id matching `pattern` (a full match), with the rules they share in `template`.
+
+    `label_for` names a member from the pattern's match ("gpt-image-2.6-sunburst" → "GPT Image 2.6 Sunburst");
+    `adjust` changes the template for a member (a newer version that offers more qualities). `known_ids` are the
+    members we know exist, offered when the live list cannot be fetched; `shutdown` holds the catalog's own
+    retirement dates by id, for upstreams whose list does not say.
+    """
+
+    key: str
+    label: str
+    pattern: str
+    template: ModelSpec
+    label_for: Callable[[re.Match[str]], str] | None = None
+    adjust: Callable[[ModelSpec, re.Match[str]], ModelSpec] | None = None
+    known_ids: tuple[str, ...] = ()
+    shutdown: dict[str, date] = field(default_factory=dict, hash=False, compare=False)
+
+    def spec_for(self, model_id: str) -> ModelSpec | None:
+        match = re.fullmatch(self.pattern, model_id)
+        if match is None:
+            return None
+        label = self.label_for(match) if self.label_for else self.label
+        spec = self.template.replace(id=model_id, label=label, family=self.key)
+        if self.adjust is not None:
+            spec = self.adjust(spec, match)
+        undated = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model_id)  # a dated snapshot retires with its alias
+        shutdown = self.shutdown.get(model_id) or self.shutdown.get(undated) or self.shutdown.get(self.key)
+        return spec.replace(shutdown_date=shutdown) if shutdown else spec
 
 
-def _usd(table: dict[tuple[str, str], str]) -> dict[tuple[str, str], Decimal]:
-    return {key: Decimal(value) for key, value in table.items()}
+def match_family(families: Iterable[ModelFamily], model_id: str) -> ModelSpec | None:
+    """The spec of `model_id` from the first family that names it, or None."""
+    for family in families:
+        spec = family.spec_for(model_id)
+        if spec is not None:
+            return spec
+    return None
 
 
-_GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
-_GPT_IMAGE_QUALITIES = ("low", "medium", "high", "auto")
-
-
-def _gpt_image(
-    model_id: str, label: str, *, shutdown: date | None, prices: dict[tuple[str, str], str]
-) -> ModelSpec:
-    return ModelSpec(
-        OPENAI,
-        model_id,
-        label,
-        sizes=_GPT_IMAGE_SIZES,
-        qualities=_GPT_IMAGE_QUALITIES,
-        default_quality="auto",
-        images_per_request=10,
-        max_prompt_chars=32000,
-        max_input_images=16,
-        prices=_usd(prices),
-        shutdown_date=shutdown,
-    )
-
-
-_OPENAI_MODELS = [
-    ModelSpec(
-        OPENAI,
-        "dall-e-2",
-        "DALL·E 2",
-        sizes=("256x256", "512x512", "1024x1024"),
-        qualities=("standard",),
-        default_quality="standard",
-        images_per_request=10,
-        max_prompt_chars=1000,
-        prices=_usd(
-            {
-                ("256x256", "standard"): "0.016",
-                ("512x512", "standard"): "0.018",
-                ("1024x1024", "standard"): "0.020",
-            }
-        ),
-        shutdown_date=date(2026, 5, 12),
-    ),
-    ModelSpec(
-        OPENAI,
-        "dall-e-3",
-        "DALL·E 3",
-        sizes=("1024x1024", "1792x1024", "1024x1792"),
-        qualities=("standard", "hd"),
-        default_quality="standard",
-        styles=("vivid", "natural"),
-        images_per_request=1,  # the API takes n=1 only: more images mean parallel calls
-        max_prompt_chars=4000,
-        prices=_usd(
-            {
-                ("1024x1024", "standard"): "0.040",
-                ("1792x1024", "standard"): "0.080",
-                ("1024x1792", "standard"): "0.080",
-                ("1024x1024", "hd"): "0.080",
-                ("1792x1024", "hd"): "0.120",
-                ("1024x1792", "hd"): "0.120",
-            }
-        ),
-        shutdown_date=date(2026, 5, 12),
-    ),
-    _gpt_image(
-        "gpt-image-1",
-        "GPT Image 1",
-        shutdown=date(2026, 10, 23),
-        prices={
-            ("1024x1024", "low"): "0.011",
-            ("1024x1024", "medium"): "0.042",
-            ("1024x1024", "high"): "0.167",
-            ("1024x1536", "low"): "0.016",
-            ("1024x1536", "medium"): "0.063",
-            ("1024x1536", "high"): "0.25",
-            ("1536x1024", "low"): "0.016",
-            ("1536x1024", "medium"): "0.063",
-            ("1536x1024", "high"): "0.25",
-        },
-    ),
-    _gpt_image(
-        "gpt-image-1-mini",
-        "GPT Image 1 mini",
-        shutdown=date(2026, 12, 1),
-        prices={
-            ("1024x1024", "low"): "0.005",
-            ("1024x1024", "medium"): "0.011",
-            ("1024x1024", "high"): "0.036",
-        },
-    ),
-    _gpt_image("gpt-image-1.5", "GPT Image 1.5", shutdown=date(2026, 12, 1), prices={}),
-    _gpt_image("chatgpt-image-latest", "ChatGPT Image (latest)", shutdown=date(2026, 12, 1), prices={}),
-    dataclasses.replace(
-        _gpt_image("gpt-image-2", "GPT Image 2", shutdown=None, prices={}),
-        sizes=("1024x1024", "1536x1024", "1024x1536", "2048x2048", "3840x2160", "2160x3840", "auto"),
-        size_rule=SizeRule(multiple=16, min_side=16, max_side=3840, max_pixels=3840 * 2160, max_aspect=3.0),
-    ),
-]
-
-# Aspect ratios OpenRouter's image models understand; the sizes are what a writer picks and how we name them.
-OPENROUTER_ASPECTS = {
-    "1024x1024": "1:1",
-    "1344x768": "16:9",
-    "768x1344": "9:16",
-    "1184x864": "4:3",
-    "864x1184": "3:4",
-    "1248x832": "3:2",
-    "832x1248": "2:3",
-}
-
-_OPENROUTER_MODELS = [
-    # Fallbacks for when the live list cannot be fetched; prices from the seed's cost table.
-    ModelSpec(
-        OPENROUTER,
-        "black-forest-labs/flux-schnell",
-        "FLUX.1 Schnell",
-        sizes=tuple(OPENROUTER_ASPECTS),
-        seed=True,
-        price_per_image=Decimal("0.003"),
-        extra={"modalities": ["image"]},
-    ),
-    ModelSpec(
-        OPENROUTER,
-        "stabilityai/stable-diffusion-3",
-        "Stable Diffusion 3",
-        sizes=tuple(OPENROUTER_ASPECTS),
-        seed=True,
-        price_per_image=Decimal("0.035"),
-        extra={"modalities": ["image"]},
-    ),
-    ModelSpec(
-        OPENROUTER,
-        "google/gemini-2.5-flash-image",
-        "Gemini 2.5 Flash Image",
-        sizes=tuple(OPENROUTER_ASPECTS),
-        max_input_images=3,
-        extra={"modalities": ["image", "text"]},
-    ),
-]
-
-
-def openrouter_spec(model_id: str, label: str, **changes: object) -> ModelSpec:
-    """A live OpenRouter model we have no catalog entry for: the common OpenRouter limits."""
-    base = ModelSpec(OPENROUTER, model_id, label, sizes=tuple(OPENROUTER_ASPECTS), seed=True)
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-def sd_checkpoint_spec(title: str, label: str = "") -> ModelSpec:
-    """A Stable Diffusion checkpoint: models are whatever the WebUI has installed."""
-    return ModelSpec(
-        STABLE_DIFFUSION,
-        title,
-        label or title,
-        sizes=("512x512", "768x768", "1024x1024", "832x1216", "1216x832"),
-        size_rule=SD_SIZE_RULE,
-        images_per_request=SD_MAX_PER_JOB,  # batch_size: one call makes them all
-        max_images_per_job=SD_MAX_PER_JOB,
-        max_prompt_chars=8000,
-        negative_prompt=True,
-        seed=True,
-        steps=True,
-        price_per_image=Decimal(0),
-    )
-
-
-CATALOG: dict[str, dict[str, ModelSpec]] = {
-    OPENAI: {m.id: m for m in _OPENAI_MODELS},
-    OPENROUTER: {m.id: m for m in _OPENROUTER_MODELS},
-    STABLE_DIFFUSION: {},  # checkpoints are discovered from the WebUI
-}
-
-
-def get_model(provider_id: str, model_id: str) -> ModelSpec | None:
-    spec = CATALOG.get(provider_id, {}).get(model_id)
-    if spec is None and provider_id == STABLE_DIFFUSION and model_id:
-        return sd_checkpoint_spec(model_id)
-    return spec
-
-
-def estimate_cost(provider_id: str, model_id: str, size: str, quality: str, count: int) -> Decimal | None:
-    """Price x count in USD; None when the price is unknown (shown as "unknown", never as free)."""
-    spec = get_model(provider_id, model_id)
-    if spec is None:
-        return None
-    price = spec.price(size, quality)
-    return None if price is None else price * count
+def snapshot_suffix(match: re.Match[str]) -> str:
+    """ " (2026-04-21)" for a dated snapshot (a `date` group in the pattern), else ""."""
+    when = match.groupdict().get("date")
+    return f" ({when})" if when else ""

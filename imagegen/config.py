@@ -2,7 +2,7 @@
 
 Every setting resolves to a `Setting` that knows where its value came from, so admin, `manage.py imagegen config`
 and error messages can all say *why* a provider is or is not available. The environment is read at call time (never
-cached at import) and the settings row costs one query per `get_config()`; a caller that needs several answers in
+cached at import) and what an admin saved costs two queries per `get_config()`; a caller that needs several answers in
 one request calls `get_config()` once and asks the returned `EffectiveConfig`.
 
 Malformed environment values are reported by the system check (imagegen/checks.py). If the process runs anyway,
@@ -15,10 +15,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings as django_settings
+
+if TYPE_CHECKING:
+    from imagegen.saved_settings import Saved
+
+from imagegen.providers import PROVIDERS
+from imagegen.providers.settings import ProviderDeclaration
 
 from .setting_specs import (  # the table and its parsing live there; re-exported as the config's vocabulary
     FALSE_WORDS,
@@ -35,6 +41,7 @@ from .setting_specs import (  # the table and its parsing live there; re-exporte
     Spec,
     environment_problems,
     parse,
+    provider_specs,
     validate_http_url,
 )
 
@@ -56,15 +63,10 @@ __all__ = [
     "Setting",
     "Source",
     "Spec",
-    "available_providers",
     "display_url",
-    "effective_default_provider",
     "environment_problems",
-    "generation_available",
     "get_config",
     "parse",
-    "provider_connection",
-    "provider_status",
     "resolve",
     "validate_http_url",
 ]
@@ -119,6 +121,11 @@ class Setting:
             return display_url(value) if value else "not set"
         if kind == "seconds":
             return f"{value} s"
+        if kind == "choice":
+            return dict(self.spec.choices).get(value, value)
+        if kind in ("text", "json"):
+            # A workflow or a mapping: too long for a table row; whether it is there is what an admin needs.
+            return "set" if value not in (None, "", {}, []) else "not set"
         if value is None:
             return "no limit"
         return f"{value} USD" if kind == "money" else f"{value} images"
@@ -155,30 +162,59 @@ class Availability:
 
 @dataclass(frozen=True)
 class ProviderConnection:
-    """What a provider needs to talk to its upstream. Built by `provider_connection()`; never holds ciphertext."""
+    """What a provider needs to talk to its upstream. Built by `EffectiveConfig.connection()`; never holds ciphertext."""
 
     provider_id: str
     api_key: str = field(repr=False)
-    base_url: str  # without trailing slash; the WebUI endpoint for Stable Diffusion
+    base_url: str  # without trailing slash: the base URL, or the endpoint of a self-hosted engine
     timeout: float
     site_url: str
+    # The provider's own settings beyond the four everyone has, by key (e.g. a ComfyUI workflow).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ProviderSettings:
+    """One provider's resolved settings, in the order its module declares them."""
+
     provider_id: str
-    enabled: Setting
-    api_key: Setting
-    url: Setting  # the base URL, or the WebUI endpoint for Stable Diffusion
-    timeout: Setting
+    values: dict[
+        str, Setting
+    ]  # by the declared key: "enabled", "api_key", "base_url" | "endpoint", "timeout", …
+
+    @property
+    def declaration(self) -> ProviderDeclaration:
+        return PROVIDERS[self.provider_id].settings
 
     @property
     def label(self) -> str:
         return PROVIDER_LABELS[self.provider_id]
 
     @property
+    def enabled(self) -> Setting:
+        return self.values["enabled"]
+
+    @property
+    def api_key(self) -> Setting:
+        return self.values["api_key"]
+
+    @property
+    def url(self) -> Setting:
+        """The base URL, or the endpoint of a self-hosted engine."""
+        return self.values[self.declaration.url]
+
+    @property
+    def timeout(self) -> Setting:
+        return self.values["timeout"]
+
+    @property
+    def credential(self) -> Setting:
+        """What makes the provider usable: its API key, or the endpoint of a self-hosted engine."""
+        return self.values[self.declaration.credential]
+
+    @property
     def settings(self) -> tuple[Setting, ...]:
-        return (self.enabled, self.api_key, self.url, self.timeout)
+        return tuple(self.values.values())
 
     def status(self) -> Availability:
         for s in self.settings:
@@ -191,12 +227,14 @@ class ProviderSettings:
                 return Availability(False, f"disabled by {self.enabled.env_name}")
         if self.api_key.undecryptable:
             return Availability(False, "saved key cannot be decrypted — enter it again in admin")
-        if self.provider_id == "stable-diffusion":
-            if not self.url.value:
-                return Availability(False, f"no WebUI endpoint (set it in admin or {self.url.env_name})")
-        elif not self.api_key.value:
-            return Availability(False, f"no API key (set it in admin or {self.api_key.env_name})")
+        if not self.credential.value:
+            what = _credential_name(self.credential.spec)
+            return Availability(False, f"no {what} (set it in admin or {self.credential.env_name})")
         return Availability(True)
+
+
+def _credential_name(spec: Spec) -> str:
+    return "API key" if spec.secret else "endpoint URL"
 
 
 @dataclass(frozen=True)
@@ -206,18 +244,19 @@ class EffectiveConfig:
     providers: dict[str, ProviderSettings]
     daily_limit: Setting
     monthly_budget: Setting
+    unknown_price: Setting
+    assumed_price: Setting
 
     @property
-    def openai(self) -> ProviderSettings:
-        return self.providers["openai"]
-
-    @property
-    def openrouter(self) -> ProviderSettings:
-        return self.providers["openrouter"]
-
-    @property
-    def stable_diffusion(self) -> ProviderSettings:
-        return self.providers["stable-diffusion"]
+    def globals(self) -> tuple[Setting, ...]:
+        return (
+            self.enabled,
+            self.default_provider,
+            self.daily_limit,
+            self.monthly_budget,
+            self.unknown_price,
+            self.assumed_price,
+        )
 
     def provider(self, provider_id: str) -> ProviderSettings:
         try:
@@ -229,7 +268,7 @@ class EffectiveConfig:
 
     def settings(self) -> list[Setting]:
         """Every setting, in SPECS order."""
-        flat = [self.enabled, self.default_provider, self.daily_limit, self.monthly_budget]
+        flat = list(self.globals)
         for pid in PROVIDER_IDS:
             flat.extend(self.providers[pid].settings)
         by_name = {s.name: s for s in flat}
@@ -248,7 +287,7 @@ class EffectiveConfig:
         return [pid for pid in PROVIDER_IDS if self.providers[pid].status().available]
 
     def generation_status(self) -> Availability:
-        for s in (self.enabled, self.default_provider, self.daily_limit, self.monthly_budget):
+        for s in self.globals:
             if s.problem:
                 return Availability(False, s.problem)
         if not self.enabled.value:
@@ -269,6 +308,7 @@ class EffectiveConfig:
 
     def connection(self, provider_id: str) -> ProviderConnection:
         p = self.provider(provider_id)
+        common = {"enabled", "api_key", "timeout", p.declaration.url}
         return ProviderConnection(
             provider_id=provider_id,
             # bool() first: an undecryptable key is an empty str subclass carrying ciphertext; send nothing.
@@ -276,11 +316,12 @@ class EffectiveConfig:
             base_url=(p.url.value or "").rstrip("/"),
             timeout=float(p.timeout.value),
             site_url=django_settings.SITE_URL,
+            extra={key: s.value for key, s in p.values.items() if key not in common},
         )
 
 
-def _resolve(spec: Spec, row: Any, environ: Mapping[str, str]) -> Setting:
-    admin_value = getattr(row, spec.field)
+def _resolve(spec: Spec, saved: Saved, environ: Mapping[str, str]) -> Setting:
+    admin_value = saved.get(spec)
     # An undecryptable key is falsy but was set in admin; it must win, not fall through to the environment.
     if admin_value is not None and (admin_value != "" or getattr(admin_value, "undecryptable", False)):
         return Setting(spec, admin_value, "admin")
@@ -293,64 +334,36 @@ def _resolve(spec: Spec, row: Any, environ: Mapping[str, str]) -> Setting:
     return Setting(spec, spec.default, "default")
 
 
-def _provider(pid: str, row: Any, environ: Mapping[str, str]) -> ProviderSettings:
-    p = PROVIDER_PREFIX[pid]
-    url_name = "endpoint" if pid == "stable-diffusion" else "base_url"
-    resolved = {
-        part: _resolve(SPEC_BY_NAME[f"{p}.{part}"], row, environ)
-        for part in ("enabled", "api_key", url_name, "timeout")
-    }
-    enabled = resolved["enabled"]
+def _provider(pid: str, saved: Saved, environ: Mapping[str, str]) -> ProviderSettings:
+    values = {spec.key: _resolve(spec, saved, environ) for spec in provider_specs(pid)}
+    enabled = values["enabled"]
     if enabled.value is None:
-        # Set nowhere (or malformed): follow the credential, so configuring a key is enough to switch it on.
-        credential = resolved[url_name] if pid == "stable-diffusion" else resolved["api_key"]
-        what = "WebUI endpoint" if pid == "stable-diffusion" else "API key"
+        # Set nowhere (or malformed): follow the credential, so configuring a key (or endpoint) switches it on.
+        credential = values[PROVIDERS[pid].settings.credential]
+        what = _credential_name(credential.spec)
         present = bool(credential.value) or credential.undecryptable
         note = f"{what} is set" if present else f"no {what}"
-        enabled = Setting(enabled.spec, present, "default", problem=enabled.problem, note=note)
-    return ProviderSettings(pid, enabled, resolved["api_key"], resolved[url_name], resolved["timeout"])
+        values["enabled"] = Setting(enabled.spec, present, "default", problem=enabled.problem, note=note)
+    return ProviderSettings(pid, values)
 
 
-def resolve(row: Any, environ: Mapping[str, str] | None = None) -> EffectiveConfig:
-    """The effective configuration for a settings row (saved or not) and an environment. No queries."""
+def resolve(saved: Saved, environ: Mapping[str, str] | None = None) -> EffectiveConfig:
+    """The effective configuration for what an admin saved and an environment. No queries."""
     environ = os.environ if environ is None else environ
     return EffectiveConfig(
-        enabled=_resolve(SPEC_BY_NAME["enabled"], row, environ),
-        default_provider=_resolve(SPEC_BY_NAME["default_provider"], row, environ),
-        providers={pid: _provider(pid, row, environ) for pid in PROVIDER_IDS},
-        daily_limit=_resolve(SPEC_BY_NAME["daily_limit"], row, environ),
-        monthly_budget=_resolve(SPEC_BY_NAME["monthly_budget"], row, environ),
+        enabled=_resolve(SPEC_BY_NAME["enabled"], saved, environ),
+        default_provider=_resolve(SPEC_BY_NAME["default_provider"], saved, environ),
+        providers={pid: _provider(pid, saved, environ) for pid in PROVIDER_IDS},
+        daily_limit=_resolve(SPEC_BY_NAME["daily_limit"], saved, environ),
+        monthly_budget=_resolve(SPEC_BY_NAME["monthly_budget"], saved, environ),
+        unknown_price=_resolve(SPEC_BY_NAME["unknown_price"], saved, environ),
+        assumed_price=_resolve(SPEC_BY_NAME["assumed_price"], saved, environ),
     )
 
 
 def get_config(environ: Mapping[str, str] | None = None) -> EffectiveConfig:
-    """The effective configuration now: one query for the settings row, the environment read afresh."""
-    # Imported here, not at the top: models (and, later, the provider registry they use) import this module.
-    from imagegen.models import ImageGenerationSettings
+    """The effective configuration now: two queries for what an admin saved, the environment read afresh."""
+    # Imported here, not at the top: models (and, through them, the settings table) import this module.
+    from imagegen.saved_settings import load_saved
 
-    row = ImageGenerationSettings.objects.filter(pk=ImageGenerationSettings.SINGLETON_PK).first()
-    # No row yet means nothing set in admin; reading must not write, so use an unsaved blank one.
-    return resolve(row or ImageGenerationSettings(), environ)
-
-
-# --- The interface providers and views use. Each call is one query; call get_config() once to share it. -----
-
-
-def provider_connection(provider_id: str, config: EffectiveConfig | None = None) -> ProviderConnection:
-    return (config or get_config()).connection(provider_id)
-
-
-def provider_status(provider_id: str, config: EffectiveConfig | None = None) -> Availability:
-    return (config or get_config()).provider_status(provider_id)
-
-
-def generation_available(config: EffectiveConfig | None = None) -> bool:
-    return (config or get_config()).generation_available()
-
-
-def effective_default_provider(config: EffectiveConfig | None = None) -> str | None:
-    return (config or get_config()).effective_default_provider()
-
-
-def available_providers(config: EffectiveConfig | None = None) -> list[str]:
-    return (config or get_config()).available_providers()
+    return resolve(load_saved(), environ)

@@ -15,8 +15,9 @@ from typing import Any
 
 from django.db import connections
 
-from imagegen.config import MASK, PROVIDER_IDS, EffectiveConfig
+from imagegen.config import PROVIDER_IDS, EffectiveConfig
 from imagegen.providers import CheckResult, Provider, get_provider
+from imagegen.providers.errors import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +69,6 @@ class LiveCheck:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LiveCheck:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Mask every secret in `text`. Provider errors are scrubbed already; this keeps a future slip off the page."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def connect(provider_id: str, config: EffectiveConfig, *, timeout: float = CHECK_TIMEOUT) -> Provider:

@@ -1,7 +1,9 @@
-"""The Generate Image form: the options the chosen model allows and nothing else, validated against the catalog.
+"""The Generate Image form: the options the chosen model allows and nothing else, validated against its rules.
 
 The form is built for one provider and model at a time. Changing either re-renders the form (htmx, or the
 "Update options" button without JavaScript), so a writer never sees a size or quality the model would refuse.
+Its option fields come from imagegen.options, where each option is declared once; `manage.py imagegen generate`
+validates through this same form.
 """
 
 from __future__ import annotations
@@ -15,33 +17,20 @@ from django.core.validators import MaxLengthValidator
 
 from projects.models import Element, Project
 
-from .catalog import ModelOption, parse_size
-from .config import PROVIDER_LABELS
+from . import costs
+from . import options as generation_options
+from .catalog import ModelOption
 from .prompts import ComposedPrompt, Role, compose_prompt
+from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
 
-# Sizes offered for self-hosted Stable Diffusion, whose WebUI takes any multiple of 8 within bounds.
-SD_SIZES = ("512x512", "768x768", "1024x1024", "512x768", "768x512", "832x1216", "1216x832", "1344x768")
-SD_DEFAULT_STEPS = 30
-# The limits the dialog and `manage.py imagegen generate` both apply.
-MAX_STEPS = 150
-MAX_SEED = 2**32 - 1
 ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
-# The model a new dialog starts on, where the provider offers it: the current one, not the oldest in the list.
-PREFERRED_MODELS = {"openai": "gpt-image-2"}
 
 
-def _size_label(size: str) -> str:
-    if size == "auto":
-        return "Auto (the model decides)"
-    dims = parse_size(size)
-    if not dims:
-        return size
-    width, height = dims
-    shape = "square" if width == height else ("landscape" if width > height else "portrait")
-    return f"{width} × {height} ({shape})"
+def element_field_name(element: Element) -> str:
+    return f"element_{element.pk}"
 
 
 class GenerateForm(forms.Form):
@@ -51,6 +40,7 @@ class GenerateForm(forms.Form):
         label="Prompt",
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "What should the image show?"}),
         help_text="Your words are sent as written; the elements below add context after them.",
+        error_messages={"required": "Describe the image you want."},
     )
 
     def __init__(
@@ -71,14 +61,14 @@ class GenerateForm(forms.Form):
         source = data if data is not None else (initial or {})
         provider = source.get("provider") if source.get("provider") in providers else default_provider
         provider = provider or (providers[0] if providers else "")
-        self.fields["provider"].choices = [(p, PROVIDER_LABELS.get(p, p)) for p in providers]
+        self.fields["provider"].choices = [(p, provider_label(p)) for p in providers]
         # The resolved provider wins over a stale one (Try again on a job whose provider is now off): with a
         # single provider the field is hidden, and an error on a hidden field would make Generate do nothing.
         self.initial = {**self.initial, "provider": provider}
         if len(providers) <= 1:
             self.fields["provider"].widget = forms.HiddenInput()
             if data is not None and data.get("provider") != provider:
-                self.data = data.copy()
+                self.data = data.copy() if hasattr(data, "copy") else dict(data)
                 self.data["provider"] = provider
         self.provider_id = provider
 
@@ -90,13 +80,31 @@ class GenerateForm(forms.Form):
         model_id = source.get("model")
         if not any(m.id == model_id for m in usable):
             # After a provider change the old model is not this provider's: start on its preferred one, not the oldest.
-            model_id = PREFERRED_MODELS.get(provider)
+            model_id = PROVIDERS[provider].preferred_model if provider in PROVIDERS else ""
         self.spec = next((m for m in usable if m.id == model_id), usable[0] if usable else None)
         self.fields["model"].initial = self.spec.id if self.spec else None
         if self.spec is not None:
             self._add_model_fields(self.spec)
+            self._size_as_custom()
         self._add_element_fields()
         self._drop_stale_initial()
+
+    def _size_as_custom(self) -> None:
+        """A size given as WxH that is not among the named ones (Generate again, a link, the command line) is a
+        custom size: select "Custom size…" with it filled in, so it is checked against the model's rule."""
+        field = self.fields.get("size")
+        source = self.data if self.is_bound else self.initial
+        size = source.get("size")
+        if not isinstance(field, forms.ChoiceField) or not size or "custom_size" not in self.fields:
+            return
+        if str(size) in {str(v) for v, _ in field.choices}:
+            return
+        changed = source.copy() if hasattr(source, "copy") else dict(source)
+        changed["size"], changed["custom_size"] = generation_options.CUSTOM, size
+        if self.is_bound:
+            self.data = changed
+        else:
+            self.initial = changed
 
     def _drop_stale_initial(self) -> None:
         """A refresh carries the previous model's choices. One the new model does not offer would leave the browser
@@ -104,12 +112,15 @@ class GenerateForm(forms.Form):
         if self.is_bound:
             return
         self.initial = dict(self.initial)
-        for name in ("size", "quality", "style"):
-            field = self.fields.get(name)
-            offered = (
-                {str(value) for value, _ in field.choices} if isinstance(field, forms.ChoiceField) else set()
-            )
-            if name in self.initial and offered and str(self.initial[name]) not in offered:
+        for name, field in self.fields.items():
+            if (
+                name in ("provider", "model")
+                or not isinstance(field, forms.ChoiceField)
+                or name not in self.initial
+            ):
+                continue
+            offered = {str(value) for value, _ in field.choices}
+            if str(self.initial[name]) not in offered:
                 del self.initial[name]
 
     # --- fields the model allows ---------------------------------------------------------------------------
@@ -117,53 +128,18 @@ class GenerateForm(forms.Form):
     def _add_model_fields(self, spec: ModelOption) -> None:
         # The writer's words are never cut, so a prompt over the model's limit is an error, not a truncation.
         self.fields["prompt"].max_length = spec.max_prompt_chars
-        self.fields["prompt"].validators.append(MaxLengthValidator(spec.max_prompt_chars))
+        self.fields["prompt"].validators.append(
+            MaxLengthValidator(
+                spec.max_prompt_chars,
+                message=f"The prompt is %(show_value)d characters; {spec.label} takes at most %(limit_value)d.",
+            )
+        )
         self.fields["prompt"].widget.attrs["maxlength"] = spec.max_prompt_chars
-        sizes = list(spec.sizes) or [s for s in SD_SIZES if spec.allows_size(s)]
-        if spec.size_rule is not None:
-            sizes += [s for s in SD_SIZES if s not in sizes and spec.allows_size(s)]
-        self.fields["size"] = forms.ChoiceField(
-            label="Size", choices=[(s, _size_label(s)) for s in sizes], initial=sizes[0]
-        )
-        if spec.qualities:
-            # Medium is a sensible first choice where offered (and has a known price; "auto" has none).
-            default = "medium" if "medium" in spec.qualities else (spec.default_quality or spec.qualities[0])
-            self.fields["quality"] = forms.ChoiceField(
-                label="Quality", choices=[(q, q.capitalize()) for q in spec.qualities], initial=default
-            )
-        if spec.styles:
-            self.fields["style"] = forms.ChoiceField(
-                label="Style", choices=[(s, s.capitalize()) for s in spec.styles], initial=spec.styles[0]
-            )
-        self.fields["count"] = forms.IntegerField(
-            label="Images",
-            min_value=1,
-            max_value=spec.max_images_per_job,
-            initial=1,
-            help_text=f"1 to {spec.max_images_per_job}.",
-        )
-        if spec.negative_prompt:
-            self.fields["negative_prompt"] = forms.CharField(
-                label="Negative prompt",
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What the image should avoid"}),
-            )
-        if spec.seed:
-            self.fields["seed"] = forms.IntegerField(
-                label="Seed",
-                required=False,
-                min_value=0,
-                max_value=MAX_SEED,
-                help_text="Blank for a random seed; the same seed and settings repeat an image.",
-            )
-        if spec.steps:
-            self.fields["steps"] = forms.IntegerField(
-                label="Steps", min_value=1, max_value=MAX_STEPS, initial=SD_DEFAULT_STEPS
-            )
+        self.fields.update(generation_options.form_fields(spec))
 
     def _add_element_fields(self) -> None:
         for element in self.elements:
-            self.fields[f"element_{element.pk}"] = forms.ChoiceField(
+            self.fields[element_field_name(element)] = forms.ChoiceField(
                 label=element.name, choices=ROLE_CHOICES, required=False
             )
 
@@ -171,17 +147,20 @@ class GenerateForm(forms.Form):
 
     @property
     def option_fields(self) -> list[forms.BoundField]:
-        names = ["size", "quality", "style", "count", "steps", "seed"]
-        return [self[name] for name in names if name in self.fields]
+        """The option fields shown in the Options box (the negative prompt sits under the prompt instead)."""
+        skip = {"provider", "model", "prompt", "negative_prompt"}
+        return [self[name] for name in self.fields if name not in skip and not name.startswith("element_")]
 
     @property
     def element_rows(self) -> list[tuple[Element, forms.BoundField]]:
-        return [(element, self[f"element_{element.pk}"]) for element in self.elements]
+        return [(element, self[element_field_name(element)]) for element in self.elements]
 
     def chosen_elements(self) -> list[tuple[Element, str]]:
         source = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         return [
-            (e, source.get(f"element_{e.pk}") or "") for e in self.elements if source.get(f"element_{e.pk}")
+            (e, source.get(element_field_name(e)) or "")
+            for e in self.elements
+            if source.get(element_field_name(e))
         ]
 
     # --- validation --------------------------------------------------------------------------------------
@@ -194,6 +173,14 @@ class GenerateForm(forms.Form):
             )
         if cleaned.get("model") and cleaned["model"] != self.spec.id:
             self.add_error("model", "Choose one of the models listed.")
+        try:
+            generation_options.clean_size(self.spec, cleaned)
+        except forms.ValidationError as error:
+            self.add_error(None, error)
+        # An option this model does not take must not be dropped silently (a crafted post, the command line).
+        for option in generation_options.OPTIONS:
+            if not option.offered(self.spec) and self.data.get(option.name) not in (None, ""):
+                self.add_error(None, option.problem(self.spec, self.data.get(option.name)))
         prompt = (cleaned.get("prompt") or "").strip()
         if "prompt" in cleaned and not prompt:
             self.add_error("prompt", "Describe the image you want.")
@@ -203,40 +190,65 @@ class GenerateForm(forms.Form):
             )
         return cleaned
 
-    @property
-    def estimated_cost(self) -> Decimal | None:
-        """Price × count for the options as chosen so far (the live estimate, and the job's once valid)."""
-        if self.spec is None:
+    def _current(self, name: str) -> Any:
+        """An option's value as chosen so far (valid or not yet), falling back to the field's initial value."""
+        field = self.fields.get(name)
+        if field is None:
             return None
         data = self.data if self.is_bound else self.initial
-        size = data.get("size") if data.get("size") in dict(self.fields["size"].choices) else None
-        size = size or self.fields["size"].initial
-        quality = ""
-        if "quality" in self.fields:
-            quality = data.get("quality") if data.get("quality") in self.spec.qualities else None
-            quality = quality or self.fields["quality"].initial
+        value = data.get(name)
+        if isinstance(field, forms.ChoiceField):
+            return value if str(value) in {str(v) for v, _ in field.choices} else field.initial
+        return value if value not in (None, "") else field.initial
+
+    @property
+    def estimated_cost(self) -> Decimal | None:
+        """The estimate for the options as chosen so far (the live estimate, and the job's once valid)."""
+        if self.spec is None:
+            return None
+        size = self._current("size")
+        if size == generation_options.CUSTOM:
+            size = self._current("custom_size") or self.spec.initial_size
         try:
-            count = int(data.get("count") or self.fields["count"].initial)
+            count = max(1, int(self._current("count") or 1))
         except (TypeError, ValueError):
             return None
-        price = self.spec.price(size, quality)
-        return price * max(1, count) if price is not None else None
+        prompt = self.composed.text if self.composed else str(self._current("prompt") or "")
+        return costs.estimate_cost(
+            self.spec,
+            size=str(size),
+            quality=str(self._current("quality") or ""),
+            count=count,
+            prompt_chars=len(prompt),
+            input_images=len(self.reference_images()),
+        )
+
+    def reference_images(self) -> list[Element]:
+        """The Reference elements whose images would go along, within the model's input-image limit."""
+        if self.spec is None or not self.spec.max_input_images:
+            return []
+        data = self.data if self.is_bound else self.initial
+        chosen = [
+            e for e in self.elements if data.get(element_field_name(e)) == Role.REFERENCE and e.image_id
+        ]
+        return chosen[: self.spec.max_input_images]
+
+    @property
+    def is_free(self) -> bool:
+        return self.spec is not None and costs.estimate_cost(self.spec, size=self.spec.initial_size) == 0
 
     def options(self) -> GenerationOptions:
         """The validated request, for services.job_create."""
         data = self.cleaned_data
         assert self.spec is not None
+        values = generation_options.values_from(self.spec, data)
         return GenerationOptions(
             provider=self.provider_id,
             model=self.spec.id,
             prompt=data["prompt"].strip(),
-            size=data["size"],
-            quality=data.get("quality", ""),
-            style=data.get("style", ""),
-            count=data["count"],
-            negative_prompt=(data.get("negative_prompt") or "").strip(),
-            seed=data.get("seed"),
-            steps=data.get("steps"),
+            size=values.pop("size"),
+            count=values.pop("count"),
+            values=values,
             elements=self.chosen_elements(),
             max_input_images=self.spec.max_input_images,
         )

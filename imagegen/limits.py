@@ -6,6 +6,7 @@ Each refusal says which limit, how much is used, and when it resets, so the writ
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -28,6 +29,14 @@ class LimitReached(Exception):
         super().__init__(message)
         self.message = message
         self.limit = limit
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What a request counts against the budget: its estimate, or an assumed price when nobody knows the real one."""
+
+    cost: Decimal | None
+    assumed: bool = False
 
 
 def start_of_day(now: datetime | None = None) -> datetime:
@@ -64,9 +73,11 @@ def images_used_today(user: AbstractBaseUser, now: datetime | None = None) -> in
 
 
 def spend_this_month(now: datetime | None = None) -> Decimal:
-    """Spend across all users this month: actual cost where known, else the estimate of jobs that may cost.
+    """Spend across all users this month: the actual cost where known, else the estimate of jobs that may cost.
 
-    Jobs that failed or were cancelled without an image and without a reported cost are not charged upstream.
+    Jobs that failed or were cancelled without an image and without a cost on record were not charged upstream.
+    A job whose cost nobody knows adds nothing here; under the "refuse" policy such jobs cannot start while a
+    budget is set, and under "allow" they carry an assumed estimate, so the budget never counts them as $0.
     """
     charged = GenerationJob.objects.filter(created_at__gte=start_of_month(now)).filter(
         Q(status__in=GenerationJob.UNFINISHED) | Q(images_made__gt=0) | Q(actual_cost__isnull=False)
@@ -77,8 +88,8 @@ def spend_this_month(now: datetime | None = None) -> Decimal:
 
 def check_limits(
     *, user: AbstractBaseUser, count: int, estimated_cost: Decimal | None, config: EffectiveConfig
-) -> None:
-    """Raise LimitReached when this request would pass a limit."""
+) -> Counted:
+    """Raise LimitReached when this request would pass a limit; else return what it counts against the budget."""
     now = timezone.now()
     unfinished = GenerationJob.objects.filter(user=user, status__in=GenerationJob.UNFINISHED).count()
     if unfinished >= MAX_UNFINISHED_PER_USER:
@@ -102,18 +113,25 @@ def check_limits(
             )
 
     budget = config.monthly_budget.value
-    if budget is not None and estimated_cost != 0:  # a free (self-hosted) request spends nothing
-        spent = spend_this_month(now)
-        reset_on = f"{start_of_next_month(now):%B} 1"
-        if estimated_cost is None:
+    if budget is None or estimated_cost == 0:  # a free (self-hosted) request spends nothing
+        return Counted(estimated_cost)
+    counted = Counted(estimated_cost)
+    if estimated_cost is None:
+        if config.unknown_price.value != "allow":
             raise LimitReached(
                 f"This model's price is unknown, so it cannot be checked against the monthly budget of "
                 f"${budget:.2f}. Choose a model with a known price, or ask an admin.",
                 limit="budget",
             )
-        if spent + estimated_cost > budget:
-            raise LimitReached(
-                f"Monthly budget: ${spent:.2f} of ${budget:.2f} is spent this month, and this request would add "
-                f"about ${estimated_cost:.2f}. The budget resets on {reset_on}; an admin can raise it.",
-                limit="budget",
-            )
+        counted = Counted(config.assumed_price.value * count, assumed=True)
+    spent = spend_this_month(now)
+    assert counted.cost is not None
+    if spent + counted.cost > budget:
+        reset_on = f"{start_of_next_month(now):%B} 1"
+        what = "an assumed" if counted.assumed else "about"
+        raise LimitReached(
+            f"Monthly budget: ${spent:.2f} of ${budget:.2f} is spent this month, and this request would add "
+            f"{what} ${counted.cost:.2f}. The budget resets on {reset_on}; an admin can raise it.",
+            limit="budget",
+        )
+    return counted

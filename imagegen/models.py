@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
-from imagegen.config import PROVIDER_CHOICES, validate_http_url
+from imagegen.config import SPEC_BY_NAME as SPECS_BY_NAME
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
 
@@ -77,34 +77,9 @@ class SecretKeyField(EncryptedTextField):
         return self.get_prep_value(self.value_from_object(obj)) or ""
 
 
-def _enabled(label: str) -> models.BooleanField:
-    return models.BooleanField(label, null=True, blank=True, default=None)
-
-
-def _key(label: str, help_text: str = "") -> SecretKeyField:
-    # null, not "": the encrypted field stores an empty value as NULL.
-    return SecretKeyField(label, null=True, blank=True, help_text=help_text)
-
-
-def _url(label: str, help_text: str) -> models.CharField:
-    # Not URLField: its validator rejects host names without a dot, such as a Docker service `sd-webui`.
-    return models.CharField(
-        label, max_length=500, blank=True, default="", validators=[validate_http_url], help_text=help_text
-    )
-
-
-def _timeout(label: str, default: int) -> models.PositiveIntegerField:
-    return models.PositiveIntegerField(
-        label,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text=f"Seconds. Default {default}.",
-    )
-
-
 class ImageGenerationSettings(models.Model):
-    """The one row of admin-entered settings. A blank field means "use the environment"; see imagegen/config.py."""
+    """The one row of admin-entered settings of image generation as a whole. A blank field means "use the
+    environment"; see imagegen/config.py. Each provider's own settings are ProviderSetting rows."""
 
     SINGLETON_PK = 1
 
@@ -115,36 +90,14 @@ class ImageGenerationSettings(models.Model):
         default=None,
         help_text="The master switch. Default: on, when a provider is available.",
     )
+    # No `choices=`: the admin form offers the registry's providers, so adding a provider needs no migration.
     default_provider = models.CharField(
         "Default provider",
         max_length=32,
         blank=True,
         default="",
-        choices=[("", "Use environment"), *PROVIDER_CHOICES],
         help_text="Used when available; otherwise the first available one.",
     )
-
-    openai_enabled = _enabled("OpenAI enabled")
-    openai_api_key = _key("OpenAI API key")
-    openai_base_url = _url(
-        "OpenAI base URL", "For OpenAI-compatible gateways. Default https://api.openai.com/v1."
-    )
-    openai_timeout = _timeout("OpenAI request timeout", 120)
-
-    openrouter_enabled = _enabled("OpenRouter enabled")
-    openrouter_api_key = _key("OpenRouter API key")
-    openrouter_base_url = _url("OpenRouter base URL", "Default https://openrouter.ai/api/v1.")
-    openrouter_timeout = _timeout("OpenRouter request timeout", 120)
-
-    sd_enabled = _enabled("Stable Diffusion enabled")
-    sd_endpoint = _url(
-        "Stable Diffusion WebUI endpoint URL",
-        "AUTOMATIC1111 WebUI started with --api, e.g. http://127.0.0.1:7860.",
-    )
-    sd_api_key = _key(
-        "Stable Diffusion API key", "Optional: user:password for --api-auth, or a token for a proxy."
-    )
-    sd_timeout = _timeout("Stable Diffusion request timeout", 300)
 
     daily_limit = models.PositiveIntegerField(
         "Daily image limit per user", null=True, blank=True, help_text="Blank everywhere = no limit."
@@ -157,6 +110,25 @@ class ImageGenerationSettings(models.Model):
         blank=True,
         validators=[MinValueValidator(0)],
         help_text="Blank everywhere = no budget.",
+    )
+
+    unknown_price = models.CharField(
+        "When a model's price is unknown",
+        max_length=10,
+        blank=True,
+        default="",
+        choices=[("", "Use environment"), *SPECS_BY_NAME["unknown_price"].choices],
+        help_text="Applies while a monthly budget is set: refuse such jobs, or let them run and count the assumed "
+        "price per image against the budget.",
+    )
+    assumed_price = models.DecimalField(
+        "Assumed price per image (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Counted against the budget for a model whose price is unknown, when such jobs are allowed.",
     )
 
     updated_at = models.DateTimeField(auto_now=True)
@@ -176,6 +148,27 @@ class ImageGenerationSettings(models.Model):
     def load(cls) -> ImageGenerationSettings:
         obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return obj
+
+
+class ProviderSetting(models.Model):
+    """One provider setting an admin saved (`imagegen set sd.endpoint …`, or the settings page), stored the same way
+    for every provider, so a new provider needs no new columns. Keys go in `secret`, encrypted; everything else is
+    text in `value`, parsed by the setting's kind (imagegen.setting_specs)."""
+
+    provider = models.CharField(max_length=40)
+    key = models.CharField(max_length=60)
+    value = models.TextField(blank=True, default="")
+    # null, not "": the encrypted field stores an empty value as NULL.
+    secret = SecretKeyField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "key"], name="provider_setting_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}.{self.key}"
 
 
 # --- Generation jobs ------------------------------------------------------------------------------------------
@@ -215,8 +208,21 @@ class GenerationJob(models.Model):
     max_input_images = models.PositiveSmallIntegerField(default=0)
     images_requested = models.PositiveSmallIntegerField(default=1)
     images_made = models.PositiveSmallIntegerField(default=0)
+
+    class CostSource(models.TextChoices):
+        """Where a job's actual cost came from, best first."""
+
+        PROVIDER = "provider", "reported by the provider"
+        TOKENS = "tokens", "computed from the tokens used"
+        ESTIMATE = "estimate", "estimated from the price per image"
+        FREE = "free", "self-hosted, free"
+        UNKNOWN = "", "unknown"
+
     estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    # The model's price was unknown and the budget policy let the job run, counting an assumed price per image.
+    estimate_assumed = models.BooleanField(default=False)
     actual_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    cost_source = models.CharField(max_length=10, choices=CostSource.choices, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(null=True, blank=True, help_text="0–1 where the provider reports it.")
     cancel_requested = models.BooleanField(default=False)
@@ -227,6 +233,11 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written every few seconds while a worker runs the job (imagegen/progress.py); a running job whose heartbeat
+    # stops is failed by any worker (imagegen/recovery.py), so a killed worker's job does not stay "running".
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The task-queue row running the job (django-tasks' result id), so recovery can end that row too.
+    task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -234,6 +245,8 @@ class GenerationJob(models.Model):
             models.Index(fields=["user", "created_at"]),
             models.Index(fields=["project", "created_at"]),
         ]
+        # Spending the site's provider credit is a permission of its own (imagegen/permissions.py).
+        permissions = [("generate_images", "Can generate images (spends the site's provider credit)")]
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.provider}/{self.model}, {self.get_status_display()})"
@@ -275,3 +288,103 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return f"Candidate {self.index + 1} of job {self.job_id}"
+
+
+# --- Prices an admin sets ---------------------------------------------------------------------------------------
+
+
+class ModelPrice(models.Model):
+    """An admin's price for a model or a whole family, used instead of the built-in one for estimates and for
+    costs computed from tokens. Gateways charge differently and prices move; a provider's reported cost still wins."""
+
+    class Kind(models.TextChoices):
+        PER_IMAGE = "per_image", "Per image"
+        PER_TOKEN = "per_token", "Per million tokens"
+
+    # No `choices=` on provider fields: the registry's providers are offered by the admin forms, so adding a
+    # provider needs no migration.
+    provider = models.CharField(max_length=40)
+    model = models.CharField(
+        max_length=200,
+        help_text="A model id (gpt-image-2.6-sunburst) or a family (gpt-image-2). A family's price applies to "
+        "every model in it that has no price of its own here.",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PER_TOKEN)
+    per_image = models.DecimalField(
+        "USD per image",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    text_in = models.DecimalField(
+        "text in (USD per 1M tokens)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    image_in = models.DecimalField(
+        "image in (USD per 1M tokens)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    image_out = models.DecimalField(
+        "image out (USD per 1M tokens)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Where the price comes from, e.g. the gateway's page."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "model price"
+        ordering = ["provider", "model"]
+        constraints = [models.UniqueConstraint(fields=["provider", "model"], name="model_price_unique_model")]
+
+    def __str__(self) -> str:
+        from .providers import provider_label
+
+        return f"{self.model} ({provider_label(self.provider)})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.kind == self.Kind.PER_IMAGE and self.per_image is None:
+            raise ValidationError({"per_image": "Enter the price of one image."})
+        if self.kind == self.Kind.PER_TOKEN:
+            missing = {
+                name: "Enter the price per million tokens."
+                for name in ("text_in", "image_in", "image_out")
+                if getattr(self, name) is None
+            }
+            if missing:
+                raise ValidationError(missing)
+
+    def as_price(self) -> Any:
+        from .pricing import PerImage, PerToken
+
+        source = f"admin override{f' ({self.note})' if self.note else ''}"
+        as_of = self.updated_at.date() if self.updated_at else None
+        if self.kind == self.Kind.PER_IMAGE:
+            return PerImage(flat=self.per_image, source=source, as_of=as_of)
+        return PerToken(
+            text_in=self.text_in or Decimal(0),
+            image_in=self.image_in or Decimal(0),
+            image_out=self.image_out or Decimal(0),
+            source=source,
+            as_of=as_of,
+        )

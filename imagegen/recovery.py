@@ -1,50 +1,106 @@
-"""Recovering from a crashed worker: jobs left running long past their provider's timeout, and queued jobs no
-worker picked up, are failed with a message that says what to do. Run by the worker (once a minute) and by
-`manage.py imagegen cleanup`."""
+"""Recovering from a crashed worker.
+
+A running job beats a heartbeat (imagegen/progress.py). When the worker running it dies — killed, out of memory, the
+machine restarted — the heartbeat stops, and the job is failed here with a message that says what happened and what
+to do, together with its task-queue row, so neither stays "running". Queued jobs no worker picked up within an hour
+are failed too (no worker is running at all). Called by every worker when it starts and now and then while idle
+(imagegen/worker.py), by the writer's Cancel, and by `manage.py imagegen cleanup`.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .models import GenerationJob
+from .progress import HEARTBEAT_STALE_AFTER
+
+log = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
 
-# How long a job may run past its provider's timeout before we call it stuck: three attempts plus backoff.
-STUCK_MARGIN = timedelta(minutes=2)
 # A queued job nobody picked up in this long means no worker is running.
 QUEUED_TOO_LONG = timedelta(hours=1)
 
+WORKER_LOST = (
+    "The worker running this job stopped (no sign of life for over a minute), so its images, if any, are lost. "
+    "Try again; if it keeps happening, ask an admin to check the worker (manage.py db_worker)."
+)
+NO_WORKER = (
+    "No worker picked this job up within an hour. Ask an admin to check that the worker (manage.py db_worker) is "
+    "running, then try again."
+)
 
-def stuck_after(provider_id: str, config: EffectiveConfig) -> timedelta:
-    timeout = config.provider(provider_id).timeout.value or 120
-    return timedelta(seconds=float(timeout) * 3) + STUCK_MARGIN
 
-
-def jobs_fail_stuck(*, now: Any = None, config: EffectiveConfig | None = None) -> int:
-    """Fail jobs a crashed worker left running, and queued jobs no worker picked up. Returns how many."""
-    now = now or timezone.now()
-    config = config or get_config()
-    count = 0
-    for provider_id in PROVIDER_LABELS:
-        count += GenerationJob.objects.filter(
-            provider=provider_id, status=Status.RUNNING, started_at__lt=now - stuck_after(provider_id, config)
-        ).update(
-            status=Status.FAILED,
-            finished_at=now,
-            error_class="unavailable",
-            error_message="The job stopped responding long after the provider's timeout (the worker may have "
-            "restarted). Try again.",
-        )
-    count += GenerationJob.objects.filter(status=Status.QUEUED, created_at__lt=now - QUEUED_TOO_LONG).update(
-        status=Status.FAILED,
-        finished_at=now,
-        error_class="unavailable",
-        error_message="No worker picked this job up within an hour. Ask an admin to check that the worker "
-        "(manage.py db_worker) is running, then try again.",
+def stale_running(now: datetime | None = None) -> Q:
+    """Running jobs whose heartbeat stopped (a job from before heartbeats counts from when it started)."""
+    cutoff = (now or timezone.now()) - HEARTBEAT_STALE_AFTER
+    return Q(status=Status.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
+
+
+def jobs_fail_stuck(*, now: datetime | None = None) -> int:
+    """Fail running jobs whose worker died and queued jobs no worker picked up; end their task rows. How many."""
+    now = now or timezone.now()
+    # Read first, write only when there is something to fail: idle workers call this every few seconds, and on
+    # SQLite even an UPDATE that changes nothing takes the write lock.
+    stale = list(GenerationJob.objects.filter(stale_running(now)).values_list("pk", "task_id"))
+    abandoned = list(
+        GenerationJob.objects.filter(status=Status.QUEUED, created_at__lt=now - QUEUED_TOO_LONG).values_list(
+            "pk", "task_id"
+        )
+    )
+    count = 0
+    if stale:
+        failed = _fail(
+            GenerationJob.objects.filter(stale_running(now), pk__in=[pk for pk, _ in stale]), WORKER_LOST, now
+        )
+        count += failed
+        _end_task_rows([task for _, task in stale], WORKER_LOST, now)
+        log.warning("Failed %d running job(s) whose worker stopped: %s", failed, [pk for pk, _ in stale])
+    if abandoned:
+        count += _fail(
+            GenerationJob.objects.filter(status=Status.QUEUED, pk__in=[pk for pk, _ in abandoned]),
+            NO_WORKER,
+            now,
+        )
     return count
+
+
+def job_fail_if_stale(job: GenerationJob, *, now: datetime | None = None) -> bool:
+    """Fail this one job if its worker died (the writer pressed Cancel on it). True when it was failed."""
+    now = now or timezone.now()
+    if not _fail(GenerationJob.objects.filter(stale_running(now), pk=job.pk), WORKER_LOST, now):
+        return False
+    _end_task_rows([job.task_id], WORKER_LOST, now)
+    return True
+
+
+def _fail(jobs: QuerySet[GenerationJob], message: str, now: datetime) -> int:
+    return jobs.update(
+        status=Status.FAILED, finished_at=now, error_class="unavailable", error_message=message
+    )
+
+
+def _end_task_rows(task_ids: Iterable[str], message: str, now: datetime) -> None:
+    """Mark the dead worker's task-queue rows failed too, so the queue's own record does not say "running"."""
+    ids = [task_id for task_id in task_ids if task_id]
+    if not ids:
+        return
+    try:
+        from django_tasks import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another task backend keeps its own records
+        return
+    DBTaskResult.objects.filter(id__in=ids, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=now,
+        exception_class_path="imagegen.recovery.WorkerLost",
+        traceback=message,
+        return_value=None,
+    )

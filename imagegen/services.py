@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -22,26 +22,31 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Element, Project
 
-from . import catalog
+from . import costs
+from . import options as generation_options
+from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
 from .models import Candidate, GenerationJob
+from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
 from .prompts import ComposedPrompt, Role
-from .providers import GenerationRequest, ProviderError, get_provider
-from .recovery import jobs_fail_stuck
+from .providers import GenerationRequest, GenerationResult, ProviderError, get_provider, model_spec
+from .recovery import job_fail_if_stale, jobs_fail_stuck
 
 log = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
 
 CANDIDATE_MAX_AGE = timedelta(hours=24)
+WORKER_STOPPED = "The worker was stopped while this job ran, so its images, if any, are lost. Try again."
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024
 # An arbitrary, fixed key for PostgreSQL's advisory lock around the monthly-budget check.
@@ -50,32 +55,29 @@ BUDGET_LOCK_ID = 7_341_001
 
 @dataclass(frozen=True)
 class GenerationOptions:
-    """What the writer asked for, already validated against the model (see generate_form.py)."""
+    """What the writer asked for, already validated against the model (see generate_form.py).
+
+    `values` holds the generation options the model offers beyond size and count (imagegen.options), by name.
+    """
 
     provider: str
     model: str
     prompt: str
     size: str = "1024x1024"
-    quality: str = ""
-    style: str = ""
     count: int = 1
-    negative_prompt: str = ""
-    seed: int | None = None
-    steps: int | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
     elements: Sequence[tuple[Element, str]] = field(default_factory=tuple)
     max_input_images: int = 0  # what the chosen model accepts (Reference images go along up to this many)
 
     def as_job_options(self) -> dict[str, Any]:
-        options = {
-            "size": self.size,
-            "quality": self.quality,
-            "style": self.style,
-            "count": self.count,
-            "negative_prompt": self.negative_prompt,
-            "seed": self.seed,
-            "steps": self.steps,
-        }
-        return {k: v for k, v in options.items() if v not in ("", None)}
+        return {"size": self.size, "count": self.count, **self.values}
+
+
+def user_reference(user_id: int | None) -> str:
+    """A stable stand-in for a writer that reveals nothing about them (OpenAI's safety_identifier)."""
+    if user_id is None:
+        return ""
+    return salted_hmac("imagegen.safety_identifier", str(user_id), algorithm="sha256").hexdigest()[:32]
 
 
 # --- Creating ---------------------------------------------------------------------------------------------------
@@ -91,7 +93,10 @@ def job_create(
     config: EffectiveConfig | None = None,
     enqueue: bool = True,
 ) -> GenerationJob:
-    """Check the limits, record the job, and queue it for a worker. Raises LimitReached."""
+    """Check the permission and the limits, record the job, and queue it for a worker. Raises LimitReached
+    (GenerationNotAllowed, a kind of it, for someone who may not spend the site's credit)."""
+    if not can_generate(user):
+        raise GenerationNotAllowed()
     config = config or get_config()
     with transaction.atomic():
         # One submission at a time per writer: two quick clicks must not both pass the limits. (SQLite's
@@ -101,8 +106,11 @@ def job_create(
             # The budget is shared by everyone: one submission at a time may count against it.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUDGET_LOCK_ID])
-        check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
-        job = _job_row(user=user, project=project, options=options, composed=composed, cost=estimated_cost)
+        counted = check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
+        job = _job_row(user=user, project=project, options=options, composed=composed, cost=counted.cost)
+        if counted.assumed:
+            GenerationJob.objects.filter(pk=job.pk).update(estimate_assumed=True)
+            job.estimate_assumed = True
     if enqueue:
         from .tasks import run_generation_job  # the task module imports services; import late
 
@@ -148,19 +156,20 @@ def _job_row(
 # --- Running ----------------------------------------------------------------------------------------------------
 
 
-def _claim(job_id: int) -> GenerationJob | None:
-    """Move a queued job to running, exactly once, even with several workers."""
+def _claim(job_id: int, task_id: str = "") -> GenerationJob | None:
+    """Move a queued job to running, exactly once, even with several workers; its first heartbeat."""
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status != Status.QUEUED:
             return None
         job.status = Status.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.task_id = task_id
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "task_id"])
     return job
 
 
-def _input_images(job: GenerationJob, spec: catalog.ModelSpec | None) -> tuple[bytes, ...]:
+def _input_images(job: GenerationJob, spec: ModelSpec | None) -> tuple[bytes, ...]:
     """Reference elements' images, where the model takes input images."""
     limit = job.max_input_images or (spec.max_input_images if spec else 0)
     if not limit:
@@ -187,16 +196,24 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
     return job
 
 
-def job_run(*, job_id: int, sleep: Callable[[float], None] = time.sleep) -> GenerationJob | None:
-    """Run a queued job to its end. Running a job that is not queued changes nothing."""
-    # The worker also sweeps stuck jobs (a crashed worker's), at most once a minute: it costs a few UPDATEs.
+def job_run(
+    *, job_id: int, task_id: str = "", sleep: Callable[[float], None] = time.sleep
+) -> GenerationJob | None:
+    """Run a queued job to its end. Running a job that is not queued changes nothing.
+
+    `task_id` is the task-queue row running it (recorded so recovery can end that row if this worker dies).
+    """
+    # Workers also sweep for dead workers' jobs when they start and while idle (imagegen/worker.py); a busy one
+    # does it here too, at most once a minute.
     if cache.add("imagegen:stuck-sweep", True, timeout=60):
         jobs_fail_stuck()
-    job = _claim(job_id)
+    job = _claim(job_id, task_id)
     if job is None:
         return GenerationJob.objects.filter(pk=job_id).first()
     try:
-        return _run_claimed(job, sleep)
+        # The monitor beats the heartbeat for the whole run, storing the images included.
+        with JobMonitor(job.pk) as monitor:
+            return _run_claimed(job, sleep, monitor)
     except Exception:
         # Whatever broke, the job must not stay "running": the writer gets an answer and the audit a record.
         log.exception("Job %s failed unexpectedly", job.pk)
@@ -206,9 +223,14 @@ def job_run(*, job_id: int, sleep: Callable[[float], None] = time.sleep) -> Gene
             error_class="internal",
             error_message="Something went wrong on our side while generating. It has been logged; please try again.",
         )
+    except BaseException:
+        # The worker was told to stop now (a second Ctrl-C or SIGTERM): say so on the job instead of leaving it to
+        # the heartbeat sweep a minute later, then let the worker go.
+        _finish(job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED)
+        raise
 
 
-def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> GenerationJob:
+def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:
     config = get_config()
     availability = config.provider_status(job.provider)
     if not availability.available:
@@ -220,23 +242,17 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
             error_message=f"{label} is not available: {availability.reason}. Ask an admin to check the settings.",
         )
 
-    spec = catalog.get_model(job.provider, job.model)
-    options = job.options
+    spec = model_spec(job.provider, job.model)
     request = GenerationRequest(
         model=job.model,
         prompt=job.composed_prompt,
-        size=options.get("size", "1024x1024"),
-        quality=options.get("quality", ""),
-        style=options.get("style", ""),
+        size=job.options.get("size", "1024x1024"),
         count=job.images_requested,
-        negative_prompt=options.get("negative_prompt", ""),
-        seed=options.get("seed"),
-        steps=options.get("steps"),
+        options=generation_options.request_options(job.options),
         input_images=_input_images(job, spec),
+        user_ref=user_reference(job.user_id),
     )
     provider = get_provider(job.provider, config.connection(job.provider), sleep=sleep)
-    monitor = JobMonitor(job.pk)
-    monitor.start()
     try:
         result = provider.generate(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
     except ProviderError as err:
@@ -247,10 +263,8 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
             error_message=err.message,
             request_ids=[err.request_id] if err.request_id else [],
         )
-    finally:
-        monitor.stop()
 
-    common = {"request_ids": result.request_ids, "usage": result.usage, "actual_cost": result.cost}
+    common = _cost_fields(job, spec, request, result)
     with transaction.atomic():
         # Decide under a lock: recovery may have failed the job, or the writer cancelled it, while we waited.
         current = GenerationJob.objects.select_for_update().get(pk=job.pk)
@@ -268,7 +282,28 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None]) -> Generati
         return _record_outcome(job, result, common)
 
 
-def _record_outcome(job: GenerationJob, result: Any, common: dict[str, Any]) -> GenerationJob:
+def _cost_fields(
+    job: GenerationJob, spec: ModelSpec | None, request: GenerationRequest, result: GenerationResult
+) -> dict[str, Any]:
+    """The record of what the job used and cost: kept even when its images come too late to show."""
+    cost = costs.actual_cost(
+        spec,
+        reported=result.cost,
+        usage=result.usage,
+        images_made=len(result.images),
+        sent_images=bool(request.input_images),
+        size=request.size,
+        quality=str(request.option("quality", "")),
+    )
+    return {
+        "request_ids": result.request_ids,
+        "usage": result.usage,
+        "actual_cost": cost.amount,
+        "cost_source": cost.source,
+    }
+
+
+def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[str, Any]) -> GenerationJob:
     made = len(result.images)
     errors = result.errors
     if made and not errors and made >= job.images_requested:
@@ -318,12 +353,18 @@ def _store_candidate(job: GenerationJob, index: int, image: Any) -> Candidate:
 
 
 def job_cancel(*, job: GenerationJob) -> GenerationJob:
-    """Stop a queued job now; ask a running one to stop (Stable Diffusion is interrupted, others finish unseen)."""
+    """Stop a queued job now; ask a running one to stop (Stable Diffusion is interrupted, others finish unseen).
+
+    A running job whose worker died (no heartbeat) is failed at once, saying so: nobody is left to stop.
+    """
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job.pk)
         if job.status == Status.QUEUED:
             _finish(job, Status.CANCELLED)
         elif job.status == Status.RUNNING:
+            if job_fail_if_stale(job):
+                job.refresh_from_db()
+                return job
             job.cancel_requested = True
             job.save(update_fields=["cancel_requested"])
     return job
@@ -342,6 +383,7 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "provider": job.provider,
         "provider_label": PROVIDER_LABELS.get(job.provider, job.provider),
         "model": job.model,
+        "model_label": model_label(job.provider, job.model),
         "size": f"{candidate.width}x{candidate.height}",
         "requested_size": options.get("size", ""),
         "quality": options.get("quality", ""),
@@ -352,6 +394,12 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "elements": [{k: e.get(k) for k in ("id", "name", "kind", "role")} for e in job.elements],
         "cost": _cost_per_image(job),
     }
+
+
+def model_label(provider_id: str, model_id: str) -> str:
+    """How a model is named to writers ("GPT Image 2.6 Sunburst"), from its family; its id when unknown."""
+    spec = model_spec(provider_id, model_id)
+    return spec.label if spec is not None and spec.label else model_id
 
 
 def _cost_per_image(job: GenerationJob) -> str | None:

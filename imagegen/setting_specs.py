@@ -1,39 +1,58 @@
 """The settings table: every image-generation setting's name, environment variable, kind and default, and the one
-set of parsing rules the environment, the admin CLI and the system check share."""
+set of parsing rules the environment, the admin CLI and the system check share.
+
+Global settings are listed here; each provider's come from its own declaration (`settings = declare(...)` in its
+module), so adding a provider adds its settings everywhere — admin, `imagegen config/set/unset`, the system check,
+the environment — with no list written twice.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-PROVIDER_IDS = ("openai", "openrouter", "stable-diffusion")  # also the fallback order
-PROVIDER_LABELS = {"openai": "OpenAI", "openrouter": "OpenRouter", "stable-diffusion": "Stable Diffusion"}
+from imagegen.providers import PROVIDERS
+from imagegen.providers.settings import Kind
+
+PROVIDER_IDS = tuple(PROVIDERS)  # also the fallback order
+PROVIDER_LABELS = {pid: cls.label for pid, cls in PROVIDERS.items()}
 PROVIDER_CHOICES = [(pid, PROVIDER_LABELS[pid]) for pid in PROVIDER_IDS]
-# Model fields and CLI names use the short prefix; "stable-diffusion" is not a valid Python name.
-PROVIDER_PREFIX = {"openai": "openai", "openrouter": "openrouter", "stable-diffusion": "sd"}
+# CLI names and environment variables use each provider's prefix ("sd" for "stable-diffusion").
+PROVIDER_PREFIX = {pid: cls.settings.prefix for pid, cls in PROVIDERS.items()}
 
 Source = Literal["admin", "environment", "default"]
-Kind = Literal["bool", "provider", "secret", "url", "seconds", "count", "money"]
 
 MASK = "********"
+MAX_URL_LENGTH = 500
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
 class Spec:
-    """One setting: its CLI name (the model field is the same with "_" for "."), environment variable, kind, default."""
+    """One setting: its CLI name, environment variable, kind and default, and where an admin's value is stored.
+
+    A global setting (`provider` "") is a column of the settings singleton named `field`; a provider's setting is a
+    row of imagegen.models.ProviderSetting keyed by (`provider`, `key`). `field` also names its admin form field.
+    """
 
     name: str
     env: str
     kind: Kind
     default: Any
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) for kind "choice"
+    label: str = ""
+    help: str = ""
+    provider: str = ""
+    key: str = ""
+    check: Callable[[Any, Any], str] | None = field(default=None, compare=False)
 
     @property
     def field(self) -> str:
@@ -44,26 +63,56 @@ class Spec:
         return self.kind == "secret"
 
 
-SPECS: tuple[Spec, ...] = (
+# Settings of image generation as a whole (columns of the settings singleton).
+GLOBAL_SPECS: tuple[Spec, ...] = (
     Spec("enabled", "AI_IMAGE_ENABLED", "bool", True),
     Spec("default_provider", "AI_IMAGE_DEFAULT_PROVIDER", "provider", "openai"),
-    # A provider whose `enabled` is set nowhere follows its credential; None marks that default.
-    Spec("openai.enabled", "AI_IMAGE_OPENAI_ENABLED", "bool", None),
-    Spec("openai.api_key", "OPENAI_API_KEY", "secret", ""),
-    Spec("openai.base_url", "AI_IMAGE_OPENAI_BASE_URL", "url", "https://api.openai.com/v1"),
-    Spec("openai.timeout", "AI_IMAGE_OPENAI_TIMEOUT", "seconds", 120),
-    Spec("openrouter.enabled", "AI_IMAGE_OPENROUTER_ENABLED", "bool", None),
-    Spec("openrouter.api_key", "AI_IMAGE_OPENROUTER_API_KEY", "secret", ""),
-    Spec("openrouter.base_url", "AI_IMAGE_OPENROUTER_BASE_URL", "url", "https://openrouter.ai/api/v1"),
-    Spec("openrouter.timeout", "AI_IMAGE_OPENROUTER_TIMEOUT", "seconds", 120),
-    Spec("sd.enabled", "AI_IMAGE_SD_ENABLED", "bool", None),
-    Spec("sd.endpoint", "AI_IMAGE_SD_ENDPOINT", "url", ""),
-    Spec("sd.api_key", "AI_IMAGE_SD_API_KEY", "secret", ""),
-    Spec("sd.timeout", "AI_IMAGE_SD_TIMEOUT", "seconds", 300),
+)
+LIMIT_SPECS: tuple[Spec, ...] = (
     Spec("daily_limit", "AI_IMAGE_DAILY_LIMIT", "count", None),
     Spec("monthly_budget", "AI_IMAGE_MONTHLY_BUDGET", "money", None),
+    # With a budget set, what to do with a job whose model's price nobody knows.
+    Spec(
+        "unknown_price",
+        "AI_IMAGE_UNKNOWN_PRICE",
+        "choice",
+        "refuse",
+        choices=(("refuse", "Refuse it"), ("allow", "Allow it, counting the assumed price per image")),
+    ),
+    Spec("assumed_price", "AI_IMAGE_ASSUMED_PRICE", "money", Decimal("0.25")),
+)
+
+
+def provider_specs(provider_id: str) -> tuple[Spec, ...]:
+    """A provider's settings as its module declares them (imagegen/providers/settings.py)."""
+    declaration = PROVIDERS[provider_id].settings
+    prefix = declaration.prefix
+    return tuple(
+        Spec(
+            name=f"{prefix}.{d.key}",
+            env=d.env or f"AI_IMAGE_{prefix.upper()}_{d.key.upper()}",
+            kind=d.kind,
+            default=d.default,
+            choices=d.choices,
+            label=d.label,
+            help=d.help,
+            provider=provider_id,
+            key=d.key,
+            check=d.check,
+        )
+        for d in declaration.settings
+    )
+
+
+SPECS: tuple[Spec, ...] = (
+    *GLOBAL_SPECS,
+    *(spec for pid in PROVIDER_IDS for spec in provider_specs(pid)),
+    *LIMIT_SPECS,
 )
 SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
+# Two settings sharing a name or a variable would silently shadow each other: refuse to start instead.
+if len(SPEC_BY_NAME) != len(SPECS) or len({s.env for s in SPECS}) != len(SPECS):
+    raise ImproperlyConfigured("Two image-generation settings share a name or an environment variable.")
 
 
 # --- Parsing: one set of rules for the environment, the CLI and the system check --------------------------
@@ -76,9 +125,14 @@ class InvalidValue(ValueError):
 def validate_http_url(value: str) -> None:
     """Django validator: an http(s) URL with a host. Lenient on host names so `http://sd-webui:7860` (a Docker
     service name, which URLValidator rejects for lacking a TLD) is accepted."""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in value):
-        raise ValidationError("Enter an http:// or https:// URL, e.g. http://127.0.0.1:7860.", code="invalid")
+    message = "Enter an http:// or https:// URL, e.g. http://127.0.0.1:7860."
+    try:
+        parts = urlsplit(value)
+        hostname, _port = parts.hostname, parts.port  # both raise on "http://[::1" or a port past 65535
+    except ValueError:
+        raise ValidationError(message, code="invalid") from None
+    if parts.scheme not in {"http", "https"} or not hostname or any(c.isspace() for c in value):
+        raise ValidationError(message, code="invalid")
 
 
 def parse(spec: Spec, raw: str) -> Any:
@@ -107,6 +161,8 @@ def parse(spec: Spec, raw: str) -> Any:
             validate_http_url(text)
         except ValidationError:
             raise InvalidValue(f"{shown} is not an http(s) URL") from None
+        if len(text) > MAX_URL_LENGTH:
+            raise InvalidValue(f"the address is longer than {MAX_URL_LENGTH} characters")
         return text
     if spec.kind in {"seconds", "count"}:
         minimum = 1 if spec.kind == "seconds" else 0
@@ -114,6 +170,22 @@ def parse(spec: Spec, raw: str) -> Any:
             unit = "a whole number of seconds, at least 1" if spec.kind == "seconds" else "a whole number"
             raise InvalidValue(f"{shown} is not {unit}")
         return int(text)
+    if spec.kind == "choice":
+        values = [value for value, _ in spec.choices]
+        if text.lower() in values:
+            return text.lower()
+        raise InvalidValue(f"{shown} is not one of {', '.join(values)}")
+    if spec.kind == "text":
+        if not raw.strip():
+            raise InvalidValue("the value is empty")
+        return raw.strip()
+    if spec.kind == "json":
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise InvalidValue(
+                f"it is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
+            ) from None
     if spec.kind == "money":
         try:
             amount = Decimal(text)

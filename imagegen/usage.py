@@ -1,9 +1,10 @@
 """How many images were made and what they cost: per month, per user, per provider.
 
-Spend follows the budget's rule (limits.spend_this_month): a job's actual cost where the provider reported one,
-else its estimate — counting only jobs that may have cost something (unfinished, made an image, or reported a cost).
-A job that failed before any image and reported nothing was not charged upstream, so it adds nothing here either.
-The admin's usage page and `manage.py imagegen usage` both read these functions.
+Spend follows the budget's rule (limits.spend_this_month): a job's actual cost where known (reported by the provider,
+computed from its tokens, or free), else its estimate — counting only jobs that may have cost something (unfinished,
+made an image, or have a cost on record). A job that failed before any image and reported nothing was not charged
+upstream, so it adds nothing here either. A job whose cost nobody knows is counted apart ("unknown") and never
+added as $0. The admin's usage page and `manage.py imagegen usage` both read these functions.
 """
 
 from __future__ import annotations
@@ -67,8 +68,12 @@ def _aggregates() -> dict[str, object]:
         default=None,
         output_field=_MONEY,
     )
+    # The part of the spend that is an estimate: no actual figure, or one worked out from the price per image.
     estimated_part = Case(
-        When(MAY_HAVE_COST & Q(actual_cost__isnull=True), then="estimated_cost"),
+        When(
+            MAY_HAVE_COST & (Q(actual_cost__isnull=True) | Q(cost_source=GenerationJob.CostSource.ESTIMATE)),
+            then=Coalesce("actual_cost", "estimated_cost"),
+        ),
         default=None,
         output_field=_MONEY,
     )
@@ -194,6 +199,14 @@ def format_usd(amount: Decimal | None) -> str:
     return f"${amount.quantize(Decimal('0.0001')):,}"
 
 
+def spend_text(row: Usage) -> str:
+    """The spend as a person reads it: "$1.20", or "$1.20 + 2 jobs of unknown cost" (never folded in as $0)."""
+    text = format_usd(row.spend)
+    if row.unpriced:
+        text += f" + {row.unpriced} job{'s' if row.unpriced != 1 else ''} of unknown cost"
+    return text
+
+
 def month_label(month: date, short: bool = False) -> str:
     return month.strftime("%b %Y" if short else "%B %Y")
 
@@ -214,9 +227,10 @@ def total(rows: Iterable[Usage]) -> Usage:
 
 def _table(first: str, rows: Sequence[tuple[str, Usage]]) -> list[str]:
     """A plain-text table: the name left-aligned, the numbers right-aligned."""
-    cells = [(first, "JOBS", "IMAGES", "SPEND", "ESTIMATED")]
+    cells = [(first, "JOBS", "IMAGES", "SPEND", "ESTIMATED", "UNKNOWN")]
     cells += [
-        (name, str(u.jobs), str(u.images), format_usd(u.spend), format_usd(u.estimated)) for name, u in rows
+        (name, str(u.jobs), str(u.images), format_usd(u.spend), format_usd(u.estimated), str(u.unpriced))
+        for name, u in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return [
@@ -235,7 +249,8 @@ def text_report(since: datetime) -> list[str]:
     ]
     if overall.unpriced:
         lines.append(
-            f"{overall.unpriced} job(s) used a model with no known price; they are not in the spend."
+            f"{overall.unpriced} job(s) have a cost nobody knows (a model with no known price); they are not in "
+            "the spend, which is therefore a lower bound (UNKNOWN counts them)."
         )
     sections = [
         ("Per month", "MONTH", [(month_label(m.month), m) for m in usage_per_month(since)]),

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -29,11 +29,15 @@ from .config import EffectiveConfig, get_config
 from .generate_form import GenerateForm
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
+from .options import OPTION_BY_NAME
+from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
 from .services import candidates_save, job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
+# The dialog's submit buttons: rebuild the form for another model, show the composed prompt, start the job.
+DIALOG_ACTIONS = frozenset({"refresh", "preview", "generate"})
 
 
 def models_for(config: EffectiveConfig) -> Any:
@@ -81,6 +85,8 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
     status = config.generation_status()
     if not status.available:
         return _render(request, project, "imagegen/_unavailable.html", {"reason": status.reason})
+    if not can_generate(request.user):
+        return _not_allowed(request, project)
 
     if request.method != "POST":
         initial = _initial_from_query(request.GET)
@@ -88,7 +94,12 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
             request, project, "imagegen/_form.html", {"form": _form(project, config, initial=initial)}
         )
 
-    action = request.POST.get("action", "generate")
+    action = request.POST.get("action", "")
+    if action not in DIALOG_ACTIONS:
+        # Only the dialog's own buttons: anything else (a tampered or garbled form) must not start a paid job.
+        return HttpResponseBadRequest(
+            "Unknown action: use the dialog's buttons (reload the page if it is old)."
+        )
     if action == "refresh":
         # Provider or model changed: rebuild the form for them, keeping what the writer typed, showing no errors.
         form = _form(project, config, initial=request.POST.dict())
@@ -116,19 +127,15 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
     return _render(request, project, "imagegen/_job.html", _job_context(job))
 
 
+def _not_allowed(request: HttpRequest, project: Project) -> HttpResponse:
+    """The sentence that says why this editor cannot generate, and what to do (a refused POST is a 403)."""
+    status = 403 if request.method == "POST" else 200
+    return _render(request, project, "imagegen/_not_allowed.html", {"message": NOT_ALLOWED}, status=status)
+
+
 def _initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
-    allowed = {
-        "provider",
-        "model",
-        "prompt",
-        "size",
-        "quality",
-        "style",
-        "count",
-        "negative_prompt",
-        "seed",
-        "steps",
-    }
+    """A dialog opened from a link may be filled in by its query: the core fields, any option, element roles."""
+    allowed = {"provider", "model", "prompt", "custom_size", *OPTION_BY_NAME}
     return {k: v for k, v in query.items() if k in allowed or k.startswith("element_")}
 
 
@@ -151,6 +158,8 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
 def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     """Generate again: the dialog, filled in with a job's settings."""
     job = get_object_or_404(_jobs_for(project), pk=pk)
+    if not can_generate(request.user):
+        return _not_allowed(request, project)
     config = get_config()
     form = _form(project, config, initial=_initial_from_job(job))
     return _render(request, project, "imagegen/_form.html", {"form": form})
@@ -164,6 +173,8 @@ def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     job = GenerationJob.objects.filter(pk=item.generation.get("job_id"), project=project).first()
     if job is None:
         raise Http404("This image's generation record is gone.")
+    if not can_generate(request.user):
+        return _not_allowed(request, project)
     config = get_config()
     form = _form(project, config, initial=_initial_from_job(job, new_seed=True))
     return _render(request, project, "imagegen/_form.html", {"form": form, "variations_of": item})

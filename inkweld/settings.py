@@ -55,7 +55,11 @@ SALT_KEY: str | list[str] = [s.strip() for s in _salt.split(",")] if "," in _sal
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-ALLOW_SIGNUP = _bool("ALLOW_SIGNUP", True)
+# Off by default in production: anyone who can reach a site with sign-up open can make an account (issue 11).
+ALLOW_SIGNUP = _bool("ALLOW_SIGNUP", DEBUG)
+# Accounts that sign themselves up may generate images (spend the provider credit) only when this is on;
+# otherwise an admin gives them "Can generate images" (imagegen/permissions.py).
+SIGNUP_CAN_GENERATE = _bool("SIGNUP_CAN_GENERATE", False)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
@@ -68,12 +72,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "django_tasks",
-    "django_tasks_db",
     "accounts",
     "projects",
     "media_library",
+    # Before django_tasks_db: its `db_worker` command is imagegen's (imagegen/worker.py), which also recovers
+    # jobs a stopped worker left running.
     "imagegen",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -207,9 +213,9 @@ TASKS = {
 }
 
 # --- Cache: per process by default, shared with CACHE_URL ----------------------------------------------------------
-# Model lists, the dialogs' poll budget, the worker's once-a-minute stuck-job sweep and login lockouts live here. With
-# several web processes or hosts they must be shared: CACHE_URL=redis://host:6379/N (Django's own Redis backend).
-# Empty (as .env.example leaves it) means the default.
+# Model lists, the dialogs' poll budget and the worker's once-a-minute stuck-job sweep live here (login lockouts are
+# in the database). With several web processes or hosts they must be shared: CACHE_URL=redis://host:6379/N (Django's
+# own Redis backend). Empty (as .env.example leaves it) means the default.
 CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://inkweld")}
 if "KEY_PREFIX" not in CACHES["default"] and "key_prefix" in CACHES["default"]:
     # django-environ reads ?key_prefix= in lower case, which Django ignores.
@@ -256,4 +262,50 @@ LOGGING = {
         # urllib3 logs request lines at DEBUG; keep it quieter so nothing upstream-specific floods logs.
         "urllib3": {"level": "WARNING"},
     },
+}
+
+# --- Hardening (issue 11): sign-in guessing (django-axes) and Content-Security-Policy (django-csp) ---------------
+from datetime import timedelta  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["axes"]
+# CSP right after SecurityMiddleware, so every later response (errors included) gets the header; axes last, as it asks.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username + address before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out for
+# LOGIN_COOLOFF_MINUTES (counted from the last failure before the lock); the page says when to try again. The site's
+# sign-in and the admin's alike. A right password clears the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the time the page names stays true
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+# The address: REMOTE_ADDR, or behind the TLS proxy SECURE_PROXY_SSL_HEADER trusts, the one it adds to
+# X-Forwarded-For (accounts/lockout.py).
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+
+# A strict policy for every HTML page: scripts and styles only from our own static files (no inline script, event
+# handler or style; htmx's own indicator styles are off, see templates/base.html), nothing framed, forms post only
+# here. Media responses set a stricter policy of their own (media_library/serving.py), which is kept.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for the favicon
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }

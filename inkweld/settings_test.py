@@ -35,6 +35,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.environ.get("INKWELD_TEST_DB", os.path.join(tempfile.gettempdir(), "inkweld-test.sqlite3"))
     }
 
+# Test-only (imagegen/providers/public_fetch.py): networks that image links in upstream answers may lead into
+# besides public addresses, e.g. INKWELD_TEST_IMAGE_LINKS_ALLOW=127.0.0.1/32 so the stand-in can serve links to
+# itself. The product's settings never set it: there, a link into a private network is always refused.
+UPSTREAM_IMAGE_LINKS_ALLOW = [
+    n.strip() for n in os.environ.get("INKWELD_TEST_IMAGE_LINKS_ALLOW", "").split(",") if n.strip()
+]
+
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # A shared Redis database (the CI run with CACHE_URL): every test process keeps its keys under a prefix of its
     # own, and so do the server and worker processes it starts (they inherit the environment: the base of the prefix

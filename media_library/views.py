@@ -14,6 +14,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from imagegen.options import display_rows
 from projects import embeds
 from projects.access import can_edit, project_view
 from projects.models import Document, Element, Project
@@ -116,18 +117,20 @@ def upload(request: HttpRequest, project: Project) -> HttpResponse:
 
 def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     gen = item.generation if isinstance(item.generation, dict) else {}
+    options = gen.get("options") if isinstance(gen.get("options"), dict) else {}
     # The size asked for; the image's own dimensions are shown beside it ("auto" lets the model choose).
-    requested = gen.get("requested_size") or (gen.get("options") or {}).get("size") or gen.get("size")
+    requested = options.get("size") or gen.get("requested_size") or gen.get("size")
+    if requested:
+        options = {**options, "size": requested}
     rows = [
         ("Prompt", gen.get("prompt")),
-        ("Negative prompt", gen.get("negative_prompt")),
+        ("Negative prompt", options.get("negative_prompt") or gen.get("negative_prompt")),
         ("Provider", gen.get("provider_label") or gen.get("provider")),
-        ("Model", gen.get("model")),
-        ("Requested size", requested),
-        ("Quality", gen.get("quality")),
-        ("Style", gen.get("style")),
-        ("Seed", gen.get("seed")),
+        ("Model", gen.get("model_label") or gen.get("model")),
     ]
+    rows += [(label, value) for label, value in display_rows(options) if label != "Negative prompt"]
+    if gen.get("seed") is not None and "seed" not in options:
+        rows.append(("Seed", gen.get("seed")))
     return [(label, str(value)) for label, value in rows if value not in (None, "")]
 
 

@@ -10,7 +10,9 @@ caption. Blank lines separate paragraphs; single line breaks are kept. Everythin
 the body is escaped, so HTML in it is text, never markup.
 
 An embed whose image was deleted, or that names an image from another project, renders as a small
-"image removed" note rather than failing.
+"image removed" note rather than failing. A line that only looks like an embed — a number with more digits than
+a database id can hold, digits other than 0-9 — is not an embed: it is shown as the text it is and never reaches a
+query as an id.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from django.utils.safestring import SafeString, mark_safe
 if TYPE_CHECKING:
     from media_library.models import MediaItem
 
-EMBED_LINE = re.compile(r"^[ \t]*\[\[image:(\d+)(?:\|([^\]\n]*))?\]\][ \t]*$", re.MULTILINE)
+# At most 18 ASCII digits: every such number fits a 64-bit database integer (SQLite's and PostgreSQL's bigint),
+# and int() of it is cheap. `\d` would also take other scripts' digits, which a writer never types as an id.
+MAX_ID_DIGITS = 18
+EMBED_LINE = re.compile(
+    rf"^[ \t]*\[\[image:([0-9]{{1,{MAX_ID_DIGITS}}})(?:\|([^\]\n]*))?\]\][ \t]*$", re.MULTILINE
+)
 HELP_TEXT = (
     "Plain text. Leave a blank line between paragraphs. To show an image from the Media tab, put "
     "<code>[[image:42]]</code> on a line of its own (42 is the image's number, shown on its page), "

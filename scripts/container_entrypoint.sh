@@ -7,12 +7,10 @@ case "${1:-web}" in
     shift 2>/dev/null || true
     # Migrations at start: the first web container brings the database up to date before it serves.
     python manage.py migrate --noinput
-    # gunicorn reads WEB_CONCURRENCY (worker processes) and GUNICORN_CMD_ARGS itself. uvicorn's worker class serves
-    # the ASGI app; --graceful-timeout bounds how long a SIGTERM waits for requests in flight.
-    exec gunicorn inkweld.asgi:application \
-      --worker-class uvicorn_worker.UvicornWorker \
+    # As `make run` serves (inkweld/gunicorn_conf.py: uvicorn's worker class on the ASGI app, WEB_CONCURRENCY workers,
+    # 10 s for requests in flight on SIGTERM); GUNICORN_CMD_ARGS and arguments after `web` add to it.
+    exec gunicorn -c inkweld/gunicorn_conf.py inkweld.asgi:application \
       --bind "${HOST}:${PORT}" \
-      --graceful-timeout 10 \
       --access-logfile - \
       "$@"
     ;;

@@ -1,4 +1,4 @@
-"""`imagegen generate | cleanup | usage` — generation jobs from the command line.
+"""`imagegen generate` — a generation job from the command line.
 
 `generate` checks its options the way the Generate Image dialog does, then creates and runs the job in this process
 through the same services (not through the queue), so its record, limits and cost are those of any other job.
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,24 +17,24 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.utils import timezone
 
 from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
-from imagegen.generate_form import MAX_SEED, MAX_STEPS, PREFERRED_MODELS, SD_DEFAULT_STEPS
-from imagegen.limits import LimitReached, start_of_month
+from imagegen.generate_form import GenerateForm
+from imagegen.limits import LimitReached
 from imagegen.models import GenerationJob
-from imagegen.prompts import ComposedPrompt, Role, compose_prompt
-from imagegen.providers import ProviderError, get_provider
+from imagegen.options import OPTIONS
+from imagegen.permissions import PERMISSION_NAME, can_generate
+from imagegen.prompts import ComposedPrompt, Role
+from imagegen.providers import PROVIDERS, ProviderError, get_provider
 from projects.access import can_edit
 from projects.models import Element, Project
 
 BAD_INPUT = 2
 NOTHING_MADE = 1
 POLL_SECONDS = 0.5
-# The dialog's defaults (imagegen/generate_form.py), so the same request costs the same from either place.
 
 
 def _bad(message: str) -> CommandError:
@@ -66,13 +65,20 @@ def _project(slug: str) -> Project:
 
 def _user(username: str | None, project: Project) -> AbstractBaseUser:
     if not username:
-        return project.owner
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise _bad(f"No user named {username!r}.")
-    if not can_edit(user, project):
+        user = project.owner
+    else:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise _bad(f"No user named {username!r}.")
+        if not can_edit(user, project):
+            raise _bad(
+                f"{username} cannot edit {project.title!r}; only its owner and editors may generate images for it."
+            )
+    if not can_generate(user):
+        name = user.get_username()
         raise _bad(
-            f"{username} cannot edit {project.title!r}; only its owner and editors may generate images for it."
+            f"{name} may not generate images (it spends the site's credit): give the account the permission "
+            f"“{PERMISSION_NAME}” in Django admin → Users → {name}, or choose another user with --user."
         )
     return user
 
@@ -97,7 +103,7 @@ def _model(provider_id: str, model_id: str | None, models: Sequence[ModelOption]
         if not usable:
             raise _bad(f"{label} offers no model you can use right now. See `manage.py imagegen status`.")
         # The same first choice as the dialog: the provider's current model, not the oldest in its list.
-        preferred = PREFERRED_MODELS.get(provider_id)
+        preferred = PROVIDERS[provider_id].preferred_model
         return next((m for m in usable if m.id == preferred), usable[0])
     # Stable Diffusion checkpoints answer to their title ("name.safetensors [hash]") or their short name.
     found = next((m for m in models if model_id in (m.id, m.label)), None)
@@ -107,13 +113,6 @@ def _model(provider_id: str, model_id: str | None, models: Sequence[ModelOption]
     if not found.available:
         raise _bad(f"{found.label} cannot be used now: {found.unavailable_reason}")
     return found
-
-
-def _choice(what: str, value: str, allowed: Sequence[str], spec: ModelSpec) -> str:
-    if value and value not in allowed:
-        offered = f"one of {', '.join(allowed)}" if allowed else "none"
-        raise _bad(f"{spec.label} does not offer {what} {value!r}; it offers {offered}.")
-    return value
 
 
 def _elements(project: Project, specs: Sequence[str]) -> list[tuple[Element, str]]:
@@ -139,66 +138,69 @@ def _elements(project: Project, specs: Sequence[str]) -> list[tuple[Element, str
     return chosen
 
 
+def _terminal_errors(form: GenerateForm) -> str:
+    """The form's errors, each named by the command-line option that set it."""
+    lines = []
+    for name, errors in form.errors.items():
+        flag = _FLAGS.get(name, "") if name != "__all__" else ""
+        if name.startswith("element_"):
+            flag = "--element"
+        for error in errors:
+            lines.append(f"{flag}: {error}" if flag else str(error))
+    return " ".join(lines)
+
+
+# Form field → the option that fills it (a custom size comes from --size).
+_FLAGS = {
+    "prompt": "--prompt",
+    "model": "--model",
+    "custom_size": "--size",
+    **{o.name: o.cli_flag for o in OPTIONS},
+}
+
+
 def plan_generation(
     *, config: EffectiveConfig, models_for: Callable[[str], Sequence[ModelOption]], **o: Any
 ) -> Plan:
+    """The request checked exactly as the dialog checks it: through the dialog's own form, starting from the
+    values the dialog would show for this model, with what was given on the command line on top."""
     project = _project(o["project"])
     user = _user(o.get("user"), project)
     provider_id = _provider(o.get("provider"), config)
-    spec = _model(provider_id, o.get("model"), models_for(provider_id))
-
-    prompt = (o.get("prompt") or "").strip()
-    if not prompt:
-        raise _bad("The prompt is empty: describe the image you want with --prompt.")
-    if len(prompt) > spec.max_prompt_chars:
-        raise _bad(
-            f"The prompt is {len(prompt)} characters; {spec.label} takes at most {spec.max_prompt_chars}."
-        )
-    size = o.get("size") or ("1024x1024" if spec.allows_size("1024x1024") else spec.sizes[0])
-    if not spec.allows_size(size):
-        raise _bad(f"{spec.label} does not allow size {size!r}; it offers {', '.join(spec.sizes)}.")
-    default_quality = "medium" if "medium" in spec.qualities else (spec.default_quality or "")
-    quality = _choice("quality", o.get("quality") or default_quality, spec.qualities, spec)
-    style = _choice("style", o.get("style") or (spec.styles[0] if spec.styles else ""), spec.styles, spec)
-    count = o.get("count") or 1
-    if not 1 <= count <= spec.max_images_per_job:
-        raise _bad(
-            f"{spec.label} makes 1 to {spec.max_images_per_job} images per job; --count {count} is outside that."
-        )
-    negative = (o.get("negative_prompt") or "").strip()
-    if negative and not spec.negative_prompt:
-        raise _bad(f"{spec.label} takes no negative prompt.")
-    seed = o.get("seed")
-    if seed is not None and (not spec.seed or not 0 <= seed <= MAX_SEED):
-        raise _bad(f"{spec.label} takes no seed." if not spec.seed else f"The seed must be 0 to {MAX_SEED}.")
-    steps = o.get("steps")
-    if steps is not None and (not spec.steps or not 1 <= steps <= MAX_STEPS):
-        raise _bad(f"{spec.label} takes no steps." if not spec.steps else f"Steps must be 1 to {MAX_STEPS}.")
-    if spec.steps and steps is None:
-        steps = SD_DEFAULT_STEPS
+    models = list(models_for(provider_id))
+    spec = _model(provider_id, o.get("model"), models)
     elements = _elements(project, o.get("element") or [])
 
-    price = spec.price(size, quality)
-    options = services.GenerationOptions(
-        provider=provider_id,
-        model=spec.id,
-        prompt=prompt,
-        size=size,
-        quality=quality,
-        style=style,
-        count=count,
-        negative_prompt=negative,
-        seed=seed,
-        steps=steps,
-        elements=elements,
-    )
+    def form(data: Mapping[str, Any] | None = None, initial: Mapping[str, Any] | None = None) -> GenerateForm:
+        return GenerateForm(
+            data,
+            initial=initial,
+            project=project,
+            providers=[provider_id],
+            default_provider=provider_id,
+            models_for=lambda _pid: models,
+        )
+
+    shown = form(initial={"provider": provider_id, "model": spec.id})
+    data = {name: shown[name].value() for name in shown.fields if not name.startswith("element_")}
+    data = {k: v for k, v in data.items() if v is not None}
+    data["prompt"] = o.get("prompt") or ""
+    for option in OPTIONS:
+        if o.get(option.name) is not None:
+            data[option.name] = str(o[option.name])
+    for element, role in elements:
+        data[f"element_{element.pk}"] = role
+    bound = form(data)
+    if not bound.is_valid():
+        raise _bad(_terminal_errors(bound))
+    assert bound.spec is not None and bound.composed is not None
     return Plan(
         user=user,
         project=project,
-        spec=spec,
-        options=options,
-        composed=compose_prompt(prompt, elements, max_chars=spec.max_prompt_chars),
-        estimated_cost=price * count if price is not None else None,
+        spec=bound.spec,
+        options=bound.options(),
+        composed=bound.composed,
+        estimated_cost=bound.estimated_cost,
     )
 
 
@@ -278,15 +280,10 @@ class GenerateCommand(Subcommand):
         parser.add_argument(
             "--model", help="a model id (for Stable Diffusion, a checkpoint); default: the first usable"
         )
-        parser.add_argument("--size", metavar="WxH", help="e.g. 1024x1024; default 1024x1024 where allowed")
-        parser.add_argument("--quality", help="one the model offers, e.g. standard, hd, medium")
-        parser.add_argument("--style", help="one the model offers, e.g. vivid, natural")
-        parser.add_argument("--count", type=int, default=1, help="how many images (default 1)")
-        parser.add_argument("--negative-prompt", metavar="TEXT", help="what to avoid (Stable Diffusion)")
-        parser.add_argument("--seed", type=int, help="repeat an image (models that take a seed)")
-        parser.add_argument(
-            "--steps", type=int, help=f"sampling steps (Stable Diffusion; default {SD_DEFAULT_STEPS})"
-        )
+        for option in OPTIONS:
+            parser.add_argument(
+                option.cli_flag, dest=option.name, metavar=option.metavar, help=option.cli_help
+            )
         parser.add_argument(
             "--element",
             action="append",
@@ -344,62 +341,4 @@ class GenerateCommand(Subcommand):
             )
 
 
-# --- Housekeeping and reporting -------------------------------------------------------------------------------
-
-
-class CleanupCommand(Subcommand):
-    name = "cleanup"
-    help = "Remove expired candidates (images nobody saved) and fail jobs a crashed worker left running."
-    description = (
-        help
-        + " Candidates older than --older-than hours are deleted with their files; images saved to a library "
-        "are media items and stay. Jobs running long past their provider's timeout, and queued jobs no worker picked "
-        "up within an hour, are marked failed. Run it from cron, e.g. hourly."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        hours = services.CANDIDATE_MAX_AGE.total_seconds() / 3600
-        parser.add_argument(
-            "--older-than",
-            type=float,
-            default=hours,
-            metavar="HOURS",
-            help=f"candidate age (default {hours:g})",
-        )
-
-    def handle(self, command: BaseCommand, *, older_than: float, **options: Any) -> None:
-        if older_than <= 0:
-            raise _bad("--older-than must be more than 0 hours.")
-        removed = services.candidates_expire(older_than=timedelta(hours=older_than))
-        failed = services.jobs_fail_stuck()
-        command.stdout.write(f"Removed {removed} candidate(s) older than {older_than:g} h.")
-        command.stdout.write(f"Marked {failed} stuck job(s) as failed.")
-
-
-class UsageCommand(Subcommand):
-    name = "usage"
-    help = "Show images made and spend per month, per provider and per user since a date."
-    description = (
-        help
-        + " Spend is the cost the provider reported, else our estimate (ESTIMATED is that part); jobs that "
-        "failed without an image or a reported cost count as $0. Default: since the start of this month."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--since", metavar="YYYY-MM-DD", help="first day to count (default: the 1st of this month)"
-        )
-
-    def handle(self, command: BaseCommand, *, since: str | None, **options: Any) -> None:
-        if since:
-            try:
-                start = timezone.make_aware(datetime.strptime(since.strip(), "%Y-%m-%d"))
-            except ValueError:
-                raise _bad(f"--since {since!r}: write a date as YYYY-MM-DD, e.g. 2025-01-31.") from None
-        else:
-            start = start_of_month()
-        for line in usage.text_report(start):
-            command.stdout.write(line)
-
-
-SUBCOMMANDS: list[Subcommand] = [GenerateCommand(), CleanupCommand(), UsageCommand()]
+SUBCOMMANDS: list[Subcommand] = [GenerateCommand()]

@@ -6,17 +6,18 @@ every line a provider contributed is scrubbed of its key before it is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imagegen.catalog import STABLE_DIFFUSION, ModelOption, SizeRule
+from imagegen import costs
+from imagegen.catalog import ModelOption
 from imagegen.cli import Subcommand
 from imagegen.cli.settings_cmds import BAD_INPUT, StatusCommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_PREFIX, EffectiveConfig, get_config
-from imagegen.connection_check import connect, run_checks, scrub
+from imagegen.connection_check import connect, run_checks
+from imagegen.pricing import Free, describe
+from imagegen.providers.errors import scrub
 
 UNAVAILABLE = 1
 # `sd` is what the settings call Stable Diffusion (sd.endpoint); accept it here too.
@@ -44,7 +45,7 @@ class LiveStatusCommand(StatusCommand):
             super().handle(command, **options)
             return
         try:
-            super().handle(command, **options)
+            super().handle(command, live=True, **options)
         except CommandError as err:
             # Generation is off: still worth knowing which upstreams answer; report after the live lines.
             unavailable: CommandError | None = err
@@ -68,7 +69,7 @@ class ModelsCommand(Subcommand):
     help = "List the models a provider offers now, with sizes, qualities, styles and prices."
     description = (
         "List the models PROVIDER offers now (every available provider when omitted): id, label, whether it can "
-        "be used and why not, sizes, qualities, styles, images per job and prices in USD per image. The list "
+        "be used and why not, sizes, qualities, styles, images per job, edits and its price. The list "
         "comes from the provider where it has one; when that cannot be fetched, the built-in catalog is shown "
         "with a note saying why. Exit 1 if a provider is not available or offers nothing, 2 for an unknown PROVIDER."
     )
@@ -150,29 +151,23 @@ class ModelsCommand(Subcommand):
 def model_lines(option: ModelOption) -> str:
     """One model as an indented block: the headline, then one line per property."""
     availability = "available" if option.available else f"not available: {option.unavailable_reason}"
+    if option.available and option.retiring_on:
+        availability += f" (retires on {option.retiring_on:%Y-%m-%d})"
     lines = [
         f"  {option.id}: {option.label} — {availability}",
         f"    sizes: {sizes_text(option)}",
         f"    qualities: {qualities_text(option)}",
         f"    styles: {', '.join(option.styles) or 'none to choose'}",
         f"    images per job: {per_job_text(option)}",
-        f"    prices (USD per image): {prices_text(option)}",
+        f"    edits: {edits_text(option)}",
+        f"    price: {prices_text(option)}",
     ]
     return "\n".join(lines)
 
 
 def sizes_text(option: ModelOption) -> str:
     text = ", ".join(option.sizes)
-    return f"{text}; or any WxH with {rule_text(option.size_rule)}" if option.size_rule else text
-
-
-def rule_text(rule: SizeRule) -> str:
-    parts = [f"sides multiples of {rule.multiple}, {rule.min_side}–{rule.max_side} px"]
-    if rule.max_pixels:
-        parts.append(f"at most {rule.max_pixels:,} pixels")
-    if rule.max_aspect:
-        parts.append(f"aspect up to {rule.max_aspect:g}:1")
-    return ", ".join(parts)
+    return f"{text}; or any WxH with {option.size_rule.describe()}" if option.size_rule else text
 
 
 def qualities_text(option: ModelOption) -> str:
@@ -188,28 +183,21 @@ def per_job_text(option: ModelOption) -> str:
     return text
 
 
+def edits_text(option: ModelOption) -> str:
+    if not option.edits:
+        return "no"
+    mask = "with a painted mask" if option.masks else "whole image only (no mask)"
+    return f"yes, {mask}; up to {option.max_input_images} input images"
+
+
 def prices_text(option: ModelOption) -> str:
-    if option.price_per_image is not None:
-        if option.price_per_image == 0:
-            return "free (self-hosted)" if option.provider_id == STABLE_DIFFUSION else "free"
-        return f"{money(option.price_per_image)} whatever the size"
-    qualities: Sequence[str] = option.qualities or ("",)
-    rows = []
-    unknown = False
-    for size in option.sizes:
-        prices = [(q, option.price(size, q)) for q in qualities]
-        known = [f"{q} {money(p)}".strip() for q, p in prices if p is not None]
-        unknown = unknown or len(known) < len(prices)
-        if known:
-            rows.append(f"{size} {', '.join(known)}")
-    if not rows:
-        return "unknown"
-    # "auto" sizes and qualities have no list price: say so once rather than "unknown" in every row.
-    return "; ".join(rows) + ("; other combinations unknown" if unknown else "")
-
-
-def money(price: Decimal | None) -> str:
-    return "unknown" if price is None else f"{price.normalize():f}"
+    price = costs.price_of(option)
+    text = describe(price)
+    source = getattr(price, "source", "")
+    as_of = getattr(price, "as_of", None)
+    if price is not None and source and not isinstance(price, Free):
+        text += f" ({source}{f', {as_of:%Y-%m-%d}' if as_of else ''})"
+    return text
 
 
 SUBCOMMANDS: list[Subcommand] = [LiveStatusCommand(), ModelsCommand()]

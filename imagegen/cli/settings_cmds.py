@@ -15,8 +15,20 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imagegen.cli import Subcommand
-from imagegen.config import PROVIDER_IDS, SPEC_BY_NAME, SPECS, InvalidValue, Spec, get_config, parse
+from imagegen.config import (
+    PROVIDER_IDS,
+    SPEC_BY_NAME,
+    SPECS,
+    InvalidValue,
+    Spec,
+    get_config,
+    parse,
+    resolve,
+)
+from imagegen.key_guard import keys_left_behind
 from imagegen.models import ImageGenerationSettings
+from imagegen.retirement import retirement_warnings
+from imagegen.saved_settings import Saved, load_saved, save_value
 
 logger = logging.getLogger("imagegen.config")
 
@@ -31,17 +43,52 @@ def _spec(name: str) -> Spec:
         raise CommandError(f"Unknown setting {name!r}. {NAMES_HELP}", returncode=BAD_INPUT) from None
 
 
-def _save(spec: Spec, value: Any) -> None:
-    row = ImageGenerationSettings.load()
-    setattr(row, spec.field, value)
-    try:
-        row.clean_fields(exclude=[f.name for f in row._meta.fields if f.name != spec.field])
-    except ValidationError as e:
-        # Model validation messages describe the rule, never repeat the value.
-        messages = " ".join(m for msgs in e.message_dict.values() for m in msgs)
-        raise CommandError(f"{spec.name}: {messages}", returncode=BAD_INPUT) from None
-    row.save(update_fields=[spec.field, "updated_at"])
-    logger.info("AI image setting %s changed from the command line", spec.name)
+def _save(spec: Spec, value: Any, *, key: tuple[Spec, str] | None = None) -> None:
+    """Validate and save one setting as admin's form would, with messages for a terminal; with `key`, that
+    provider's key re-entered in the same save."""
+    changes = {spec: value, **({key[0]: key[1]} if key else {})}
+    if not spec.provider:
+        row = ImageGenerationSettings.load()
+        setattr(row, spec.field, value)
+        try:
+            row.clean_fields(exclude=[f.name for f in row._meta.fields if f.name != spec.field])
+        except ValidationError as e:
+            # Model validation messages describe the rule, never repeat the value.
+            messages = " ".join(m for msgs in e.message_dict.values() for m in msgs)
+            raise CommandError(f"{spec.name}: {messages}", returncode=BAD_INPUT) from None
+    else:
+        before = load_saved()
+        after = Saved(before.row, dict(before.values))
+        for changed, new in changes.items():
+            if new in (None, ""):
+                after.values.pop(changed.name, None)
+            else:
+                after.values[changed.name] = new
+        # A changed address must not take a saved key along unasked (imagegen/key_guard.py).
+        given = [changed.name for changed in changes if changed.secret]
+        left = next(iter(keys_left_behind(before, after, keys_given=given)), None)
+        if left is not None:
+            raise CommandError(
+                f"{left.url_name}: {left.message} Add --key-stdin to give it with the new address, or first "
+                f"remove it with `imagegen unset {left.key_name}`.",
+                returncode=BAD_INPUT,
+            )
+        if spec.check is not None and value not in (None, ""):
+            problem = spec.check(value, resolve(after).connection(spec.provider))
+            if problem:
+                raise CommandError(f"{spec.name}: {problem}", returncode=BAD_INPUT)
+    for changed, new in changes.items():
+        save_value(changed, new)
+    logger.info("AI image setting %s changed from the command line", ", ".join(c.name for c in changes))
+
+
+def _provider_key(spec: Spec) -> Spec:
+    """The key setting of the provider an address setting belongs to ("openai.base_url" → "openai.api_key")."""
+    return next(s for s in SPECS if s.secret and s.provider == spec.provider)
+
+
+def _read_secret(prompt: str) -> str:
+    return getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.read()
 
 
 class ConfigCommand(Subcommand):
@@ -85,23 +132,50 @@ class SetCommand(Subcommand):
         parser.add_argument("setting", metavar="NAME", help="the setting, e.g. openai.api_key")
         parser.add_argument("value", metavar="VALUE", nargs="?", help="the value (omit with --stdin)")
         parser.add_argument("--stdin", action="store_true", help="read the value from standard input")
+        parser.add_argument(
+            "--key-stdin",
+            action="store_true",
+            help="with a base URL or endpoint: read that provider's key from standard input and save it too "
+            "(needed when a key is saved for the provider, so the key never follows a changed address unasked)",
+        )
 
     def handle(
-        self, command: BaseCommand, *, setting: str, value: str | None, stdin: bool, **options: Any
+        self,
+        command: BaseCommand,
+        *,
+        setting: str,
+        value: str | None,
+        stdin: bool,
+        key_stdin: bool,
+        **options: Any,
     ) -> None:
         spec = _spec(setting)
         if stdin == (value is not None):
             raise CommandError("Give either VALUE or --stdin.", returncode=BAD_INPUT)
+        if key_stdin and (spec.kind != "url" or stdin):
+            raise CommandError(
+                "--key-stdin goes with a base URL or endpoint given as VALUE.", returncode=BAD_INPUT
+            )
         if stdin:
-            value = getpass.getpass(f"{spec.name}: ") if sys.stdin.isatty() else sys.stdin.read()
+            value = _read_secret(f"{spec.name}: ")
         elif spec.secret:
             command.stderr.write("Tip: use --stdin for keys, so they stay out of shell history.")
         try:
             parsed = parse(spec, value or "")
         except InvalidValue as e:
             raise CommandError(f"{spec.name}: {e}.", returncode=BAD_INPUT) from None
-        _save(spec, parsed)
-        command.stdout.write(f"{spec.name}: {get_config().setting(spec.name).display()}")
+        key = None
+        if key_stdin:
+            key_spec = _provider_key(spec)
+            try:
+                key = (key_spec, parse(key_spec, _read_secret(f"{key_spec.name}: ")))
+            except InvalidValue as e:
+                raise CommandError(f"{key_spec.name}: {e}.", returncode=BAD_INPUT) from None
+        _save(spec, parsed, key=key)
+        config = get_config()
+        command.stdout.write(f"{spec.name}: {config.setting(spec.name).display()}")
+        if key:
+            command.stdout.write(f"{key[0].name}: {config.setting(key[0].name).display()}")
 
 
 class UnsetCommand(Subcommand):
@@ -114,8 +188,7 @@ class UnsetCommand(Subcommand):
 
     def handle(self, command: BaseCommand, *, setting: str, **options: Any) -> None:
         spec = _spec(setting)
-        model_field = ImageGenerationSettings._meta.get_field(spec.field)
-        _save(spec, None if model_field.null else "")
+        _save(spec, None if spec.provider or spec.kind not in ("provider", "choice") else "")
         command.stdout.write(f"{spec.name}: {get_config().setting(spec.name).display()}")
 
 
@@ -123,7 +196,7 @@ class StatusCommand(Subcommand):
     name = "status"
     help = "Show whether image generation and each provider are available, and why not. Exit 0 if available, 1 if not."
 
-    def handle(self, command: BaseCommand, **options: Any) -> None:
+    def handle(self, command: BaseCommand, *, live: bool = False, **options: Any) -> None:
         config = get_config()
         width = max(len(config.provider(pid).label) for pid in PROVIDER_IDS)
         for pid in PROVIDER_IDS:
@@ -139,6 +212,8 @@ class StatusCommand(Subcommand):
         command.stdout.write(
             f"Image generation: available (default provider: {config.provider(default).label})"
         )
+        for warning in retirement_warnings(config, live=live):
+            command.stdout.write(f"Warning: {warning.message()}")
 
 
 # `status` is registered by provider_cmds, whose subclass adds --live (the live upstream checks).

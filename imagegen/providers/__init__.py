@@ -5,6 +5,8 @@ Nothing is discovered by import side effects (healthchecks' TRANSPORTS, not alla
 
 from __future__ import annotations
 
+from imagegen.catalog import ModelSpec
+
 from .base import (
     CheckResult,
     Connection,
@@ -35,6 +37,17 @@ PROVIDERS: dict[str, type[Provider]] = {
 }
 
 
+def model_spec(provider_id: str, model_id: str) -> ModelSpec | None:
+    """The rules of a model from its provider's families, without asking the upstream (None if unknown)."""
+    cls = PROVIDERS.get(provider_id)
+    return cls.spec_for(model_id) if cls is not None else None
+
+
+def provider_label(provider_id: str) -> str:
+    cls = PROVIDERS.get(provider_id)
+    return cls.label if cls is not None else provider_id
+
+
 def get_provider(provider_id: str, connection: Connection, **kwargs) -> Provider:
     """The provider for `provider_id`, connected; kwargs (sleep, session) go to the constructor."""
     try:
@@ -62,4 +75,6 @@ __all__ = [
     "RateLimitedError",
     "UnavailableError",
     "get_provider",
+    "model_spec",
+    "provider_label",
 ]

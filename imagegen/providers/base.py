@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
 
 import requests
+from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen.catalog import ModelOption, ModelSpec
+from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, match_family
 
 from .errors import (
     AuthenticationError,
@@ -37,6 +38,7 @@ from .http import (
     ProviderSession,
     RetryPolicy,
     error_text,
+    never_sent,
     parse_json,
     parse_retry_after,
     read_capped,
@@ -57,6 +59,7 @@ from .results import (
     upstream_message,
     validate_request,
 )
+from .settings import ProviderDeclaration
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,14 @@ def today() -> date:
 class Provider:
     provider_id: ClassVar[str]
     label: ClassVar[str]
+    # Its settings (enabled, key, address, timeout and any of its own), declared once: see providers/settings.py.
+    settings: ClassVar[ProviderDeclaration]
+    # The model families this provider serves (imagegen.catalog); its live list says which members a key can use.
+    families: ClassVar[tuple[ModelFamily, ...]] = ()
+    # The model a new dialog starts on where the provider offers it ("" → the first model listed).
+    preferred_model: ClassVar[str] = ""
+    # The cache entry (see cache_key) that holds the upstream's model list, once fetched.
+    models_cache: ClassVar[str] = "models"
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     # Parallel calls at most, for models that make one image per call; requests' pool keeps 10 per host.
     max_parallel: ClassVar[int] = 4
@@ -107,6 +118,17 @@ class Provider:
         )
         if session is not None:
             session.headers["User-Agent"] = USER_AGENT.format(site_url=connection.site_url)
+
+    @classmethod
+    def spec_for(cls, model_id: str) -> ModelSpec | None:
+        """The rules of `model_id` from this provider's families, without asking the upstream."""
+        return match_family(cls.families, model_id)
+
+    def cached_models(self) -> list[ModelOption] | None:
+        """The models as last fetched (within the list's cache time), or None: never asks the upstream."""
+        if cache.get(self.cache_key(self.models_cache)) is None:
+            return None
+        return self.models()
 
     # --- what a provider module implements -------------------------------------------------------------
 
@@ -160,11 +182,17 @@ class Provider:
         retry: bool = True,
         timeout: float | None = None,
         check: Callable[[Answer], None] | None = None,
+        billed: bool = False,
     ) -> Answer:
         """Send one request, retrying transient failures; return the parsed JSON or raise a ProviderError.
 
         `check` inspects a 2xx answer and may raise: an error reported inside a 200 (OpenRouter) then gets
         the same retry decision as one reported by status.
+
+        `billed` marks a request that costs money when the upstream carries it out (a generation). Such a request
+        is never repeated once it may have reached the upstream — a read timeout, or a connection dropped after it
+        was made: the upstream may have made and charged for the images although we never saw them. Answers that
+        say they failed (429, 5xx) and failures before anything was sent are still retried.
         """
         attempt = 0
         while True:
@@ -189,6 +217,8 @@ class Provider:
                 return answer
             except ProviderError as err:
                 err.scrubbed(self.secrets)
+                if billed and err.outcome_unknown:
+                    raise self._maybe_billed(err) from err
                 wait = (
                     None
                     if (err.permanent or not retry)
@@ -226,11 +256,13 @@ class Provider:
             raise UnavailableError(
                 f"The provider did not answer within {round(timeout or self.timeout)} seconds. Try again later.",
                 detail=type(exc).__name__,
+                outcome_unknown=not never_sent(exc),
             ) from exc
         except requests.ConnectionError as exc:
             raise UnavailableError(
                 "The provider could not be reached (connection failed or dropped). Try again in a few minutes.",
                 detail=type(exc).__name__,
+                outcome_unknown=not never_sent(exc),
             ) from exc
         except requests.RequestException as exc:
             raise UnavailableError(
@@ -243,7 +275,13 @@ class Provider:
         response_headers = dict(response.headers)
         try:
             if response.status_code >= 300:
-                body, text = error_text(read_capped(response, MAX_ERROR_BYTES, truncate=True))
+                try:
+                    raw = read_capped(response, MAX_ERROR_BYTES, truncate=True)
+                except UnavailableError as err:
+                    # The status already says it failed: a body cut short does not make the outcome unknown.
+                    err.outcome_unknown = False
+                    raise
+                body, text = error_text(raw)
                 raise self.classify_error(response.status_code, body, text, response.headers)
             data = parse_json(read_capped(response, MAX_JSON_BYTES))
         except ProviderError as err:
@@ -251,6 +289,18 @@ class Provider:
             err.status_code = err.status_code or response.status_code
             raise
         return Answer(data=data, status=response.status_code, request_id=request_id, headers=response_headers)
+
+    def _maybe_billed(self, err: ProviderError) -> UnavailableError:
+        """A generation that may have run upstream without our seeing the answer: fail it, never repeat it."""
+        return UnavailableError(
+            f"{self.label} took the request but the answer never arrived ({err.detail or 'connection lost'}), so it "
+            "may have made — and charged for — the images. They cannot be fetched now; use Try again if you still "
+            "want them.",
+            detail=err.detail,
+            permanent=True,
+            request_id=err.request_id,
+            upstream_code="outcome_unknown",
+        )
 
     # --- fan-out and images --------------------------------------------------------------------------------
 
@@ -294,21 +344,17 @@ class Provider:
         return cls.image_from_bytes(decode_base64(text), **fields)
 
     def fetch_image(self, url: str, **fields: Any) -> GeneratedImage:
-        """An image the upstream returned as a URL: fetched without our key (it may be a storage bucket)."""
-        try:
-            response = self.session.get(url, timeout=self.timeout, stream=True)
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                "The provider's image link could not be fetched. Try again.", detail=type(exc).__name__
-            ) from exc
-        if response.status_code != 200:
-            response.close()
-            raise UnavailableError(
-                "The provider's image link could not be fetched (it may have expired). Try again.",
-                detail=f"HTTP {response.status_code}",
-                permanent=True,
-            )
-        return self.image_from_bytes(bytes(read_capped(response, MAX_IMAGE_BYTES)), **fields)
+        """An image the upstream returned as a URL: fetched without our key (it may be a storage bucket), and only
+        from a public address (an answer must not make the worker fetch from inside the network)."""
+        from .public_fetch import fetch_public
+
+        data = fetch_public(
+            url,
+            timeout=self.timeout,
+            max_bytes=MAX_IMAGE_BYTES,
+            user_agent=self.session.headers["User-Agent"],
+        )
+        return self.image_from_bytes(data, **fields)
 
     def catalog_options(self, specs: Sequence[ModelSpec], *, note: str = "") -> list[ModelOption]:
         """The catalog as offered when the live list is not available: only retired models are withheld."""

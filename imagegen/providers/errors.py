@@ -38,6 +38,7 @@ class ProviderError(Exception):
         request_id: str | None = None,
         status_code: int | None = None,
         upstream_code: str = "",
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -47,6 +48,9 @@ class ProviderError(Exception):
         self.request_id = request_id
         self.status_code = status_code
         self.upstream_code = upstream_code
+        # The request reached the upstream but no answer came back (read timeout, dropped connection): whatever it
+        # did, it may have done — and billed.
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         return self.message

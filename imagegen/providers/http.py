@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3.exceptions
 
 from .errors import BadResponseError, UnavailableError
 
@@ -114,11 +115,27 @@ def read_capped(response: requests.Response, cap: int, *, truncate: bool = False
     except requests.RequestException as exc:
         # The connection dropped mid-body: a truncated answer, worth retrying like any dropped connection.
         raise UnavailableError(
-            "The connection to the provider dropped while it was answering. Try again.", detail=str(exc)
+            "The connection to the provider dropped while it was answering. Try again.",
+            detail=str(exc),
+            outcome_unknown=True,
         ) from exc
     finally:
         response.close()
     return body
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request certainly never reached the upstream (no connection was made), so repeating it
+    cannot make — or bill for — anything twice. A read timeout or a connection dropped after connecting is not
+    such a case: the upstream may be working on it."""
+    if isinstance(
+        exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
+    ):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    # NewConnectionError and NameResolutionError are ConnectTimeoutError subclasses: refused, unresolvable, timed out.
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
 
 
 def parse_json(body: bytearray | bytes) -> Any:

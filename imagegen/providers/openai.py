@@ -1,15 +1,20 @@
-"""OpenAI Images API (and OpenAI-compatible gateways: Azure OpenAI, LiteLLM, self-hosted proxies)."""
+"""OpenAI Images API (and OpenAI-compatible gateways: Azure OpenAI, LiteLLM, self-hosted proxies).
+
+The models are families (imagegen.catalog.ModelFamily): the gpt-image-2 family today, priced per token, and the
+retired DALL·E and gpt-image-1 families, which OpenAI shut down but gateways may still serve. `GET /models` says
+which ids this key can use now; every listed id that matches a family is offered.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core.cache import cache
 
-from imagegen import catalog
-from imagegen.catalog import ModelOption, ModelSpec
+from imagegen.catalog import ModelOption, ModelSpec, match_family
 
 from .base import (
     CancelCheck,
@@ -35,15 +40,29 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
+from .openai_models import FAMILIES
+from .settings import declare
 
 MODELS_TTL = 10 * 60
 _CONTENT_POLICY_CODES = {"content_policy_violation", "moderation_blocked"}
 _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
+# Ids in the live list that look like image models; those matching no family are listed as "not offered" with why.
+_IMAGE_LIKE = re.compile(r"(image|dall-e)", re.IGNORECASE)
 
 
 class OpenAIProvider(Provider):
-    provider_id = catalog.OPENAI
+    provider_id = "openai"
     label = "OpenAI"
+    settings = declare(
+        "openai",
+        "OpenAI",
+        key_env="OPENAI_API_KEY",
+        url_default="https://api.openai.com/v1",
+        url_help="For OpenAI-compatible gateways (Azure OpenAI, LiteLLM, a proxy). Default https://api.openai.com/v1.",
+    )
+    families = FAMILIES
+    # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
+    preferred_model = "gpt-image-2"
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -64,26 +83,26 @@ class OpenAIProvider(Provider):
         return live
 
     def models(self) -> list[ModelOption]:
-        specs = list(catalog.CATALOG[self.provider_id].values())
         try:
             live = self.live_models()
         except ProviderError as err:
             note = f"The list of models this key can use could not be fetched ({err.message}) Showing the built-in catalog."
+            specs = [
+                spec for family in self.families for i in family.known_ids if (spec := family.spec_for(i))
+            ]
             return self.catalog_options(specs, note=note)
         now = today()
         options = []
-        for spec in specs:
-            item = live.get(spec.id)
-            if item is not None:
-                # The live list decides: the catalog's dates are OpenAI's own, but an OpenAI-compatible gateway
-                # may still serve a model OpenAI retired. Only the list's own shutdown_date counts here.
-                spec = ModelOption.from_spec(spec, shutdown_date=_parse_date(item.get("shutdown_date")))
-            if item is None:
-                reason = f"{spec.label} is not offered to this API key: the provider no longer lists it, or the account cannot use it."
-            elif spec.is_retired(now):
-                reason = retired_reason(spec)
-            else:
-                reason = ""
+        for model_id in _newest_first(list(live)):
+            spec = match_family(self.families, model_id)
+            if spec is None:
+                if _IMAGE_LIKE.search(model_id):
+                    options.append(_unknown_family(model_id))
+                continue
+            # The live list decides: the catalog's dates are OpenAI's own, but an OpenAI-compatible gateway may
+            # still serve a model OpenAI retired. Only the list's own shutdown_date counts here.
+            spec = spec.replace(shutdown_date=_parse_date(live[model_id].get("shutdown_date")))
+            reason = retired_reason(spec) if spec.is_retired(now) else ""
             options.append(
                 ModelOption.from_spec(spec, available=not reason, unavailable_reason=reason, source="live")
             )
@@ -96,19 +115,15 @@ class OpenAIProvider(Provider):
             )
         cache.delete(self.cache_key("models"))  # a check is a request for the truth now
         try:
-            live = self.live_models()
+            self.live_models()
         except ProviderError as err:
             return check_failed(err)
-        usable = [
-            s
-            for s in catalog.CATALOG[self.provider_id].values()
-            if s.id in live and not (_parse_date(live[s.id].get("shutdown_date")) or date.max) <= today()
-        ]
+        usable = [m for m in self.models() if m.available]
         if not usable:
             return CheckResult(
                 False, "no_models", "The key works, but it cannot use any image model we know."
             )
-        return CheckResult(True, "ok", f"The key works; image models: {', '.join(s.label for s in usable)}.")
+        return CheckResult(True, "ok", f"The key works; image models: {', '.join(m.label for m in usable)}.")
 
     # --- generation -----------------------------------------------------------------------------------------
 
@@ -119,7 +134,7 @@ class OpenAIProvider(Provider):
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
-        spec = catalog.get_model(self.provider_id, request.model)
+        spec = self.spec_for(request.model)
         if spec is None:
             raise BadRequestError(reason=f"unknown model {request.model!r}")
         validate_request(spec, request)
@@ -129,32 +144,37 @@ class OpenAIProvider(Provider):
         return self.fan_out([functools.partial(self._generate_call, spec, request, n) for n in counts])
 
     def _generate_call(self, spec: ModelSpec, request: GenerationRequest, n: int) -> GenerationResult:
-        is_dalle = spec.id.startswith("dall-e")
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": n, "size": request.size}
-        if request.quality:
-            body["quality"] = request.quality
-        if request.style:
-            body["style"] = request.style
-        if is_dalle:
+        for name in ("quality", "style", "complexity"):
+            if request.option(name):
+                body[name] = request.option(name)
+        if request.user_ref:
+            # One abusive writer is then one identifier to OpenAI, not the whole key. DALL·E predates
+            # safety_identifier and took the same hash as `user`.
+            body["user" if spec.family.startswith("dall-e") else "safety_identifier"] = request.user_ref
+        if spec.family.startswith("dall-e"):
             # DALL-E defaults to short-lived URLs; gpt-image models always answer base64 and reject the field.
             body["response_format"] = "b64_json"
         if request.input_images:
             answer = self.request(
-                "POST", "/images/edits", data=_form(body), files=_image_files(request.input_images)
+                "POST",
+                "/images/edits",
+                data=_form(body),
+                files=_image_files(request.input_images),
+                billed=True,
             )
         else:
-            answer = self.request("POST", "/images/generations", json=body)
+            answer = self.request("POST", "/images/generations", json=body, billed=True)
         items = answer.data.get("data") if isinstance(answer.data, dict) else None
         if not isinstance(items, list):
             raise BadResponseError(reason="no image list in the answer", request_id=answer.request_id)
         images, errors = collect_images(items, self._image, expected=n, request_id=answer.request_id)
-        price = spec.price(request.size, request.quality)
         usage = answer.data.get("usage")
         return GenerationResult(
             images=images,
             errors=errors,
-            # OpenAI reports no money: the catalog price of what was delivered is the best actual figure.
-            cost=None if price is None else price * len(images),
+            # OpenAI reports tokens, not money: the job's cost is computed from `usage` and the model's prices.
+            cost=None,
             request_ids=[answer.request_id] if answer.request_id else [],
             usage=usage if isinstance(usage, dict) else {},
         )
@@ -211,6 +231,27 @@ def _form(body: dict[str, Any]) -> dict[str, str]:
 
 def _image_files(images: tuple[bytes, ...]) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("image[]", (f"input-{i}.png", data, "image/png")) for i, data in enumerate(images, start=1)]
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    # "gpt-image-2.10" after "gpt-image-2.9": numbers compare as numbers.
+    return [(1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text)]
+
+
+def _newest_first(ids: list[str]) -> list[str]:
+    """The family's current names first (2.6 before 2.5 before 2), each dated snapshot after the names."""
+    ordered = sorted(ids, key=_natural, reverse=True)
+    return sorted(ordered, key=lambda i: bool(re.search(r"-\d{4}-\d{2}-\d{2}$", i)))
+
+
+def _unknown_family(model_id: str) -> ModelOption:
+    return ModelOption.from_spec(
+        ModelSpec("openai", model_id, model_id),
+        available=False,
+        source="live",
+        unavailable_reason=f"{model_id} is a model Inkweld does not know yet, so it cannot tell which sizes and "
+        "options it takes or what it costs. An update of Inkweld will add it.",
+    )
 
 
 def _parse_date(value: Any) -> date | None:

@@ -1,18 +1,22 @@
-"""OpenRouter: its Images API for the models it serves there, chat completions with image output for the rest."""
+"""OpenRouter: its Images API for the models it serves there, chat completions with image output for the rest.
+
+Every image model OpenRouter lists is offered: the lists say what each takes (input images, aspect ratios,
+resolutions, a seed) and its price per image, and the answer reports what the job cost (`usage.cost`).
+"""
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import functools
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen import catalog
-from imagegen.catalog import OPENROUTER_ASPECTS, ModelOption, ModelSpec
+from imagegen.catalog import ModelFamily, ModelOption, ModelSpec
+from imagegen.pricing import PerImage, usd
 
 from .base import (
     Answer,
@@ -38,15 +42,78 @@ from .errors import (
 )
 from .http import parse_retry_after
 from .images import inspect_image, split_data_url
+from .settings import declare
 
 MODELS_TTL = 60 * 60
 IMAGES_API = "images"
 CHAT = "chat"
 
+# Aspect ratios OpenRouter's image models understand; the sizes are what a writer picks and how we name them.
+ASPECTS = {
+    "1024x1024": "1:1",
+    "1344x768": "16:9",
+    "768x1344": "9:16",
+    "1184x864": "4:3",
+    "864x1184": "3:4",
+    "1248x832": "3:2",
+    "832x1248": "2:3",
+}
+PRICES_SOURCE = "the seed's cost table"
+OPENROUTER_MODEL = ModelSpec("openrouter", "", "", sizes=tuple(ASPECTS), seed=True)
+
+
+def _listed(model_id: str, label: str, price: str | None = None, **changes: Any) -> ModelSpec:
+    spec = OPENROUTER_MODEL.replace(id=model_id, label=label, family="openrouter", **changes)
+    if price is not None:
+        spec = spec.replace(price=PerImage(flat=usd(price), source=PRICES_SOURCE, as_of=date(2026, 12, 1)))
+    return spec
+
+
+# What is offered when the live lists cannot be fetched: a few well-known models with the seed's prices.
+FALLBACK_MODELS = {
+    spec.id: spec
+    for spec in (
+        _listed("black-forest-labs/flux-schnell", "FLUX.1 Schnell", "0.003", extra={"modalities": ["image"]}),
+        _listed(
+            "stabilityai/stable-diffusion-3", "Stable Diffusion 3", "0.035", extra={"modalities": ["image"]}
+        ),
+        _listed(
+            "google/gemini-2.5-flash-image",
+            "Gemini 2.5 Flash Image",
+            max_input_images=3,
+            edits=True,
+            extra={"modalities": ["image", "text"]},
+        ),
+    )
+}
+# Any model OpenRouter lists with image output is offered; its own entry in the lists fills in the rest.
+FAMILIES = (
+    ModelFamily(
+        key="openrouter",
+        label="OpenRouter image model",
+        pattern=r"[A-Za-z0-9._~-]+/[A-Za-z0-9._~:-]+",
+        template=OPENROUTER_MODEL,
+        label_for=lambda m: m.group(0),
+    ),
+)
+
 
 class OpenRouterProvider(Provider):
-    provider_id = catalog.OPENROUTER
+    provider_id = "openrouter"
     label = "OpenRouter"
+    settings = declare(
+        "openrouter",
+        "OpenRouter",
+        url_default="https://openrouter.ai/api/v1",
+        url_help="Default https://openrouter.ai/api/v1.",
+    )
+    families = FAMILIES
+    # Offered (with the seed's prices) when the live lists cannot be fetched.
+    fallback_ids = tuple(FALLBACK_MODELS)
+
+    @classmethod
+    def spec_for(cls, model_id: str) -> ModelSpec | None:
+        return FALLBACK_MODELS.get(model_id) or super().spec_for(model_id)
 
     @sensitive_variables()
     def auth(self) -> dict[str, Any]:
@@ -92,33 +159,23 @@ class OpenRouterProvider(Provider):
             )
             entry["route"] = IMAGES_API
             entry["input_modalities"] = (item.get("architecture") or {}).get("input_modalities") or ["text"]
+            parameters = item.get("supported_parameters")
+            entry["parameters"] = parameters if isinstance(parameters, dict) else {}
         cache.set(key, live, MODELS_TTL)
         return live
 
     def models(self) -> list[ModelOption]:
-        specs = catalog.CATALOG[self.provider_id]
         try:
             live = self.live_models()
         except ProviderError as err:
             note = (
                 f"OpenRouter's model list could not be fetched ({err.message}) Showing the built-in catalog."
             )
-            return self.catalog_options(list(specs.values()), note=note)
-        options = [
-            ModelOption.from_spec(_spec_from_live(model_id, entry, specs.get(model_id)), source="live")
+            return self.catalog_options(list(FALLBACK_MODELS.values()), note=note)
+        return [
+            ModelOption.from_spec(_spec_from_live(model_id, entry), source="live")
             for model_id, entry in sorted(live.items())
         ]
-        options += [
-            ModelOption.from_spec(
-                spec,
-                available=False,
-                source="live",
-                unavailable_reason=f"OpenRouter no longer lists {spec.label}.",
-            )
-            for model_id, spec in specs.items()
-            if model_id not in live
-        ]
-        return options
 
     def _model(self, model_id: str) -> ModelSpec:
         for option in self.models():
@@ -166,10 +223,14 @@ class OpenRouterProvider(Provider):
 
     def _images_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": request.count}
-        body.update(_size_fields(request.size))
-        if request.seed is not None:
-            body["seed"] = request.seed
-        answer = self.request("POST", "/images", json=body, check=self._raise_in_body)
+        body.update(_size_fields(request.size, spec))
+        if request.option("seed") is not None:
+            body["seed"] = request.option("seed")
+        if request.input_images:
+            body["input_references"] = [
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in request.input_images
+            ]
+        answer = self.request("POST", "/images", json=body, check=self._raise_in_body, billed=True)
         items = answer.data.get("data") if isinstance(answer.data, dict) else None
         if not isinstance(items, list):
             raise BadResponseError(reason="no image list in the answer", request_id=_request_id(answer))
@@ -188,11 +249,11 @@ class OpenRouterProvider(Provider):
             "model": spec.id,
             "messages": [{"role": "user", "content": content}],
             "modalities": spec.extra.get("modalities") or ["image", "text"],
-            "image_config": {"aspect_ratio": OPENROUTER_ASPECTS.get(request.size, "1:1")},
+            "image_config": {"aspect_ratio": ASPECTS.get(request.size, "1:1")},
         }
-        if request.seed is not None:
-            body["seed"] = request.seed
-        answer = self.request("POST", "/chat/completions", json=body, check=self._raise_in_body)
+        if request.option("seed") is not None:
+            body["seed"] = request.option("seed")
+        answer = self.request("POST", "/chat/completions", json=body, check=self._raise_in_body, billed=True)
         try:
             message = answer.data["choices"][0]["message"]
             items = message.get("images") or []
@@ -271,28 +332,56 @@ def _price(value: Any) -> Decimal | None:
     return price if price.is_finite() and price >= 0 else None  # "-1" means variable pricing
 
 
-def _spec_from_live(model_id: str, entry: dict[str, Any], known: ModelSpec | None) -> ModelSpec:
+def _spec_from_live(model_id: str, entry: dict[str, Any]) -> ModelSpec:
+    """A listed model's rules from what OpenRouter's lists say of it (input images, parameters, price)."""
     route = entry.get("route", CHAT)
     takes_images = "image" in (entry.get("input_modalities") or [])
     outputs = entry.get("output_modalities") or ["image"]
-    changes: dict[str, Any] = {
-        "label": entry.get("name") or model_id,
-        "images_per_request": 10 if route == IMAGES_API else 1,
-        "extra": {"route": route, "modalities": ["image"] if outputs == ["image"] else ["image", "text"]},
-    }
+    parameters = entry.get("parameters") or {}
+    known = FALLBACK_MODELS.get(model_id)
+    spec = known or _listed(model_id, model_id)
+    n = parameters.get("n") if isinstance(parameters.get("n"), dict) else {}
+    spec = spec.replace(
+        label=_label(entry.get("name") or model_id),
+        images_per_request=int(n.get("max") or 10) if route == IMAGES_API else 1,
+        max_input_images=(known.max_input_images if known and known.max_input_images else 4)
+        if takes_images
+        else 0,
+        edits=takes_images,
+        seed=route == CHAT or "seed" in parameters or not parameters,
+        extra={
+            "route": route,
+            "modalities": ["image"] if outputs == ["image"] else ["image", "text"],
+            "aspect_ratios": _enum(parameters.get("aspect_ratio")),
+            "resolutions": _enum(parameters.get("resolution")),
+        },
+    )
     price = _price(entry.get("price")) if entry.get("price") is not None else None
     if price is not None:
-        changes["price_per_image"] = price
-    if known is None:
-        return catalog.openrouter_spec(
-            model_id, changes.pop("label"), max_input_images=4 if takes_images else 0, **changes
-        )
-    return dataclasses.replace(known, **changes)
+        spec = spec.replace(price=PerImage(flat=price, source="OpenRouter's model list", as_of=date.today()))
+    return spec
 
 
-def _size_fields(size: str) -> dict[str, str]:
-    ratio = OPENROUTER_ASPECTS.get(size)
-    return {"aspect_ratio": ratio} if ratio else {"size": size}
+def _label(name: str) -> str:
+    # "Black Forest Labs: FLUX.1 Schnell" → "FLUX.1 Schnell": the author is in the id, the writer wants the model.
+    return name.split(": ", 1)[1] if ": " in name else name
+
+
+def _enum(parameter: Any) -> tuple[str, ...]:
+    values = parameter.get("values") if isinstance(parameter, dict) else None
+    return tuple(str(v) for v in values) if isinstance(values, list) else ()
+
+
+def _size_fields(size: str, spec: ModelSpec) -> dict[str, str]:
+    """The size as the model's listed parameters take it: an aspect ratio (with a resolution), else WxH."""
+    ratio = ASPECTS.get(size)
+    aspects = spec.extra.get("aspect_ratios") or ()
+    if ratio and (not aspects or ratio in aspects):
+        fields = {"aspect_ratio": ratio}
+        if "1K" in (spec.extra.get("resolutions") or ()):
+            fields["resolution"] = "1K"  # every offered size is about a megapixel
+        return fields
+    return {"size": size}
 
 
 def _data_url(data: bytes) -> str:

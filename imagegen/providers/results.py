@@ -6,11 +6,12 @@ and turning a list of returned items into checked images while keeping the failu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from imagegen import options as generation_options
 from imagegen.catalog import ModelSpec
 
 from .errors import (
@@ -29,19 +30,21 @@ CancelCheck = Callable[[], bool]
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    """What to ask the upstream for. `options` holds the generation options the model takes beyond size and count
+    (quality, style, seed, steps …), by the names declared in imagegen.options."""
+
     model: str
     prompt: str
     size: str = "1024x1024"
-    quality: str = ""
-    style: str = ""
     count: int = 1
-    negative_prompt: str = ""
-    seed: int | None = None
-    steps: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
     input_images: tuple[bytes, ...] = ()
-    # Stable Diffusion only; "" / None leave the WebUI's defaults.
-    sampler: str = ""
-    cfg_scale: float | None = None
+    # A stable hash standing for the writer (OpenAI's safety_identifier); never their name.
+    user_ref: str = ""
+
+    def option(self, name: str, default: Any = None) -> Any:
+        value = self.options.get(name)
+        return default if value in (None, "") else value
 
 
 @dataclass
@@ -83,30 +86,20 @@ class Answer:
 
 
 def validate_request(spec: ModelSpec, request: GenerationRequest) -> None:
-    """Refuse what the model cannot do before spending a call on it (the dialog's form checks the same)."""
+    """Refuse what the model cannot do before spending a call on it: the options' own rules (imagegen.options),
+    the same ones the dialog's form and the command line apply."""
     problems = []
     if not request.prompt.strip():
-        problems.append("the prompt is empty")
+        problems.append("The prompt is empty.")
     if len(request.prompt) > spec.max_prompt_chars:
-        problems.append(f"the prompt is longer than {spec.max_prompt_chars} characters")
-    if not spec.allows_size(request.size):
-        problems.append(f"size {request.size} is not one of {', '.join(spec.sizes)}")
-    if request.quality and request.quality not in spec.qualities:
-        problems.append(f"quality {request.quality!r} is not offered")
-    if request.style and request.style not in spec.styles:
-        problems.append(f"style {request.style!r} is not offered")
-    if not 1 <= request.count <= spec.max_images_per_job:
-        problems.append(f"the number of images must be 1 to {spec.max_images_per_job}")
-    if request.seed is not None and not spec.seed:
-        problems.append("this model takes no seed")
-    if request.negative_prompt and not spec.negative_prompt:
-        problems.append("this model takes no negative prompt")
+        problems.append(f"The prompt is longer than {spec.max_prompt_chars} characters.")
+    problems += generation_options.problems(spec, request.size, request.count, request.options)
     if len(request.input_images) > spec.max_input_images:
-        problems.append(f"this model takes at most {spec.max_input_images} input images")
+        problems.append(f"{spec.label} takes at most {spec.max_input_images} input images.")
     if problems:
         raise BadRequestError(
-            f"{spec.label} cannot do this: {'; '.join(problems)}. Change the options and try again.",
-            detail="; ".join(problems),
+            f"{spec.label} cannot do this: {' '.join(problems)} Change the options and try again.",
+            detail=" ".join(problems),
         )
 
 
@@ -148,6 +141,21 @@ def collect_images(
     return images, errors
 
 
+def _add_usage(total: dict[str, Any], more: Mapping[str, Any]) -> None:
+    """Sum token counts (nested ones too, e.g. input_tokens_details) over parallel calls; keep the first of the rest."""
+    for key, value in more.items():
+        current = total.get(key)
+        if isinstance(value, bool) or isinstance(current, bool):
+            total.setdefault(key, value)
+        elif isinstance(value, int | float) and isinstance(current, int | float | None):
+            total[key] = (current or 0) + value
+        elif isinstance(value, Mapping) and isinstance(current, dict | None):
+            nested = total.setdefault(key, {})
+            _add_usage(nested, value)
+        else:
+            total.setdefault(key, value)
+
+
 def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
     merged = GenerationResult()
     costs = [r.cost for r in results]
@@ -156,11 +164,7 @@ def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
         merged.images += result.images
         merged.errors += result.errors
         merged.request_ids += result.request_ids
-        for key, value in result.usage.items():
-            if isinstance(value, int | float) and isinstance(merged.usage.get(key, 0), int | float):
-                merged.usage[key] = merged.usage.get(key, 0) + value
-            else:
-                merged.usage.setdefault(key, value)
+        _add_usage(merged.usage, result.usage)
     return merged
 
 

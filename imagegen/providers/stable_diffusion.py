@@ -1,7 +1,11 @@
-"""A self-hosted Stable Diffusion: AUTOMATIC1111's WebUI (and Forge, SD.Next) started with `--api`.
+"""A self-hosted Stable Diffusion: AUTOMATIC1111's WebUI and its forks Forge and SD.Next, started with `--api`.
 
 Models are the checkpoints the WebUI has installed (model id = checkpoint title). The checkpoint goes with each
 request in `override_settings`, never through `POST /options`, which would switch the model for everyone.
+
+The forks keep `/sdapi/v1` but differ at the edges: `GET /sdapi/v1/schedulers` exists only from A1111 1.9 (older
+servers answer 404, and then no scheduler is offered), and some builds list samplers without aliases. Anything
+optional that a server lacks is left out rather than failing the provider.
 """
 
 from __future__ import annotations
@@ -11,14 +15,21 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen import catalog
-from imagegen.catalog import ModelOption, ModelSpec, parse_size
+from imagegen.catalog import (
+    SELF_HOSTED_MAX_PER_JOB,
+    ModelFamily,
+    ModelOption,
+    ModelSpec,
+    SizeRule,
+    parse_size,
+)
+from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+from imagegen.pricing import FREE
 
 from .base import (
     CancelCheck,
@@ -34,20 +45,51 @@ from .base import (
     validate_request,
 )
 from .errors import AuthenticationError, BadRequestError, BadResponseError, ProviderError, UnavailableError
+from .settings import declare
 
 logger = logging.getLogger(__name__)
 
 # The WebUI's model list changes when someone drops a file in; a minute keeps validation honest and cheap.
 MODELS_TTL = 60
-DEFAULT_STEPS = 30
-MAX_STEPS = 150
-DEFAULT_CFG_SCALE = 7.0
 _PROGRESS_TIMEOUT = 5.0
+
+# Multiples of 8 (the latent is 1/8 of the image); 256-2048 keeps SD 1.5 and SDXL usable without letting one
+# request exhaust a consumer GPU's memory.
+SELF_HOSTED_SIZES = SizeRule(multiple=8, min_side=256, max_side=2048)
+CHECKPOINT = ModelSpec(
+    "stable-diffusion",
+    "checkpoint",
+    "Checkpoint",
+    sizes=("512x512", "768x768", "1024x1024", "512x768", "768x512", "832x1216", "1216x832"),
+    size_rule=SELF_HOSTED_SIZES,
+    images_per_request=SELF_HOSTED_MAX_PER_JOB,  # batch_size: one call makes them all
+    max_images_per_job=SELF_HOSTED_MAX_PER_JOB,
+    max_prompt_chars=8000,
+    negative_prompt=True,
+    seed=True,
+    steps=True,
+    cfg_scale=True,
+    price=FREE,
+)
+# Every checkpoint the WebUI has installed is a model; the title is its id.
+FAMILIES = (ModelFamily(key="checkpoint", label="Checkpoint", pattern=r"(?s).+", template=CHECKPOINT),)
 
 
 class StableDiffusionProvider(Provider):
-    provider_id = catalog.STABLE_DIFFUSION
-    label = "Stable Diffusion"
+    provider_id = "stable-diffusion"
+    label = "AUTOMATIC1111 / Forge / SD.Next"
+    # "sd": the names the product documents (sd.endpoint, AI_IMAGE_SD_ENDPOINT).
+    settings = declare(
+        "sd",
+        "Stable Diffusion",
+        url_key="endpoint",
+        credential="endpoint",
+        url_help="The WebUI started with --api, e.g. http://127.0.0.1:7860 (AUTOMATIC1111, Forge or SD.Next).",
+        key_help="Optional: user:password for --api-auth (sent as HTTP Basic), or a token for a proxy in front.",
+        timeout=300,
+    )
+    families = FAMILIES
+    models_cache = "sd-models"
     poll_interval: float = 1.0
 
     @sensitive_variables()
@@ -73,19 +115,48 @@ class StableDiffusionProvider(Provider):
         cache.set(key, items, MODELS_TTL)
         return items
 
-    def samplers(self) -> set[str]:
-        key = self.cache_key("samplers")
+    def _names(self, what: str, path: str, *, optional: bool = False) -> tuple[str, ...]:
+        """Names from a WebUI list (samplers, schedulers), cached; () where an older server lacks the list."""
+        key = self.cache_key(what)
         cached = cache.get(key)
         if cached is not None:
-            return cached
-        answer = self.request("GET", "/sdapi/v1/samplers", retry=False, timeout=self.quick_timeout)
-        names: set[str] = set()
-        for item in answer.data if isinstance(answer.data, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                names.add(item["name"])
-                names.update(a for a in item.get("aliases") or [] if isinstance(a, str))
+            return tuple(cached)
+        try:
+            answer = self.request("GET", path, retry=False, timeout=self.quick_timeout)
+        except ProviderError as err:
+            if optional and err.status_code == 404:
+                cache.set(key, [], MODELS_TTL)
+                return ()
+            raise
+        names = [
+            item["name"]
+            for item in (answer.data if isinstance(answer.data, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]
+        ]
         cache.set(key, names, MODELS_TTL)
-        return names
+        return tuple(names)
+
+    def samplers(self) -> tuple[str, ...]:
+        return self._names("samplers", "/sdapi/v1/samplers")
+
+    def schedulers(self) -> tuple[str, ...]:
+        # Only A1111 1.9+ and recent forks have it; older servers answer 404 and offer no scheduler choice.
+        return self._names("schedulers", "/sdapi/v1/schedulers", optional=True)
+
+    def _spec(self, item: dict[str, Any], *, lists: bool = True) -> ModelSpec:
+        """A checkpoint's rules; with `lists`, the samplers and schedulers the WebUI offers to choose from."""
+        spec = FAMILIES[0].spec_for(item["title"])
+        assert spec is not None  # the family takes any non-empty title
+        spec = spec.replace(label=item.get("model_name") or item["title"])
+        if not lists:
+            return spec
+        names: dict[str, tuple[str, ...]] = {}
+        for what, fetch in (("samplers", self.samplers), ("schedulers", self.schedulers)):
+            try:
+                names[what] = fetch()
+            except ProviderError:
+                names[what] = ()  # the engine's default still works; only the choice is missing
+        return spec.replace(**names)
 
     def models(self) -> list[ModelOption]:
         try:
@@ -93,12 +164,7 @@ class StableDiffusionProvider(Provider):
         except ProviderError as err:
             logger.info("stable-diffusion: no checkpoint list: %s", err.error_class)
             return []  # nothing to fall back to: checkpoints exist only on the WebUI; check() says why
-        return [
-            ModelOption.from_spec(
-                catalog.sd_checkpoint_spec(m["title"], m.get("model_name") or ""), source="live"
-            )
-            for m in items
-        ]
+        return [ModelOption.from_spec(self._spec(m), source="live") for m in items]
 
     def check(self) -> CheckResult:
         cache.delete(self.cache_key("sd-models"))
@@ -119,10 +185,10 @@ class StableDiffusionProvider(Provider):
 
     # --- generation -----------------------------------------------------------------------------------------
 
-    def _checkpoint(self, model_id: str) -> ModelSpec:
+    def _checkpoint(self, model_id: str, *, lists: bool) -> ModelSpec:
         for item in self.checkpoints():
             if model_id in (item["title"], item.get("model_name")):
-                return catalog.sd_checkpoint_spec(item["title"], item.get("model_name") or "")
+                return self._spec(item, lists=lists)
         # The WebUI would silently render with whatever checkpoint is loaded: refuse instead.
         raise BadRequestError(reason=f"the WebUI has no checkpoint {model_id!r}")
 
@@ -133,31 +199,34 @@ class StableDiffusionProvider(Provider):
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
-        spec = self._checkpoint(request.model)
+        # A sampler or scheduler is checked against the WebUI's own lists (the spec then carries them): an unknown
+        # name would be silently replaced by the default.
+        spec = self._checkpoint(
+            request.model, lists=bool(request.option("sampler") or request.option("scheduler"))
+        )
         validate_request(spec, request)
-        if request.sampler and request.sampler not in self.samplers():
-            raise BadRequestError(reason=f"the WebUI has no sampler {request.sampler!r}")
-        steps = request.steps or DEFAULT_STEPS
-        if not 1 <= steps <= MAX_STEPS:
-            raise BadRequestError(reason=f"steps must be 1 to {MAX_STEPS}")
+        steps = request.option("steps", DEFAULT_STEPS)
         width, height = parse_size(request.size) or (0, 0)
         body: dict[str, Any] = {
             "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt,
+            "negative_prompt": request.option("negative_prompt", ""),
             "width": width,
             "height": height,
             "steps": steps,
-            "cfg_scale": request.cfg_scale if request.cfg_scale is not None else DEFAULT_CFG_SCALE,
-            "seed": request.seed if request.seed is not None else -1,
+            "cfg_scale": request.option("cfg_scale", DEFAULT_CFG_SCALE),
+            "seed": request.option("seed", -1),
             "batch_size": request.count,
             "n_iter": 1,
             "override_settings": {"sd_model_checkpoint": spec.id},
             "override_settings_restore_afterwards": True,
         }
-        if request.sampler:
-            body["sampler_name"] = request.sampler
+        if request.option("sampler"):
+            body["sampler_name"] = request.option("sampler")
+        if request.option("scheduler"):
+            body["scheduler"] = request.option("scheduler")
         with self._watch(on_progress, should_cancel):
-            answer = self.request("POST", "/sdapi/v1/txt2img", json=body)
+            # Not repeated once sent: a batch longer than the timeout would otherwise occupy the GPU three times.
+            answer = self.request("POST", "/sdapi/v1/txt2img", json=body, billed=True)
         data = answer.data if isinstance(answer.data, dict) else {}
         items = data.get("images")
         if not isinstance(items, list):
@@ -169,7 +238,7 @@ class StableDiffusionProvider(Provider):
         infotexts = info.get("infotexts") or []
         common = {
             "checkpoint": spec.id,
-            "sampler": info.get("sampler_name") or request.sampler,
+            "sampler": info.get("sampler_name") or request.option("sampler", ""),
             "steps": steps,
             "cfg_scale": body["cfg_scale"],
         }
@@ -188,7 +257,7 @@ class StableDiffusionProvider(Provider):
         return GenerationResult(
             images=images,
             errors=errors,
-            cost=Decimal(0),
+            cost=None,  # nothing reported: the job records a self-hosted engine as free (imagegen.costs)
             request_ids=[answer.request_id]
             if answer.request_id
             else [],  # a proxy's id, when one is in front
@@ -269,8 +338,8 @@ class StableDiffusionProvider(Provider):
             )
         if status == 404:
             return UnavailableError(
-                "The Stable Diffusion endpoint answers, but not as an AUTOMATIC1111 WebUI started with --api. "
-                "An admin must check the endpoint URL and the WebUI's command line.",
+                "The Stable Diffusion endpoint answers, but not as an AUTOMATIC1111, Forge or SD.Next WebUI started "
+                "with --api. An admin must check the endpoint URL and the WebUI's command line.",
                 permanent=True,
                 upstream_code="not_api",
             )

@@ -10,17 +10,31 @@ from projects.models import Project
 
 from ..config import get_config
 from ..models import GenerationJob
+from ..permissions import NOT_ALLOWED, can_generate
+from ..services import model_label as label_of_model
+from ..usage import format_usd
 
 register = template.Library()
 
 RECENT_JOBS = 6
 
 
-@register.inclusion_tag("imagegen/_button.html")
-def generate_image_button(project: Project, can_edit: bool) -> dict[str, Any]:
-    """Shown only to people who may edit the project, when generation is on and a provider is available."""
+@register.inclusion_tag("imagegen/_button.html", takes_context=True)
+def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
+    """Shown only to people who may edit the project, when generation is on and a provider is available. An editor
+    who may not spend the site's credit sees, in its place, the one sentence that says why and what to do."""
     available = bool(can_edit) and get_config().generation_available()
-    return {"project": project, "show": available}
+    allowed = available and can_generate(context["request"].user)
+    return {
+        "project": project,
+        "show": allowed,
+        "not_allowed": NOT_ALLOWED if available and not allowed else "",
+    }
+
+
+@register.filter(name="can_generate")
+def can_generate_filter(user: Any) -> bool:
+    return can_generate(user)
 
 
 @register.inclusion_tag("imagegen/_recent_jobs.html")
@@ -52,3 +66,30 @@ ERROR_TITLES = {
 @register.filter
 def error_title(error_class: str) -> str:
     return ERROR_TITLES.get(error_class, "Generation failed")
+
+
+@register.filter
+def model_label(job: GenerationJob) -> str:
+    """The model as writers know it ("GPT Image 2.6 Sunburst"), not its id."""
+    return label_of_model(job.provider, job.model)
+
+
+@register.filter
+def cost_summary(job: GenerationJob) -> str:
+    """The estimate before, and once the job is over, what it actually cost and how we know."""
+    Source = GenerationJob.CostSource
+    if job.cost_source == Source.FREE or (job.estimated_cost == 0 and job.actual_cost in (None, 0)):
+        return "free (self-hosted)"
+    if job.estimated_cost is None:
+        estimate = "estimate unknown"
+    elif job.estimate_assumed:
+        estimate = f"about {format_usd(job.estimated_cost)} assumed (the price is unknown)"
+    else:
+        estimate = f"estimate {format_usd(job.estimated_cost)}"
+    if not job.is_finished:
+        return estimate
+    if job.actual_cost is None:
+        if job.images_made == 0 and job.status != GenerationJob.Status.CANCELLED:
+            return f"{estimate} · nothing charged"
+        return f"{estimate} · cost unknown"
+    return f"{estimate} · cost {format_usd(job.actual_cost)}, {job.get_cost_source_display()}"

@@ -105,4 +105,20 @@
   setInterval(tickElapsed, 1000);
   document.addEventListener("htmx:afterSwap", tickElapsed);
   document.addEventListener("DOMContentLoaded", tickElapsed);
+
+  // --- Custom size --------------------------------------------------------------------------
+  // A custom size field is shown only while its form's Size says "Custom size…"; without this script it is always
+  // shown, with its help saying when it counts.
+  function applyCustomSize() {
+    document.querySelectorAll("[data-custom-size]").forEach(function (input) {
+      var size = input.form && input.form.elements.namedItem("size");
+      var field = input.closest(".field") || input;
+      field.hidden = !!size && size.value !== "custom";
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "size") { applyCustomSize(); }
+  });
+  document.addEventListener("DOMContentLoaded", applyCustomSize);
+  document.addEventListener("htmx:afterSettle", applyCustomSize);
 })();

@@ -15,7 +15,8 @@ from typing import Any
 def probe() -> dict[str, Any]:
     from django.test import Client
 
-    from imagegen.models import ImageGenerationSettings
+    from imagegen.config import SPEC_BY_NAME
+    from imagegen.saved_settings import load_saved
     from projects.models import Project
 
     projects = []
@@ -54,12 +55,12 @@ def probe() -> dict[str, Any]:
                 "media": media,
             }
         )
-    row = ImageGenerationSettings.objects.filter(pk=ImageGenerationSettings.SINGLETON_PK).first()
-    key = row.openai_api_key if row else None
+    saved = load_saved()
+    key = saved.get(SPEC_BY_NAME["openai.api_key"])
     return {
         "projects": projects,
         "settings": {
-            "daily_limit": row.daily_limit if row else None,
+            "daily_limit": saved.get(SPEC_BY_NAME["daily_limit"]),
             "openai_key_sha256": hashlib.sha256(key.encode()).hexdigest() if key else None,
             "openai_key_undecryptable": bool(getattr(key, "undecryptable", False)),
         },

@@ -22,13 +22,13 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from imagegen.models import ImageGenerationSettings
 from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes, media_item_set_cover
 from projects.models import Document, Element, Project
-from tests.e2e.conftest import database_url
 from tests.fixtures_projects import image_bytes
 from tests.fixtures_storage import S3Media
+from tests.imagegen.conftest import save_admin
+from tests.worker_process import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTORED_BUCKET = "inkweld-test-restored"
@@ -59,10 +59,7 @@ def writers_project(
         generation={"prompt": "A harbour at night", "provider": "stable-diffusion", "seed": 7},
     )
     media_item_set_cover(item=generated)
-    row = ImageGenerationSettings.load()
-    row.openai_api_key = SAVED_KEY
-    row.daily_limit = 12
-    row.save()
+    save_admin(openai_api_key=SAVED_KEY, daily_limit=12)  # as an admin saves them
     return project
 
 

@@ -64,7 +64,9 @@ def test_the_image_runs_as_a_user_and_serves_the_asgi_app_with_uvicorn_workers()
     assert re.search(r"^USER inkweld$", dockerfile, re.MULTILINE)
     assert "collectstatic --noinput" in dockerfile and "HEALTHCHECK" in dockerfile
     web = entrypoint[entrypoint.index("web)") : entrypoint.index(";;")]
-    assert web.index("manage.py migrate --noinput") < web.index("exec gunicorn inkweld.asgi:application")
-    assert "--worker-class uvicorn_worker.UvicornWorker" in web
+    assert web.index("manage.py migrate --noinput") < web.index("exec gunicorn -c inkweld/gunicorn_conf.py")
+    assert "inkweld.asgi:application" in web
+    conf = (ROOT / "inkweld" / "gunicorn_conf.py").read_text()
+    assert 'worker_class = "uvicorn_worker.UvicornWorker"' in conf
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", "data", ".git"} <= set(ignored)

@@ -6,21 +6,17 @@ its start time and duration, so overlap is read from what the upstream saw, not 
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
 
 from imagegen.models import GenerationJob
 from imagegen.tasks import run_generation_job
+from tests.worker_process import Workers
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SD_MODEL = "v1-5-pruned-emaonly.safetensors [6ce0161689]"
 TXT2IMG = "/sdapi/v1/txt2img"
 
@@ -47,64 +43,15 @@ def submit(*, project: Any, user: Any, count: int, tag: str) -> list[int]:
     return [job.pk for job in jobs]
 
 
-@dataclass
-class Workers:
-    """`manage.py db_worker` processes on the suite's database, stopped (SIGTERM, then kill) by `stop()`."""
-
-    env: dict[str, str]
-    log_dir: Path
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, count: int) -> list[subprocess.Popen[bytes]]:
-        started = []
-        for _ in range(count):
-            log = (self.log_dir / f"worker-{len(self.processes)}.log").open("wb")
-            command = [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--interval",
-                "0.05",
-                "--no-startup-delay",
-                "--no-reload",
-            ]
-            process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-            log.close()
-            self.processes.append(process)
-            started.append(process)
-        return started
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Until every worker has started polling the queue (Django's start-up takes a second or two each)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            logs = [path.read_text(errors="replace") for path in self.log_dir.glob("worker-*.log")]
-            if sum("Starting worker" in text for text in logs) >= len(self.processes):
-                return
-            if any(process.poll() is not None for process in self.processes):
-                raise RuntimeError("a worker exited:\n" + self.logs())
-            time.sleep(0.1)
-        raise TimeoutError("the workers did not start:\n" + self.logs())
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self.processes.clear()
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name} ---\n{p.read_text(errors='replace')[-3000:]}"
-            for p in sorted(self.log_dir.glob("*.log"))
-        )
+def wait_polling(workers: Workers, timeout: float = 60.0) -> None:
+    """Until every worker started so far polls the queue (Django's start-up takes a second or two each)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = [(process, log) for process, log in workers.started if process.poll() is None]
+        if all("Starting worker" in log.read_text(errors="replace") for _, log in running):
+            return
+        time.sleep(0.1)
+    raise TimeoutError("the workers did not start polling the queue")
 
 
 def wait_finished(job_ids: list[int], *, timeout: float) -> None:

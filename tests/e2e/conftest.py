@@ -5,23 +5,19 @@ Outside CI a missing Chromium makes these tests skip with a loud reason; in CI (
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from PIL import Image
 from playwright.sync_api import Page
 
-from imagegen.config import SPECS
 from projects.models import Document, Element, Project
 from tests.standin.client import StandinClient
 from tests.standin.fixtures import _standin_process_session, standin_process  # noqa: F401
+from tests.worker_process import Workers
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -63,12 +59,40 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+# Every page every journey visits is checked against the Content-Security-Policy: a `securitypolicyviolation` event
+# or a CSP error on the console fails the test that caused it (the check runs when the test's browser context ends).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.__inkweldCspViolation({
+  page: location.href, directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile,
+  line: e.lineNumber, sample: e.sample,
+}), true);
+"""
+
+
+class CspViolations(list):
+    def record(self, violation: dict) -> None:
+        self.append(violation)
+
+    def record_console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.append({"console": message.text, "page": message.page.url if message.page else ""})
+
+
 @pytest.fixture
-def context(browser):
+def csp_violations() -> CspViolations:
+    return CspViolations()
+
+
+@pytest.fixture
+def context(browser, csp_violations):
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(15_000)
+    context.expose_function("__inkweldCspViolation", csp_violations.record)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    context.on("console", csp_violations.record_console)
     yield context
     context.close()
+    assert list(csp_violations) == [], f"Content-Security-Policy violations: {list(csp_violations)}"
 
 
 @pytest.fixture
@@ -111,7 +135,6 @@ def shot(page: Page, name: str, *, full_page: bool = False) -> None:
 
 # --- The app for real: a stand-in upstream process, the live server, and the task worker as a process ----------
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_OPENAI_KEY = "sk-e2e-standin-key-0123456789"
 
 
@@ -137,38 +160,6 @@ def upstream(standin_process: StandinClient, monkeypatch: pytest.MonkeyPatch) ->
     return standin_process
 
 
-def database_url() -> str:
-    """A DATABASE_URL naming the database this test runs on (the test database, not the configured one)."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    if db["ENGINE"] == "django.db.backends.postgresql":
-        user = quote(db.get("USER") or "", safe="")
-        password = quote(db.get("PASSWORD") or "", safe="")
-        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-        host = db.get("HOST") or "127.0.0.1"
-        port = f":{db['PORT']}" if db.get("PORT") else ""
-        return f"postgres://{auth}{host}{port}/{quote(db['NAME'], safe='')}"
-    raise AssertionError(f"the browser tests' worker does not know how to reach {db['ENGINE']}")
-
-
-def worker_environment() -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "inkweld.settings_test",
-        "DATABASE_URL": database_url(),
-        # settings_test makes a temporary MEDIA_ROOT per process: the worker must write where the server reads.
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
-    # Set-but-empty counts as unset, and it stops a developer's .env from filling in what the test left out.
-    for spec in SPECS:
-        env.setdefault(spec.env, "")
-    return env
-
-
 @pytest.fixture
 def start_worker(live_server: Any, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """Start `manage.py db_worker` on the suite's database with the environment as it is *now*.
@@ -176,30 +167,9 @@ def start_worker(live_server: Any, tmp_path: Path) -> Iterator[Callable[[], subp
     A factory, so a test can change its environment first (the worker reads it once, at spawn). Depends on live_server
     so the worker is stopped before the transactional test database is flushed.
     """
-    started: list[tuple[subprocess.Popen[bytes], Path]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        log = tmp_path / f"worker-{len(started)}.log"
-        command = [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=worker_environment(), stdout=out, stderr=subprocess.STDOUT
-            )
-        started.append((process, log))
-        return process
-
-    yield start
-
-    for process, log in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        # Shown by pytest only when the test failed: what the worker did.
-        print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-4000:]}")
+    workers = Workers(tmp_path)
+    yield workers.start
+    workers.stop_all()
 
 
 @pytest.fixture

@@ -93,4 +93,7 @@ def test_admin_saves_an_openai_key_and_writers_get_openai(
     openai_section.evaluate("el => { el.scrollIntoView({block: 'start'}); window.scrollBy(0, -16); }")
     shot(page, "admin-openai-key")
 
-    assert writers_providers(browser, live_server.url, project) == ["OpenAI", "Stable Diffusion"]
+    assert writers_providers(browser, live_server.url, project) == [
+        "OpenAI",
+        "AUTOMATIC1111 / Forge / SD.Next",
+    ]

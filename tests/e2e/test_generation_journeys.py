@@ -90,7 +90,7 @@ def test_writer_generates_saves_and_uses_images(
     dialog = open_dialog(page)
     # Two providers are configured: Stable Diffusion first (self-hosted: free), then OpenAI with a priced model.
     with form_refresh(page):
-        dialog.get_by_label("Provider").select_option(label="Stable Diffusion")
+        dialog.get_by_label("Provider").select_option(label="AUTOMATIC1111 / Forge / SD.Next")
     expect(dialog.get_by_label("Model")).to_contain_text("v1-5-pruned-emaonly")
     expect(dialog.locator("#cost-estimate")).to_contain_text("Free")
     choose_model(dialog, "OpenAI", "GPT Image 1")
@@ -105,7 +105,7 @@ def test_writer_generates_saves_and_uses_images(
     # The first answer is the job itself, before the upstream (3 s) can have answered: progress, and a way to stop.
     expect(panel.locator(".job-progress progress")).to_be_visible()
     expect(panel.get_by_role("button", name="Cancel")).to_be_visible()
-    expect(panel).to_contain_text("2 images with gpt-image-1")
+    expect(panel).to_contain_text("2 images with GPT Image 1")
     upstream.wait_for(GENERATIONS)
     expect(panel.locator(".status-running")).to_be_visible()
     shot(page, "progress")
@@ -143,7 +143,7 @@ def test_writer_generates_saves_and_uses_images(
     page.locator(f'.media-tile a[href$="/media/{first.pk}/"]').click()
     details = page.locator(".attributes")
     expect(details.locator("dd.prompt")).to_contain_text(PROMPT)
-    expect(details).to_contain_text("gpt-image-1")
+    expect(details).to_contain_text("GPT Image 1")  # the label writers read, not the id
     expect(details).to_contain_text("Mira Vale")
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0",

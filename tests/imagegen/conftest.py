@@ -9,11 +9,12 @@ import pytest
 
 def forget_encryption_keys() -> None:
     """Drop the encrypted fields' cached Fernet keys so the next use derives them from the current settings."""
-    from imagegen.models import ImageGenerationSettings
+    from imagegen.models import ImageGenerationSettings, ProviderSetting
 
-    for field in ImageGenerationSettings._meta.fields:
-        for cached in ("keys", "f"):
-            field.__dict__.pop(cached, None)
+    for model in (ImageGenerationSettings, ProviderSetting):
+        for field in model._meta.fields:
+            for cached in ("keys", "f"):
+                field.__dict__.pop(cached, None)
 
 
 @pytest.fixture
@@ -22,6 +23,28 @@ def forget_keys() -> Iterator[Callable[[], None]]:
     forget_encryption_keys()
     yield forget_encryption_keys
     forget_encryption_keys()
+
+
+# --- Replayed upstreams: one place for the HTTP mock and a clean model-list cache ------------------------------
+
+
+@pytest.fixture
+def rsps() -> Iterator[object]:
+    """Replayed upstream answers; every answer registered must be asked for (a test proves what was called)."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def fresh_cache() -> Iterator[None]:
+    """Providers cache their model lists per key and endpoint: one test's upstream must not answer another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 # --- Generation: a stand-in upstream the app is pointed at through its normal settings ------------------------
@@ -50,3 +73,24 @@ def upstream(monkeypatch: pytest.MonkeyPatch):
 def htmx_headers() -> dict[str, str]:
     """Headers of an htmx request aimed at the dialog body, as the Generate Image button sends them."""
     return {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "generate-dialog-body"}
+
+
+# --- What an admin saved, by the settings' names ------------------------------------------------------------
+
+
+def save_admin(**values: object) -> None:
+    """Save admin values by form field name (`openai_api_key=…`, `sd_endpoint=…`, `daily_limit=…`)."""
+    from imagegen.config import SPECS
+    from imagegen.saved_settings import save_value
+
+    by_field = {spec.field: spec for spec in SPECS}
+    for name, value in values.items():
+        save_value(by_field[name], value)
+
+
+def admin_value(name: str) -> object:
+    """The value an admin saved for a setting (`openai.api_key`), None when it is left to the environment."""
+    from imagegen.config import SPEC_BY_NAME
+    from imagegen.saved_settings import load_saved
+
+    return load_saved().get(SPEC_BY_NAME[name])

@@ -11,6 +11,8 @@ from imagegen.config import SPECS
 from imagegen.management.commands.imagegen import SUBCOMMANDS, Command
 from imagegen.models import ImageGenerationSettings
 
+from .conftest import admin_value, save_admin
+
 KEY = "sk-proj-CliSecret0123456789"
 
 
@@ -39,9 +41,7 @@ def test_every_subcommand_has_help():
 def test_config_shows_every_setting_with_its_source_and_masks_keys(db, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("AI_IMAGE_SD_TIMEOUT", "450")
-    row = ImageGenerationSettings.load()
-    row.openrouter_api_key = "or-admin-secret"
-    row.save()
+    save_admin(openrouter_api_key="or-admin-secret")
     out, _ = run("config")
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     assert set(lines) == {s.name for s in SPECS}
@@ -105,7 +105,7 @@ def test_config_reports_a_malformed_environment_value(db, monkeypatch):
 )
 def test_set_saves_in_the_database(db, name, text, field, stored, shown):
     out, _ = run("set", name, text)
-    assert getattr(ImageGenerationSettings.load(), field) == stored
+    assert admin_value(name) == stored
     assert out.strip() == shown
 
 
@@ -113,7 +113,7 @@ def test_set_a_key_from_stdin_never_prints_it(db, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setattr("sys.stdin", io.StringIO(KEY + "\n"))
     out, err = run("set", "openai.api_key", "--stdin")
-    assert ImageGenerationSettings.load().openai_api_key == KEY
+    assert admin_value("openai.api_key") == KEY
     assert out.strip() == "openai.api_key: set — from admin"
     assert KEY not in out + err + caplog.text
     assert "openai.api_key changed from the command line" in caplog.text
@@ -121,7 +121,7 @@ def test_set_a_key_from_stdin_never_prints_it(db, monkeypatch, caplog):
 
 def test_set_a_key_as_an_argument_works_but_suggests_stdin(db):
     out, err = run("set", "sd.api_key", "user:pw")
-    assert ImageGenerationSettings.load().sd_api_key == "user:pw"
+    assert admin_value("sd.api_key") == "user:pw"
     assert "--stdin" in err
     assert "user:pw" not in out + err
 
@@ -141,7 +141,7 @@ def test_set_a_key_as_an_argument_works_but_suggests_stdin(db):
         (("set", "monthly_budget", "-3"), "monthly_budget: '-3' is not an amount in USD"),
         (
             ("set", "openai.base_url", "https://x.example/" + "a" * 600),
-            "Ensure this value has at most 500 characters",
+            "openai.base_url: the address is longer than 500 characters.",
         ),
         (("set", "daily_limit"), "Give either VALUE or --stdin."),
         (("set", "daily_limit", "3", "--stdin"), "Give either VALUE or --stdin."),
@@ -171,16 +171,20 @@ def test_unset_goes_back_to_the_environment_or_default(db, monkeypatch):
     out, _ = run("unset", "openai.api_key")
     assert out.strip() == "openai.api_key: not set"
     run("unset", "sd.endpoint")
-    row = ImageGenerationSettings.load()
-    assert (row.openai_timeout, row.openai_api_key, row.sd_endpoint) == (None, None, "")
+    assert [admin_value(n) for n in ("openai.timeout", "openai.api_key", "sd.endpoint")] == [None, None, None]
 
 
 def test_status_exit_0_when_available(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_SD_ENDPOINT", "http://127.0.0.1:7860")
     out, _ = run("status")
-    assert "OpenAI            not available — no API key (set it in admin or OPENAI_API_KEY)" in out
-    assert "Stable Diffusion  available" in out
-    assert out.strip().endswith("Image generation: available (default provider: Stable Diffusion)")
+    assert (
+        "OpenAI                           not available — no API key (set it in admin or OPENAI_API_KEY)"
+        in out
+    )
+    assert "AUTOMATIC1111 / Forge / SD.Next  available" in out
+    assert out.strip().endswith(
+        "Image generation: available (default provider: AUTOMATIC1111 / Forge / SD.Next)"
+    )
 
 
 def test_status_exit_1_when_not_available(db, monkeypatch):
@@ -191,5 +195,5 @@ def test_status_exit_1_when_not_available(db, monkeypatch):
         call_command("imagegen", "status", stdout=out)
     assert excinfo.value.returncode == 1
     assert "disabled in admin" in str(excinfo.value)
-    assert "OpenAI            available" in out.getvalue()
+    assert "OpenAI                           available" in out.getvalue()
     assert KEY not in out.getvalue()

@@ -8,6 +8,8 @@ from imagegen import config
 from imagegen.config import SPEC_BY_NAME, get_config
 from imagegen.models import ImageGenerationSettings
 
+from .conftest import save_admin
+
 # name: (admin value, environment text, environment value, default). Admin and environment values differ so the
 # winner is visible; provider `enabled` defaults follow the credential, which is absent here.
 PRECEDENCE = {
@@ -37,6 +39,8 @@ PRECEDENCE = {
     "sd.timeout": (600, "200", 200, 300),
     "daily_limit": (5, "10", 10, None),
     "monthly_budget": (Decimal("12.50"), "30", Decimal("30.00"), None),
+    "unknown_price": ("allow", "refuse", "refuse", "refuse"),
+    "assumed_price": (Decimal("0.50"), "0.40", Decimal("0.40"), Decimal("0.25")),
 }
 
 
@@ -44,11 +48,7 @@ def test_the_precedence_table_covers_every_setting():
     assert set(PRECEDENCE) == set(SPEC_BY_NAME)
 
 
-def _save_admin(**values) -> None:
-    row = ImageGenerationSettings.load()
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.save()
+_save_admin = save_admin
 
 
 @pytest.mark.parametrize("name", PRECEDENCE)
@@ -79,21 +79,22 @@ def test_default_when_set_nowhere(db, name):
 
 def test_an_empty_environment_value_counts_as_unset(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_OPENAI_TIMEOUT", "  ")
-    assert get_config().openai.timeout.source == "default"
+    assert get_config().provider("openai").timeout.source == "default"
 
 
 def test_environment_is_read_at_call_time(db, monkeypatch):
-    assert get_config().openai.api_key.value == ""
+    assert get_config().provider("openai").api_key.value == ""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-later")
-    assert get_config().openai.api_key.value == "sk-later"
+    assert get_config().provider("openai").api_key.value == "sk-later"
 
 
-def test_get_config_is_one_query_and_does_not_create_the_row(db, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_get_config_is_two_queries_and_does_not_create_the_row(db, django_assert_num_queries):
+    # One for the settings singleton, one for every provider's saved settings, however many providers there are.
+    with django_assert_num_queries(2):
         get_config()
     assert not ImageGenerationSettings.objects.exists()
     ImageGenerationSettings.load()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         cfg = get_config()
         cfg.available_providers(), cfg.effective_default_provider(), cfg.connection("openai")
 
@@ -106,7 +107,7 @@ def test_get_config_is_one_query_and_does_not_create_the_row(db, django_assert_n
     [
         ({"OPENAI_API_KEY": "sk-x"}, "openai", "API key is set"),
         ({"AI_IMAGE_OPENROUTER_API_KEY": "or-x"}, "openrouter", "API key is set"),
-        ({"AI_IMAGE_SD_ENDPOINT": "http://127.0.0.1:7860"}, "stable-diffusion", "WebUI endpoint is set"),
+        ({"AI_IMAGE_SD_ENDPOINT": "http://127.0.0.1:7860"}, "stable-diffusion", "endpoint URL is set"),
     ],
 )
 def test_a_provider_set_nowhere_is_enabled_by_its_credential(db, monkeypatch, env, provider_id, note):
@@ -121,7 +122,7 @@ def test_a_provider_set_nowhere_is_enabled_by_its_credential(db, monkeypatch, en
 
 def test_sd_api_key_alone_does_not_enable_stable_diffusion(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_SD_API_KEY", "user:pw")
-    assert get_config().stable_diffusion.enabled.value is False
+    assert get_config().provider("stable-diffusion").enabled.value is False
 
 
 # --- availability reasons ------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def test_sd_api_key_alone_does_not_enable_stable_diffusion(db, monkeypatch):
             {},
             {"sd_enabled": True},
             "stable-diffusion",
-            "no WebUI endpoint (set it in admin or AI_IMAGE_SD_ENDPOINT)",
+            "no endpoint URL (set it in admin or AI_IMAGE_SD_ENDPOINT)",
         ),
         (
             {"AI_IMAGE_SD_ENDPOINT": "ftp://x"},
@@ -170,26 +171,26 @@ def test_unavailable_providers_say_why(db, monkeypatch, env, admin, provider_id,
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     _save_admin(**admin)
-    assert config.provider_status(provider_id) == config.Availability(False, reason)
+    assert get_config().provider_status(provider_id) == config.Availability(False, reason)
 
 
 def test_admin_enabling_overrides_environment_disabling(db, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     monkeypatch.setenv("AI_IMAGE_OPENAI_ENABLED", "false")
     _save_admin(openai_enabled=True)
-    assert config.provider_status("openai").available
+    assert get_config().provider_status("openai").available
 
 
 def test_generation_needs_the_master_switch_and_a_provider(db, monkeypatch):
-    assert not config.generation_available()
+    assert not get_config().generation_available()
     assert get_config().generation_status().reason == "no provider is available"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
-    assert config.generation_available()
+    assert get_config().generation_available()
     monkeypatch.setenv("AI_IMAGE_ENABLED", "false")
-    assert not config.generation_available()
+    assert not get_config().generation_available()
     assert get_config().generation_status().reason == "disabled by AI_IMAGE_ENABLED"
-    assert config.available_providers() == []
-    assert config.effective_default_provider() is None
+    assert get_config().available_providers() == []
+    assert get_config().effective_default_provider() is None
     _save_admin(enabled=False)
     monkeypatch.delenv("AI_IMAGE_ENABLED")
     assert get_config().generation_status().reason == "disabled in admin"
@@ -206,13 +207,13 @@ def test_a_malformed_master_switch_fails_closed_naming_the_variable(db, monkeypa
 def test_effective_default_provider_falls_back_in_order(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_DEFAULT_PROVIDER", "openrouter")
     monkeypatch.setenv("AI_IMAGE_SD_ENDPOINT", "http://127.0.0.1:7860")
-    assert config.available_providers() == ["stable-diffusion"]
-    assert config.effective_default_provider() == "stable-diffusion"
+    assert get_config().available_providers() == ["stable-diffusion"]
+    assert get_config().effective_default_provider() == "stable-diffusion"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
-    assert config.effective_default_provider() == "openai"
+    assert get_config().effective_default_provider() == "openai"
     monkeypatch.setenv("AI_IMAGE_OPENROUTER_API_KEY", "or-x")
-    assert config.available_providers() == ["openai", "openrouter", "stable-diffusion"]
-    assert config.effective_default_provider() == "openrouter"
+    assert get_config().available_providers() == ["openai", "openrouter", "stable-diffusion"]
+    assert get_config().effective_default_provider() == "openrouter"
 
 
 # --- the connection handed to providers ----------------------------------------------------------------------
@@ -223,19 +224,20 @@ def test_provider_connection(db, monkeypatch, settings):
     monkeypatch.setenv("AI_IMAGE_OPENROUTER_API_KEY", "or-secret-123")
     monkeypatch.setenv("AI_IMAGE_OPENROUTER_BASE_URL", "https://gw.example/api/v1/")
     _save_admin(sd_endpoint="http://sd-webui:7860/", sd_timeout=900)
-    conn = config.provider_connection("openrouter")
+    conn = get_config().connection("openrouter")
     assert conn == config.ProviderConnection(
         provider_id="openrouter",
         api_key="or-secret-123",
         base_url="https://gw.example/api/v1",
         timeout=120.0,
         site_url="https://inkweld.example",
+        extra={},
     )
     assert "or-secret-123" not in repr(conn)
-    sd = config.provider_connection("stable-diffusion")
+    sd = get_config().connection("stable-diffusion")
     assert (sd.base_url, sd.timeout, sd.api_key) == ("http://sd-webui:7860", 900.0, "")
     with pytest.raises(ValueError, match="unknown provider"):
-        config.provider_connection("dall-e")
+        get_config().connection("dall-e")
 
 
 def test_reprs_and_displays_never_show_keys(db, monkeypatch):
@@ -245,9 +247,9 @@ def test_reprs_and_displays_never_show_keys(db, monkeypatch):
     text = repr(cfg) + str(cfg.settings()) + "".join(s.display() for s in cfg.settings())
     assert "sk-env-secret" not in text
     assert "or-admin-secret" not in text
-    assert cfg.openai.api_key.display() == "set — from environment (OPENAI_API_KEY)"
-    assert cfg.openrouter.api_key.display() == "set — from admin"
-    assert cfg.stable_diffusion.api_key.display() == "not set"
+    assert cfg.provider("openai").api_key.display() == "set — from environment (OPENAI_API_KEY)"
+    assert cfg.provider("openrouter").api_key.display() == "set — from admin"
+    assert cfg.provider("stable-diffusion").api_key.display() == "not set"
 
 
 @pytest.mark.parametrize(
@@ -265,7 +267,7 @@ def test_reprs_and_displays_never_show_keys(db, monkeypatch):
         (
             {"AI_IMAGE_DEFAULT_PROVIDER": "stable-diffusion"},
             "default_provider",
-            "Stable Diffusion — from environment (AI_IMAGE_DEFAULT_PROVIDER)",
+            "AUTOMATIC1111 / Forge / SD.Next — from environment (AI_IMAGE_DEFAULT_PROVIDER)",
         ),
         (
             {"AI_IMAGE_SD_ENDPOINT": "http://u:hunter2@sd:7860"},

@@ -1,21 +1,26 @@
-"""The dialog's form offers only what the chosen model allows and validates against the catalog."""
+"""The dialog's form offers only what the chosen model allows and validates against its family's rules."""
 
 from decimal import Decimal
 
 import pytest
 
-from imagegen import catalog
 from imagegen.catalog import ModelOption
 from imagegen.generate_form import GenerateForm
+from imagegen.providers import model_spec
 from projects.models import Element
 
 pytestmark = pytest.mark.django_db
 
+OPENAI_MODELS = ("gpt-image-2", "gpt-image-2.6-sunburst", "dall-e-3", "dall-e-2", "gpt-image-1.5")
+
 
 def models_for(provider_id: str) -> list[ModelOption]:
     if provider_id == "stable-diffusion":
-        return [ModelOption.from_spec(catalog.sd_checkpoint_spec("sd-v1-5 [abc]", "SD 1.5"))]
-    return [ModelOption.from_spec(spec) for spec in catalog.CATALOG[provider_id].values()]
+        spec = model_spec("stable-diffusion", "sd-v1-5 [abc]").replace(
+            label="SD 1.5", samplers=("Euler a", "DPM++ 2M")
+        )
+        return [ModelOption.from_spec(spec)]
+    return [ModelOption.from_spec(model_spec(provider_id, m)) for m in OPENAI_MODELS]
 
 
 def make_form(project, data=None, providers=("openai", "stable-diffusion"), **kw):
@@ -38,7 +43,8 @@ def dalle3(**overrides):
 
 def test_dalle3_offers_its_sizes_styles_and_counts_only(project):
     form = make_form(project, initial={"provider": "openai", "model": "dall-e-3"})
-    assert [c for c, _ in form.fields["size"].choices] == ["1024x1024", "1792x1024", "1024x1792"]
+    assert [c for c, _ in form.fields["size"].choices] == ["1024x1024", "1024x1792", "1792x1024"]
+    assert "custom_size" not in form.fields  # DALL·E 3 makes three sizes only
     assert [c for c, _ in form.fields["style"].choices] == ["vivid", "natural"]
     assert form.fields["count"].max_value == 4
     assert "negative_prompt" not in form.fields and "seed" not in form.fields and "steps" not in form.fields
@@ -48,6 +54,44 @@ def test_new_dialog_starts_on_the_current_openai_model(project):
     form = make_form(project)
     assert form.spec.id == "gpt-image-2"
     assert form.fields["quality"].initial == "medium"
+    sizes = dict(form.fields["size"].choices)
+    assert sizes["1600x2560"] == "Ebook cover · 1600 × 2560" and sizes["custom"] == "Custom size…"
+    assert form.estimated_cost == Decimal("0.0720")  # 2,400 tokens of a medium 1024×1024 at $30 per million
+
+
+def test_gpt_image_2_6_offers_its_extra_qualities_and_detail(project):
+    form = make_form(project, initial={"provider": "openai", "model": "gpt-image-2.6-sunburst"})
+    assert [q for q, _ in form.fields["quality"].choices] == ["low", "medium", "high", "xhigh", "max", "auto"]
+    assert form.fields["complexity"].initial == "high"
+
+
+@pytest.mark.parametrize(
+    ("custom", "error"),
+    [
+        ("1200x1808", None),
+        ("1200 × 1808", None),  # a typed multiplication sign and spaces are fine
+        ("1200x1800", "multiples of 16"),
+        ("4000x1024", "each side must be 16 to 3840 pixels"),
+        ("2400x768", "at most 3 times"),
+        ("", "Write the custom size"),
+        ("big", "width x height"),
+    ],
+)
+def test_a_custom_size_must_fit_the_family_rule(project, custom, error):
+    data = {"provider": "openai", "model": "gpt-image-2", "prompt": "A cover", "size": "custom",
+            "custom_size": custom, "quality": "low", "count": "1"}  # fmt: skip
+    form = make_form(project, data)
+    if error is None:
+        assert form.is_valid(), form.errors
+        assert form.options().size == "1200x1808"
+    else:
+        assert not form.is_valid() and error in " ".join(form.errors["custom_size"])
+
+
+def test_a_size_given_as_pixels_becomes_a_custom_size(project):
+    # Generate again on a job with a custom size, or the command line's --size.
+    form = make_form(project, initial={"provider": "openai", "model": "gpt-image-2", "size": "1200x1808"})
+    assert form["size"].value() == "custom" and form["custom_size"].value() == "1200x1808"
 
 
 def test_stable_diffusion_offers_negative_prompt_seed_and_steps(project):
@@ -60,13 +104,19 @@ def test_stable_diffusion_offers_negative_prompt_seed_and_steps(project):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"size": "256x256"}, "size", "Select a valid choice"),
-        ({"quality": "ultra"}, "quality", "Select a valid choice"),
-        ({"style": "noir"}, "style", "Select a valid choice"),
-        ({"count": "5"}, "count", "less than or equal to 4"),
-        ({"count": "0"}, "count", "greater than or equal to 1"),
-        ({"prompt": "x" * 4001}, "prompt", "at most 4000 characters"),
-        ({"prompt": "   "}, "prompt", "required"),
+        ({"size": "256x256"}, "size", "DALL·E 3 makes these sizes: Square · 1024 × 1024, "),
+        (
+            {"quality": "ultra"},
+            "quality",
+            "DALL·E 3 offers quality standard, hd; “ultra” is not one of them.",
+        ),
+        ({"style": "noir"}, "style", "DALL·E 3 offers style vivid, natural; “noir” is not one of them."),
+        ({"count": "5"}, "count", "Images may be at most 4 for DALL·E 3."),
+        ({"count": "0"}, "count", "Images must be at least 1."),
+        ({"prompt": "x" * 4001}, "prompt", "The prompt is 4001 characters; DALL·E 3 takes at most 4000."),
+        ({"prompt": "   "}, "prompt", "Describe the image you want."),
+        ({"seed": "7"}, "__all__", "DALL·E 3 takes no seed."),
+        ({"negative_prompt": "fog"}, "__all__", "DALL·E 3 takes no negative prompt."),
     ],
 )
 def test_invalid_options_are_field_errors(project, overrides, field, message):
@@ -78,7 +128,7 @@ def test_invalid_options_are_field_errors(project, overrides, field, message):
 def test_dall_e_2_prompt_limit_is_1000(project):
     form = make_form(project, dalle3(model="dall-e-2", size="512x512", prompt="y" * 1001, style=""))
     assert not form.is_valid()
-    assert "at most 1000 characters" in form.errors["prompt"][0]
+    assert form.errors["prompt"][0] == "The prompt is 1001 characters; DALL·E 2 takes at most 1000."
 
 
 def test_valid_request_composes_the_prompt_and_estimates_the_cost(project):
@@ -95,7 +145,12 @@ def test_valid_request_composes_the_prompt_and_estimates_the_cost(project):
         "A lighthouse\n\nSubject: Mira, a character. Hair: silver.\nSetting: Harbour, a location. Foggy."
     )
     options = form.options()
-    assert (options.model, options.size, options.quality, options.count) == ("dall-e-3", "1792x1024", "hd", 2)
+    assert (options.model, options.size, options.values["quality"], options.count) == (
+        "dall-e-3",
+        "1792x1024",
+        "hd",
+        2,
+    )
     assert [(e.name, role) for e, role in options.elements] == [("Mira", "subject"), ("Harbour", "setting")]
 
 
@@ -118,7 +173,7 @@ def test_bad_role_is_an_error(project):
 
 
 def test_unknown_price_is_unknown_not_zero(project):
-    form = make_form(project, dalle3(model="gpt-image-2", size="auto", quality="auto", style=""))
+    form = make_form(project, dalle3(model="gpt-image-1.5", size="1024x1024", quality="high", style=""))
     assert form.is_valid(), form.errors
     assert form.estimated_cost is None
 
@@ -128,13 +183,14 @@ def test_self_hosted_costs_nothing(project):
             "count": "3", "steps": "20", "seed": "42", "negative_prompt": "blurry"}  # fmt: skip
     form = make_form(project, data)
     assert form.is_valid(), form.errors
-    assert form.estimated_cost == Decimal(0)
-    assert form.options().seed == 42 and form.options().negative_prompt == "blurry"
+    assert form.estimated_cost == Decimal(0) and form.is_free
+    values = form.options().values
+    assert values == {"seed": 42, "negative_prompt": "blurry", "steps": 20, "cfg_scale": 7.0}
 
 
 def test_a_model_the_provider_does_not_offer_is_refused(project):
     def only_gpt_image(pid):
-        return [ModelOption.from_spec(catalog.CATALOG["openai"]["gpt-image-2"])]
+        return [ModelOption.from_spec(model_spec("openai", "gpt-image-2"))]
 
     form = GenerateForm(
         dalle3(), project=project, providers=["openai"], default_provider="openai", models_for=only_gpt_image

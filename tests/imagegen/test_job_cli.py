@@ -137,11 +137,15 @@ def test_a_refused_prompt_exits_1_and_is_recorded(standin, project, settings, tm
         (("--element", "Nobody:subject"), "has no worldbuilding element named 'Nobody'"),
         (("--element", "Mira Vale:hero"), "unknown role 'hero'"),
         (("--element", "Mira Vale"), "write NAME:ROLE"),
-        (("--size", "640x640"), "does not allow size '640x640'"),
-        (("--quality", "ultra"), "does not offer quality 'ultra'"),
-        (("--count", "5"), "1 to 4 images per job"),
-        (("--seed", "3"), "takes no seed"),
-        (("--negative-prompt", "fog"), "takes no negative prompt"),
+        (("--size", "640x640"), "--size: DALL·E 3 makes these sizes: Square · 1024 × 1024"),
+        (
+            ("--quality", "ultra"),
+            "--quality: DALL·E 3 offers quality standard, hd; “ultra” is not one of them.",
+        ),
+        (("--count", "5"), "--count: Images may be at most 4 for DALL·E 3."),
+        (("--count", "many"), "--count: Enter a whole number."),
+        (("--seed", "3"), "DALL·E 3 takes no seed."),
+        (("--negative-prompt", "fog"), "DALL·E 3 takes no negative prompt."),
         (("--model", "dall-e-9"), "OpenAI has no model 'dall-e-9'"),
         (("--user", "outsider"), "outsider cannot edit 'Moonlit Harbour'"),
         (("--user", "ghost"), "No user named 'ghost'"),
@@ -163,11 +167,14 @@ def test_unknown_project_and_empty_or_long_prompts_exit_2(standin, project):
     error, _ = run_failing("generate", "--project", "nowhere", "--prompt", "x")
     assert error.returncode == 2 and "No project with the slug 'nowhere'" in str(error)
     error, _ = run_failing("generate", "--project", "moonlit-harbour", "--prompt", "  ")
-    assert error.returncode == 2 and "The prompt is empty" in str(error)
+    assert error.returncode == 2 and "--prompt: Describe the image you want." in str(error)
     error, _ = run_failing(
         "generate", "--project", "moonlit-harbour", "--prompt", "x" * 4001, "--model", "dall-e-3"
     )
-    assert error.returncode == 2 and "takes at most 4000" in str(error)
+    assert (
+        error.returncode == 2
+        and "--prompt: The prompt is 4001 characters; DALL·E 3 takes at most 4000." in str(error)
+    )
 
 
 @jobs_run
@@ -199,7 +206,7 @@ def test_defaults_are_the_default_provider_and_its_first_usable_model(standin, p
     out = run(*generate("--provider", "stable-diffusion"))
     job = GenerationJob.objects.get()
     assert job.provider == "stable-diffusion" and job.model.startswith(SD_CHECKPOINT)
-    assert job.options["size"] == "1024x1024"
+    assert job.options["size"] == "512x512"  # the dialog's default for a checkpoint: the WebUI's own
     assert "Succeeded" in out
 
 
@@ -272,12 +279,13 @@ def test_usage_prints_totals_per_month_provider_and_user(owner, editor, monkeypa
     assert lines[0].startswith("Since 2025-02-01")
     assert lines[1] == "4 job(s), 7 image(s), spend $0.14 (estimated: $0.04)."
     table = {line.split("  ")[0].strip(): line.split() for line in lines if line and not line.startswith(" ")}
-    assert table["February 2025"][-4:] == ["1", "2", "$0.10", "$0.00"]
-    assert table["March 2025"][-4:] == ["3", "5", "$0.04", "$0.04"]
-    assert table["OpenAI"][-4:] == ["3", "3", "$0.14", "$0.04"]
-    assert table["Stable Diffusion"][-4:] == ["1", "4", "$0.00", "$0.00"]
-    assert table["owner"][-4:] == ["2", "2", "$0.10", "$0.00"]
-    assert table["editor"][-4:] == ["2", "5", "$0.04", "$0.04"]
+    # JOBS IMAGES SPEND ESTIMATED UNKNOWN
+    assert table["February 2025"][-5:] == ["1", "2", "$0.10", "$0.00", "0"]
+    assert table["March 2025"][-5:] == ["3", "5", "$0.04", "$0.04", "0"]
+    assert table["OpenAI"][-5:] == ["3", "3", "$0.14", "$0.04", "0"]
+    assert table["AUTOMATIC1111 / Forge / SD.Next"][-5:] == ["1", "4", "$0.00", "$0.00", "0"]
+    assert table["owner"][-5:] == ["2", "2", "$0.10", "$0.00", "0"]
+    assert table["editor"][-5:] == ["2", "5", "$0.04", "$0.04", "0"]
 
     # Default: since the start of this month.
     assert run("usage").splitlines()[0].startswith("Since 2025-03-01")

@@ -15,7 +15,6 @@ import pytest
 import requests
 import responses
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -39,17 +38,8 @@ CHANGE_URL = reverse("admin:imagegen_imagegenerationsettings_change", args=[1])
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    # Providers cache their model lists per key and endpoint: one test's upstream must not answer another's.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def rsps() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
+def _fresh_cache(fresh_cache: None) -> None:
+    """Every wiring test starts with no cached model list (tests/imagegen/conftest.py)."""
 
 
 @pytest.fixture
@@ -302,7 +292,10 @@ def test_status_live_ok(db: None, monkeypatch: pytest.MonkeyPatch, rsps: respons
     assert (
         "  OpenRouter — not available: no API key (set it in admin or AI_IMAGE_OPENROUTER_API_KEY)" in lines
     )
-    assert "  Stable Diffusion — reachable: The WebUI answers; 2 checkpoint(s) installed." in lines
+    assert (
+        "  AUTOMATIC1111 / Forge / SD.Next — reachable: The WebUI answers; 2 checkpoint(s) installed."
+        in lines
+    )
     assert no_secrets(out + err)
 
 
@@ -328,8 +321,8 @@ def test_status_live_unreachable_exits_1(
     rsps.get(SD.check_url, body=requests.ConnectionError("Connection refused"))
     error, out = run_failing("status", "--live")
     assert error.returncode == 1
-    assert "Stable Diffusion (not reachable)" in str(error)
-    assert "  Stable Diffusion — not reachable: The provider could not be reached" in out
+    assert "AUTOMATIC1111 / Forge / SD.Next (not reachable)" in str(error)
+    assert "  AUTOMATIC1111 / Forge / SD.Next — not reachable: The provider could not be reached" in out
 
 
 def test_status_live_fails_for_an_enabled_provider_that_cannot_be_called(
@@ -340,8 +333,8 @@ def test_status_live_fails_for_an_enabled_provider_that_cannot_be_called(
     openai_ok(rsps)
     error, out = run_failing("status", "--live")
     assert error.returncode == 1
-    assert "Stable Diffusion (not available)" in str(error)
-    assert "  Stable Diffusion — not available: no WebUI endpoint" in out
+    assert "AUTOMATIC1111 / Forge / SD.Next (not available)" in str(error)
+    assert "  AUTOMATIC1111 / Forge / SD.Next — not available: no endpoint URL" in out
 
 
 def test_status_live_still_checks_when_generation_is_off(
@@ -362,41 +355,44 @@ def test_status_live_still_checks_when_generation_is_off(
 def model_block(out: str, model_id: str) -> list[str]:
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"  {model_id}: "))
-    return lines[start : start + 6]
+    return lines[start : start + 7]
 
 
 def test_models_openai_from_the_live_list(
     db: None, monkeypatch: pytest.MonkeyPatch, rsps: responses.RequestsMock
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI.api_key)
-    openai_ok(rsps)
+    live = [{"id": m, "object": "model", "created": 1, "owned_by": "openai", **extra} for m, extra in (
+        ("gpt-image-2", {}), ("gpt-image-2.6-sunburst", {}), ("gpt-4o", {}),
+        ("dall-e-3", {"shutdown_date": "2026-05-12"}))]  # fmt: skip
+    rsps.get(OPENAI.check_url, json={"object": "list", "data": live})
     out, err = run("models", "openai")
-    assert out.startswith("OpenAI — 7 models (1 available), from the provider's live list\n")
+    assert out.startswith("OpenAI — 3 models (2 available), from the provider's live list\n")
     assert "Note:" not in out
-    assert model_block(out, "gpt-image-2") == [
-        "  gpt-image-2: GPT Image 2 — available",
+    assert model_block(out, "gpt-image-2.6-sunburst") == [
+        "  gpt-image-2.6-sunburst: GPT Image 2.6 Sunburst — available",
         "    sizes: 1024x1024, 1536x1024, 1024x1536, 2048x2048, 3840x2160, 2160x3840, auto; or any WxH with "
-        "sides multiples of 16, 16–3840 px, at most 8,294,400 pixels, aspect up to 3:1",
-        "    qualities: low, medium, high, auto (default)",
+        "sides multiples of 16, 16–3840 px, aspect up to 3:1, at least 655,360 pixels, at most 8,294,400 pixels",
+        "    qualities: low, medium, high, xhigh, max, auto (default)",
         "    styles: none to choose",
         "    images per job: up to 4",
-        "    prices (USD per image): unknown",
+        "    edits: yes, with a painted mask; up to 16 input images",
+        "    price: per million tokens: text in $5, image in $8, image out $30 (OpenAI's published prices "
+        "(provider-apis.md), second-hand, 2026-12-01)",
     ]
     dalle3 = model_block(out, "dall-e-3")
-    assert dalle3[0].startswith(
-        "  dall-e-3: DALL·E 3 — not available: DALL·E 3 is not offered to this API key"
+    assert (
+        dalle3[0]
+        == "  dall-e-3: DALL·E 3 — not available: DALL·E 3 was retired by the provider on 2026-05-12."
     )
     assert dalle3[3] == "    styles: vivid, natural"
     assert dalle3[4] == "    images per job: up to 4 (one per request; several are requested in parallel)"
-    assert dalle3[5] == (
-        "    prices (USD per image): 1024x1024 standard 0.04, hd 0.08; 1792x1024 standard 0.08, hd 0.12; "
-        "1024x1792 standard 0.08, hd 0.12"
+    assert dalle3[6] == (
+        "    price: per image: 1024x1024 standard $0.04, 1792x1024 standard $0.08, 1024x1792 standard $0.08, "
+        "1024x1024 hd $0.08, 1792x1024 hd $0.12, 1024x1792 hd $0.12 (OpenAI's published prices "
+        "(provider-apis.md), 2026-12-01)"
     )
-    assert model_block(out, "gpt-image-1")[5] == (
-        "    prices (USD per image): 1024x1024 low 0.011, medium 0.042, high 0.167; "
-        "1536x1024 low 0.016, medium 0.063, high 0.25; 1024x1536 low 0.016, medium 0.063, high 0.25; "
-        "other combinations unknown"
-    )
+    assert "gpt-4o" not in out
     assert no_secrets(out + err)
 
 
@@ -419,15 +415,18 @@ def test_models_stable_diffusion_lists_the_checkpoints(
     monkeypatch.setenv("AI_IMAGE_SD_API_KEY", SD.api_key)
     sd_ok(rsps)
     out, err = run("models", "sd")
-    assert out.startswith("Stable Diffusion — 2 models (2 available), from the provider's live list\n")
+    assert out.startswith(
+        "AUTOMATIC1111 / Forge / SD.Next — 2 models (2 available), from the provider's live list\n"
+    )
     assert model_block(out, "v1-5-pruned-emaonly.safetensors [6ce0161689]") == [
         "  v1-5-pruned-emaonly.safetensors [6ce0161689]: v1-5-pruned-emaonly — available",
-        "    sizes: 512x512, 768x768, 1024x1024, 832x1216, 1216x832; or any WxH with sides multiples of 8, "
-        "256–2048 px",
+        "    sizes: 512x512, 768x768, 1024x1024, 512x768, 768x512, 832x1216, 1216x832; or any WxH with sides "
+        "multiples of 8, 256–2048 px",
         "    qualities: none to choose",
         "    styles: none to choose",
         "    images per job: up to 8",
-        "    prices (USD per image): free (self-hosted)",
+        "    edits: no",
+        "    price: free (self-hosted)",
     ]
     assert "  sd_xl_base_1.0.safetensors [31e35c80fc]: sd_xl_base_1.0 — available" in out
     assert rsps.calls[0].request.headers["Authorization"] == SD.authorization
@@ -442,7 +441,7 @@ def test_models_stable_diffusion_unreachable_says_why_and_exits_1(
     rsps.get(SD.check_url, body=requests.ConnectionError("Connection refused"))  # the check that says why
     error, out = run_failing("models", "stable-diffusion")
     assert error.returncode == 1
-    assert "Stable Diffusion — no models: The provider could not be reached" in out
+    assert "AUTOMATIC1111 / Forge / SD.Next — no models: The provider could not be reached" in out
 
 
 def test_models_without_a_provider_lists_every_available_one(
@@ -454,7 +453,7 @@ def test_models_without_a_provider_lists_every_available_one(
     sd_ok(rsps)
     out, _ = run("models")
     headlines = [line for line in out.splitlines() if line and not line.startswith(" ")]
-    assert [h.split(" — ")[0] for h in headlines] == ["OpenAI", "Stable Diffusion"]
+    assert [h.split(" — ")[0] for h in headlines] == ["OpenAI", "AUTOMATIC1111 / Forge / SD.Next"]
 
 
 def test_models_unknown_provider_exits_2(db: None, rsps: responses.RequestsMock) -> None:

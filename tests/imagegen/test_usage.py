@@ -110,7 +110,7 @@ def test_usage_by_user_and_provider(jobs, owner, editor):
     providers = usage.usage_by("provider", since, until)
     assert [(r.label, r.images, r.spend) for r in providers] == [
         ("OpenAI", 3, Decimal("0.20")),
-        ("Stable Diffusion", 4, Decimal("0")),
+        ("AUTOMATIC1111 / Forge / SD.Next", 4, Decimal("0")),
         ("OpenRouter", 1, Decimal("0")),
     ]
     with pytest.raises(ValueError, match="cannot group usage by"):
@@ -149,17 +149,20 @@ def test_usage_page_shows_months_users_and_providers(admin_client, jobs, monkeyp
     assert "Image generation usage" in html
     months = page.context["months"]
     assert months[0]["label"] == "March 2025" and months[0]["chosen"]
-    assert months[0]["spend"] == "$0.20"
+    # The unpriced OpenRouter job is named beside the spend, never added as $0.
+    assert months[0]["spend"] == "$0.20 + 1 job of unknown cost"
     assert len(months) == 12
     # The chart is SVG with a title and the numbers as text, not only as shapes.
     assert 'role="img"' in html and 'aria-labelledby="usage-spend-title usage-spend-desc"' in html
     assert "Mar 2025: $0.20" in html and "Jan 2025: $1.50" in html
     by_user = {row["label"]: row for row in page.context["by_user"]}
-    assert by_user["owner"]["spend"] == "$0.12" and by_user["owner"]["percent"] == 100.0
+    assert (
+        by_user["owner"]["spend"] == "$0.12 + 1 job of unknown cost" and by_user["owner"]["percent"] == 100.0
+    )
     assert by_user["editor"]["percent"] == round(8 / 12 * 100, 1)
     assert [row["label"] for row in page.context["by_provider"]] == [
         "OpenAI",
-        "Stable Diffusion",
+        "AUTOMATIC1111 / Forge / SD.Next",
         "OpenRouter",
     ]
 

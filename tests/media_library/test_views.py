@@ -200,7 +200,13 @@ def test_detail_shows_the_full_image_and_generation_metadata(project, owner, cli
     )
     html = client_for("viewer").get(url("media:detail", project, pk=item.pk)).content.decode()
     assert f'src="{url("media:file", project, pk=item.pk)}"' in html
-    for text in ["Mira at the window, &lt;b&gt;rain&lt;/b&gt;", "openai", "gpt-image-1", "1024x1024", "42"]:
+    for text in [
+        "Mira at the window, &lt;b&gt;rain&lt;/b&gt;",
+        "openai",
+        "gpt-image-1",
+        "Square · 1024 × 1024",
+        "42",
+    ]:
         assert text in html
     assert "Mira Vale" in html and "Subject" in html
     assert "300 \u00d7 200 px" in html

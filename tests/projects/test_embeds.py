@@ -35,3 +35,87 @@ def test_render_escapes_text_and_shows_images() -> None:
     assert '<img src="/img/5" alt="&quot;quoted&quot;" width="640" height="480" loading="lazy">' in html
     assert "<figcaption>Dawn &amp; dusk</figcaption>" in html
     assert '<p class="embed-missing">Image removed</p>' in html  # 6 is not among the items
+
+
+# --- Hostile embeds (issue 11): what only looks like an embed is text, and never reaches the database -------------
+
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from projects.models import Document  # noqa: E402
+
+TOO_LONG = "[[image:99999999999999999999]]"  # 20 digits: past a 64-bit integer
+HUGE = "[[image:2" + "7" * 5000 + "]]"  # past Python's int() digit limit
+
+
+@pytest.mark.parametrize(
+    "line", [TOO_LONG, HUGE, "[[image:²]]", "[[image:٣]]", "[[image:-1]]", "[[image:1e3]]", "[[image: 4]]"]
+)
+def test_a_malformed_embed_is_text_not_an_id(line: str) -> None:
+    assert embeds.embedded_ids(f"Before.\n{line}\nAfter.") == []
+    html = embeds.render_body(line, [], url_for)
+    assert html == f"<p>{line}</p>"
+
+
+def test_the_longest_id_a_database_holds_is_still_an_embed() -> None:
+    assert embeds.embedded_ids("[[image:" + "9" * 18 + "]]") == [10**18 - 1]
+
+
+def test_a_document_with_an_out_of_range_embed_opens(project, client_for) -> None:
+    document = Document.objects.create(project=project, title="Ch 1", body=f"Once.\n\n{TOO_LONG}\n")
+    response = client_for("viewer").get(
+        reverse("projects:document", kwargs={"slug": project.slug, "pk": document.pk})
+    )
+    assert response.status_code == 200
+    assert TOO_LONG in response.content.decode()
+
+
+def test_an_image_stays_viewable_and_deletable_beside_a_huge_embed(project, media_item, client_for) -> None:
+    # The text prefilter in media_item_references finds "[[image:<pk>" in this body; the parser must then say no.
+    body = "[[image:" + str(media_item.pk) + "7" * 5000 + "]]\n"
+    document = Document.objects.create(project=project, title="Ch 1", body=body)
+    client = client_for("editor")
+    kwargs = {"slug": project.slug, "pk": media_item.pk}
+    assert client.get(reverse("media:detail", kwargs=kwargs)).status_code == 200
+    assert client.get(reverse("media:delete", kwargs=kwargs)).status_code == 200
+    assert client.post(reverse("media:delete", kwargs=kwargs)).status_code == 302
+    document.refresh_from_db()
+    assert document.body == body  # not an embed of this image, so left as the writer typed it
+
+
+# Property tests: for any body a writer can type, the parser and the renderer answer, never raise.
+numbers = st.integers(min_value=0, max_value=10**30).map(str) | st.text("0123456789²٣-", max_size=30)
+captions = st.just("") | st.text(max_size=12).map(lambda c: "|" + c.replace("\n", " "))
+embed_like = st.builds(lambda n, c: f"[[image:{n}{c}]]", numbers, captions)
+lines = embed_like | st.text(
+    alphabet=st.sampled_from(list("[]:|image0123456789²٣ \tabc<>&\"'"))
+    | st.characters(exclude_characters="\n\r"),
+    max_size=60,
+)
+bodies = st.lists(lines, max_size=8).map("\n".join)
+ids = st.integers(min_value=1, max_value=10**18 - 1)
+
+
+@given(body=bodies)
+def test_any_body_parses_to_ids_a_database_can_hold(body: str) -> None:
+    for media_id in embeds.embedded_ids(body):
+        assert 0 <= media_id < 2**63
+
+
+@given(body=bodies)
+def test_any_body_renders_as_escaped_html(body: str) -> None:
+    html = str(embeds.render_body(body, [fake_item(1), fake_item(2)], url_for))
+    # Only our own tags, whatever the writer typed.
+    tags = set(re.findall(r"</?([a-zA-Z]+)", html))
+    assert tags <= {"p", "br", "figure", "img", "figcaption"}
+
+
+@given(body=bodies, media_id=ids, caption=st.text(max_size=40))
+def test_an_appended_embed_is_found_and_removed_again(body: str, media_id: int, caption: str) -> None:
+    with_embed = embeds.append_embed(body, media_id, caption)
+    assert media_id in embeds.embedded_ids(with_embed)
+    assert media_id not in embeds.embedded_ids(embeds.remove_embeds(with_embed, media_id))

@@ -1,4 +1,4 @@
-"""The stand-in upstream: a local HTTP server speaking OpenAI's, OpenRouter's and AUTOMATIC1111's APIs.
+"""The stand-in upstream: a local HTTP server speaking OpenAI's, OpenRouter's, AUTOMATIC1111's and ComfyUI's APIs.
 
 Tests only; the app reaches it by URL through its normal settings, never by import.
 """

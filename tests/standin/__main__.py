@@ -1,4 +1,4 @@
-"""`python -m tests.standin --port 0 --port-file /tmp/standin.port [--sd-auth user:pass]`
+"""`python -m tests.standin --port 0 --port-file /tmp/standin.port [--sd-auth user:pass] [...]`
 
 Runs the stand-in upstream as its own process, for when the app and the worker are separate processes too.
 Prints its URL, writes the chosen port to --port-file (atomically: a reader never sees half a number), and
@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port-file", type=Path, help="write the chosen port here")
     parser.add_argument("--sd-auth", help="user:password; puts Basic auth on /sdapi like --api-auth")
     parser.add_argument("--image-bytes-target", type=int, help="make every image about this many bytes")
+    parser.add_argument("--sd-flavour", choices=["a1111", "a1111-old", "forge", "sdnext"])
+    parser.add_argument("--openai-models", help="a preset: openai (a direct key today) or gateway (default)")
+    parser.add_argument("--comfyui-auth", help="user:password (Basic) or a token (Bearer) asked by a proxy")
+    parser.add_argument("--no-comfyui-websocket", action="store_true", help="refuse /ws, as a blocking proxy")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = parser.parse_args(argv)
 
@@ -34,6 +38,15 @@ def main(argv: list[str] | None = None) -> None:
         config["sd_auth"] = (user, password)
     if args.image_bytes_target:
         config["image_bytes_target"] = args.image_bytes_target
+    if args.sd_flavour:
+        config["sd_flavour"] = args.sd_flavour
+    if args.openai_models:
+        config["openai_models"] = args.openai_models
+    if args.comfyui_auth:
+        user, sep, password = args.comfyui_auth.partition(":")
+        config["comfyui_auth"] = (user, password) if sep else args.comfyui_auth
+    if args.no_comfyui_websocket:
+        config["comfyui_websocket"] = False
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -12,14 +12,15 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-FAMILIES = ("openai", "openrouter", "a1111")
+FAMILIES = ("openai", "openrouter", "a1111", "comfyui")
 
 # The endpoints a rule applies to when it names no paths: the ones that generate. Failing a model list or
 # a key check by default would make "one 429 then success" scripts trip over the app's own pre-flight calls.
 GENERATION_PATHS = {
     "openai": ("/v1/images/generations", "/v1/images/edits"),
     "openrouter": ("/api/v1/images", "/api/v1/chat/completions"),
-    "a1111": ("/sdapi/v1/txt2img",),
+    "a1111": ("/sdapi/v1/txt2img", "/sdapi/v1/img2img", "/sdapi/v1/extra-single-image"),
+    "comfyui": ("/prompt",),
 }
 
 FAILURES = (
@@ -37,6 +38,8 @@ FAILURES = (
     "validation",  # OpenAI/OpenRouter 400, A1111 422
     "late_error",  # OpenRouter chat: HTTP 200 with finish_reason "error"
     "disconnect",  # close the connection without answering
+    "oom",  # out of memory: A1111 500 OutOfMemoryError; ComfyUI accepts, then execution_error (torch.OutOfMemoryError)
+    "execution_error",  # ComfyUI accepts, then execution_error (RuntimeError) while running; others: their 500
 )
 
 
@@ -48,8 +51,9 @@ class ScriptError(ValueError):
 class Rule:
     family: str | None = None  # None: every family
     paths: list[str] | None = None  # exact paths, or prefixes ending in "*"; None: generation endpoints
-    delay: float | None = None  # seconds before answering (A1111 progress follows it)
+    delay: float | None = None  # seconds before answering (A1111 progress follows it; ComfyUI: run time)
     hang: bool | None = None  # hold the request: until the client leaves, `delay` passes, or a release
+    hold: bool | None = None  # answer only after a release() (then delay, failures etc. apply as usual)
     fail_with: str | None = None
     fail_times: int | None = None  # None: fail every matching request; N: only the next N
     retry_after: float | None = None  # seconds, for rate_limit (header retry-after and retry-after-ms)
@@ -107,6 +111,7 @@ class Effect:
 
     delay: float = 0.0
     hang: bool = False
+    hold: bool = False
     fail_with: str | None = None
     retry_after: float = 1.0
     fewer_images: int = 0
@@ -142,7 +147,7 @@ class Script:
                 effect.fail_with = failing.fail_with
                 if failing.retry_after is not None:
                     effect.retry_after = failing.retry_after
-            for name in ("delay", "hang", "fewer_images", "image_bytes_target"):
+            for name in ("delay", "hang", "hold", "fewer_images", "image_bytes_target"):
                 value = next((getattr(r, name) for r in matching if getattr(r, name) is not None), None)
                 if value is not None:
                     setattr(effect, name, value)

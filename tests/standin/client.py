@@ -83,11 +83,18 @@ class StandinClient:
     def describe(self) -> dict[str, Any]:
         return self._call("GET", "state")
 
+    def usages(self, path: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "usage", params={"path": path} if path else None)["usage"]
+
+    def masks(self, path: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "masks", params={"path": path} if path else None)["masks"]
+
 
 class StandinProcess:
     """`python -m tests.standin` as a child process: `with StandinProcess() as standin: standin.url`.
 
-    `standin` is a StandinClient. Extra arguments go to the command line (e.g. ["--sd-auth", "u:p"]).
+    `standin` is a StandinClient. Extra arguments go to the command line (e.g. "--sd-auth", "u:p",
+    "--sd-flavour", "forge", "--openai-models", "openai", "--comfyui-auth", "token").
     """
 
     def __init__(self, *args: str, port: int = 0, startup_timeout: float = 15.0) -> None:

@@ -7,12 +7,17 @@ worker are other processes. `StandinClient` wraps these routes.
   GET    /_standin/state                        {"rules", "config", "jobs", "requests": <count>}
   POST   /_standin/script      rule | [rules] | {"rules": [...]}   replace the script → {"rules"}
   POST   /_standin/script/add  rule | [rules]   append               → {"rules"}
-  POST   /_standin/config      {"sd_auth": ["u","p"] | null, "openai_models", "openrouter_key", "image_bytes_target"}
+  POST   /_standin/config      any Config field (state.Config): {"sd_auth": ["u","p"] | null, "sd_flavour",
+                                 "sd_live_previews", "openai_models", "today", "openrouter_key",
+                                 "image_bytes_target", "comfyui_auth", "comfyui_websocket", "comfyui_previews",
+                                 "comfyui_checkpoints", "comfyui_upscale_models"}
   POST   /_standin/reset                         rules, config, recordings and hangs back to start-up
   POST   /_standin/release                       end every request hanging now (connection closed)
   GET    /_standin/requests?path=&method=        {"requests": [...]} (path ending in * is a prefix)
   DELETE /_standin/requests                      forget the recorded requests
   GET    /_standin/wait?path=&count=&timeout=&answered=   block until they arrived; 408 on timeout
+  GET    /_standin/usage?path=                   {"usage": [{"path", "id", "status", "usage", "cost_usd"?}]}
+  GET    /_standin/masks?path=                   {"masks": [{"path", "id", "status", "mask"}]}
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ def handle(state: StandinState, method: str, path: str, query: dict[str, str], b
         if (method, route) == ("DELETE", "/requests"):
             state.clear_requests()
             return Response(200, {"ok": True})
+        if (method, route) == ("GET", "/usage"):
+            return Response(200, {"usage": state.recorded("usage", query.get("path"))})
+        if (method, route) == ("GET", "/masks"):
+            return Response(200, {"masks": state.recorded("mask", query.get("path"))})
         if (method, route) == ("GET", "/wait"):
             found = state.wait_for(
                 query.get("path"),

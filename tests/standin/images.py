@@ -8,16 +8,17 @@ gives a ~3 MB PNG (~4 MB of base64), as real upstream images are.
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import random
 import threading
 from collections import OrderedDict
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
-MAX_DRAWN_SIDE = 2048  # larger requests are drawn scaled down to fit, to keep the stand-in quick
+MAX_DRAWN_SIDE = 4096  # larger requests are drawn scaled down to fit (4x upscales of 1024 are exact)
 # Small enough not to distort memory benchmarks that run the stand-in inside the measured process.
 CACHE_BYTES = 64 * 1024 * 1024
 # A private, ancillary PNG chunk ("i" ancillary, "n" private, "K" reserved, "w" safe to copy): decoders skip
@@ -145,3 +146,29 @@ def parse_size(value: object, default: tuple[int, int]) -> tuple[int, int] | Non
     if not sep or not w.isdigit() or not h.isdigit():
         return None
     return int(w), int(h)
+
+
+def blur_preview(data: bytes, progress: float) -> bytes:
+    """A partial image of `data` at `progress` (0..1): blurred, less as it nears the end; same format."""
+    image = Image.open(io.BytesIO(data))
+    fmt = image.format or "PNG"
+    image = image.convert("RGB")
+    image.thumbnail((512, 512))
+    radius = max(0.0, (1.0 - progress) * 12)
+    out = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(radius)).save(out, fmt, **({"quality": 80} if fmt != "PNG" else {}))
+    return out.getvalue()
+
+
+def preview_of(width: int, height: int, seed: int, label: str, progress: float) -> Image.Image:
+    """A live preview while a job runs: the final picture, small and blurred by what is left to do."""
+    small_w, small_h = drawn_size(width, height)
+    scale = min(1.0, 256 / max(small_w, small_h))
+    image = draw(max(1, round(small_w * scale)), max(1, round(small_h * scale)), seed, label)
+    return image.filter(ImageFilter.GaussianBlur(max(0.0, (1.0 - progress) * 8)))
+
+
+def encode_png_b64(image: Image.Image) -> str:
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=1)
+    return base64.b64encode(out.getvalue()).decode("ascii")

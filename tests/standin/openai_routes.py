@@ -1,210 +1,224 @@
-"""OpenAI's images API: `POST /v1/images/generations` and `GET /v1/models`, validated like the real one.
+"""OpenAI's images API: `POST /v1/images/generations`, `POST /v1/images/edits` (multipart), `GET /v1/models`.
 
-Validation covers what a client can get wrong and the app should catch first (n for dall-e-3, sizes per
-model, response_format on gpt-image, prompt length), with OpenAI's error bodies, so a test can tell a
-form bug from an upstream refusal.
+Requests are checked by openai_rules as the real API checks them; answers are built by wire_bodies.openai.
+gpt-image answers carry `usage` from the stand-in's token table, recorded on the request (`usage`,
+`cost_usd`) so a test can compare the app's computed cost with it. `stream: true` answers server-sent
+events, spaced over the scripted delay. An edit's mask is recorded decoded (see masks.py).
 """
 
 from __future__ import annotations
 
 import base64
-import time
+import datetime as dt
+import re
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
-from . import catalog, errors, images
+from . import errors, images
 from .behaviour import Effect
+from .openai_rules import Plan, Refused, plan_edit, plan_generation
 from .state import StandinState
 from .wire import Request, Response
+from .wire_bodies import (
+    openai_cost,
+    openai_error_body,
+    openai_image_body,
+    openai_invalid,
+    openai_missing_key,
+    openai_model_not_found,
+    openai_models_body,
+    openai_stream_event,
+    openai_usage_for,
+    sse,
+)
 
 FAMILY = "openai"
-DEFAULT_MODEL = "dall-e-2"
 
 
 def check_auth(state: StandinState, req: Request) -> Response | None:
-    return None if req.bearer() else errors.openai_missing_key()
+    return None if req.bearer() else errors.to_response(openai_missing_key())
 
 
 def not_found(req: Request) -> Response:
-    return errors.openai_error(404, f"Invalid URL ({req.method} {req.path})", "invalid_request_error", None)
+    return Response(
+        404, openai_error_body(f"Invalid URL ({req.method} {req.path})", "invalid_request_error", None)
+    )
 
 
 def model_of(req: Request) -> str:
-    return str(req.json_dict().get("model") or DEFAULT_MODEL)
+    return str(req.json_dict().get("model") or "gpt-image-2")
 
 
-def _invalid(message: str, param: str | None, code: str | None = "invalid_value") -> Response:
-    return errors.openai_error(400, message, "invalid_request_error", code, param=param)
+def _today(state: StandinState) -> dt.date:
+    return dt.date.fromisoformat(state.config.today) if state.config.today else dt.datetime.now(dt.UTC).date()
 
 
-def _gpt_image_2_size_error(width: int, height: int) -> str | None:
-    if width % 16 or height % 16:
-        return "both sides must be multiples of 16"
-    if max(width, height) > 3 * min(width, height):
-        return "the aspect ratio must be between 1:3 and 3:1"
-    if max(width, height) > 3840 or width * height > 3840 * 2160:
-        return "the size must be at most 3840x2160"
-    return None
-
-
-def validate(state: StandinState, body: dict[str, Any]) -> tuple[Response | None, tuple[int, int]]:
-    """An OpenAI-shaped 4xx for a request the real API would refuse, else None and the image size."""
-    model = str(body.get("model") or DEFAULT_MODEL)
-    base = catalog.openai_base_model(model)
-    listed = {item["id"] for item in catalog.openai_model_list(state.config.openai_models)}
-    if base is None and model in listed:
-        supported = ", ".join(f"'{m}'" for m in catalog.OPENAI_IMAGE_MODELS)
-        return _invalid(f"Invalid value: '{model}'. Supported values are: {supported}.", "model"), (0, 0)
-    if base is None or (model not in listed and base not in listed):
-        return errors.openai_error(
-            404,
-            f"The model `{model}` does not exist or you do not have access to it.",
-            "invalid_request_error",
-            "model_not_found",
-        ), (0, 0)
-    gpt_image = base.startswith("gpt-image")
-
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt:
-        return _invalid("Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter"), (
-            0,
-            0,
+def _draw(state: StandinState, req: Request, plan: Plan, effect: Effect, count: int) -> list[bytes]:
+    serial = state.next_serial()
+    bytes_target = state.bytes_target(effect)
+    drawn = []
+    for index in range(count):
+        # Seeded by prompt, request and index: each image differs, and a rerun of the suite redraws the same.
+        seed = zlib.crc32(plan.prompt.encode()) ^ (serial * 7919 + index)
+        label = images.label_for(index, plan.prompt, plan.model + (" edit" if plan.input_sizes else ""))
+        drawn.append(
+            images.render(
+                plan.width, plan.height, seed, label, bytes_target=bytes_target, fmt=plan.output_format
+            )
         )
-    limit = catalog.OPENAI_PROMPT_LIMITS.get(base, 32000)
-    if len(prompt) > limit:
-        return _invalid(
-            f"Invalid 'prompt': string too long. Expected a string with maximum length {limit}, "
-            f"but got a string with length {len(prompt)} instead.",
-            "prompt",
-            "string_above_max_length",
-        ), (0, 0)
+    return drawn
 
-    n = body.get("n", 1)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        return _invalid(
-            f"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead.", "n"
-        ), (0, 0)
-    if n > 10:
-        return _invalid(
-            f"Invalid 'n': integer above maximum value. Expected a value <= 10, but got {n} instead.", "n"
-        ), (0, 0)
-    if base == "dall-e-3" and n != 1:
-        # The real message, word for word: callers fan out one request per image instead.
-        return errors.openai_error(
-            400, "You must provide n=1 for this model.", "invalid_request_error", None
-        ), (0, 0)
 
-    if gpt_image and body.get("response_format") is not None:
-        return _invalid("Unknown parameter: 'response_format'.", "response_format", "unknown_parameter"), (
-            0,
-            0,
+def _usage(plan: Plan, count: int) -> dict[str, Any] | None:
+    if not plan.rules.gpt_image:
+        return None
+    return openai_usage_for(
+        plan.model,
+        plan.prompt,
+        size=(plan.width, plan.height),
+        quality=plan.quality,
+        n=count,
+        complexity=plan.complexity,
+        input_images=plan.input_sizes,
+        input_fidelity=plan.input_fidelity,
+    )
+
+
+def _answer(state: StandinState, req: Request, plan: Plan, effect: Effect) -> Response:
+    count = max(0, plan.n - effect.fewer_images)
+    drawn = _draw(state, req, plan, effect, count)
+    usage = _usage(plan, count)
+    annotations: dict[str, Any] = {"model": plan.model, "size": [plan.width, plan.height], "images": count}
+    if usage is not None:
+        annotations.update(usage=usage, cost_usd=openai_cost(plan.model, usage))
+    if plan.mask is not None:
+        annotations["mask"] = plan.mask
+    if plan.input_sizes:
+        annotations["input_images"] = [list(size) for size in plan.input_sizes]
+    state.annotate(req.recording, **annotations)
+    if plan.stream:
+        return Response(
+            200,
+            None,
+            {"cache-control": "no-cache"},
+            content_type="text/event-stream; charset=utf-8",
+            stream=_events(plan, drawn, usage, effect.delay),
         )
-    if not gpt_image:
-        for name in ("output_format", "background", "moderation", "output_compression"):
-            if body.get(name) is not None:
-                return _invalid(f"Unknown parameter: '{name}'.", name, "unknown_parameter"), (0, 0)
-        if body.get("response_format", "url") not in ("url", "b64_json"):
-            return _invalid(
-                f"Invalid value: '{body['response_format']}'. Supported values are: 'url' and 'b64_json'.",
-                "response_format",
-            ), (0, 0)
-    if body.get("style") is not None and base != "dall-e-3":
-        return _invalid("Unknown parameter: 'style'.", "style", "unknown_parameter"), (0, 0)
-
-    quality = body.get("quality")
-    allowed_q = catalog.OPENAI_QUALITIES["gpt-image" if gpt_image else base]
-    if quality is not None and quality not in allowed_q and not (base == "dall-e-2" and quality == "auto"):
-        shown = ", ".join(f"'{q}'" for q in allowed_q)
-        return _invalid(f"Invalid value: '{quality}'. Supported values are: {shown}.", "quality"), (0, 0)
-
-    raw_size = body.get("size")
-    size = images.parse_size(raw_size, (1024, 1024))
-    if base == "gpt-image-2":
-        problem = "the size must look like 1024x1024" if size is None else _gpt_image_2_size_error(*size)
+    reported = "auto" if plan.quality == "auto" else plan.quality
+    if plan.as_url:
+        urls = [f"{req.base_url}/files/{state.put_file(png)}.png" for png in drawn]
+        body = openai_image_body(
+            urls=urls,
+            revised_prompt=f"A detailed illustration: {plan.prompt}"
+            if plan.rules.family == "dall-e-3"
+            else None,
+        )
     else:
-        allowed = catalog.OPENAI_SIZES.get(base, catalog.OPENAI_SIZES["gpt-image-1"])
-        problem = (
-            None if raw_size is None or raw_size in allowed else f"'{raw_size}' is not one of {list(allowed)}"
+        b64 = [base64.b64encode(png).decode("ascii") for png in drawn]
+        body = openai_image_body(
+            b64,
+            usage=usage,
+            revised_prompt=f"A detailed illustration: {plan.prompt}"
+            if plan.rules.family == "dall-e-3"
+            else None,
+            **(
+                {
+                    "size": f"{plan.width}x{plan.height}",
+                    "quality": "medium" if reported == "auto" else reported,
+                    "output_format": plan.output_format,
+                    "background": "opaque" if plan.background == "auto" else plan.background,
+                }
+                if plan.rules.gpt_image
+                else {}
+            ),
         )
-    if problem or size is None:
-        return _invalid(f"Invalid value for 'size': {problem}.", "size"), (0, 0)
-    return None, size
+    return Response(200, body)
+
+
+def _events(
+    plan: Plan, drawn: list[bytes], usage: dict[str, Any] | None, delay: float
+) -> Iterator[tuple[float, bytes]]:
+    """Each image's partial images, then its completed event; the last completed event lands at `delay`.
+
+    Usage rides on each image's completed event, split so that the events add up to the request's usage
+    (input tokens on the first image).
+    """
+    edit = bool(plan.input_sizes)
+    steps = len(drawn) * (plan.partial_images + 1)
+    common = {
+        "edit": edit,
+        "size": f"{plan.width}x{plan.height}",
+        "quality": "medium" if plan.quality == "auto" else plan.quality,
+        "background": "opaque" if plan.background == "auto" else plan.background,
+        "output_format": plan.output_format,
+    }
+    step = 0
+    for index, data in enumerate(drawn):
+        for partial in range(plan.partial_images):
+            step += 1
+            preview = images.blur_preview(data, (partial + 1) / (plan.partial_images + 1))
+            event = openai_stream_event(
+                "partial_image",
+                base64.b64encode(preview).decode("ascii"),
+                partial_image_index=partial,
+                **common,
+            )
+            yield delay * step / steps, sse(event)
+        step += 1
+        share = None
+        if usage is not None:
+            per_image = usage["output_tokens"] // len(drawn)
+            details = usage["input_tokens_details"] if index == 0 else {"text_tokens": 0, "image_tokens": 0}
+            share = {
+                "input_tokens": details["text_tokens"] + details["image_tokens"],
+                "input_tokens_details": dict(details),
+                "output_tokens": per_image,
+                "total_tokens": details["text_tokens"] + details["image_tokens"] + per_image,
+            }
+        event = openai_stream_event(
+            "completed", base64.b64encode(data).decode("ascii"), usage=share, **common
+        )
+        yield delay * step / steps, sse(event)
 
 
 def generate(state: StandinState, req: Request, effect: Effect) -> Response:
-    body = req.json_dict()
-    refusal, (width, height) = validate(state, body)
-    if refusal is not None:
-        return refusal
-    model = model_of(req)
-    base = catalog.openai_base_model(model) or model
-    gpt_image = base.startswith("gpt-image")
-    prompt = str(body["prompt"])
-    count = max(0, int(body.get("n", 1)) - effect.fewer_images)
-    fmt = str(body.get("output_format") or "png") if gpt_image else "png"
-    as_url = not gpt_image and body.get("response_format", "url") == "url"
-    serial = state.next_serial()
-    bytes_target = state.bytes_target(effect)
-
-    data = []
-    for index in range(count):
-        # Seeded by prompt, request and index: each image differs, and a rerun of the suite redraws the same.
-        seed = zlib.crc32(prompt.encode()) ^ (serial * 7919 + index)
-        png = images.render(
-            width, height, seed, images.label_for(index, prompt, model), bytes_target=bytes_target, fmt=fmt
-        )
-        item: dict[str, Any] = {}
-        if as_url:
-            item["url"] = f"{req.base_url}/files/{state.put_file(png)}.png"
-        else:
-            item["b64_json"] = base64.b64encode(png).decode("ascii")
-        if base == "dall-e-3":
-            item["revised_prompt"] = f"A detailed illustration: {prompt}"
-        data.append(item)
-
-    result: dict[str, Any] = {"created": int(time.time()), "data": data}
-    if gpt_image:
-        text_tokens = max(1, len(prompt) // 4)
-        image_tokens = 272 * count
-        result.update(
-            {
-                "background": body.get("background") or "opaque",
-                "output_format": fmt,
-                "quality": body.get("quality") or "medium",
-                "size": f"{width}x{height}",
-                "usage": {
-                    "input_tokens": text_tokens,
-                    "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
-                    "output_tokens": image_tokens,
-                    "total_tokens": text_tokens + image_tokens,
-                },
-            }
-        )
-    return Response(200, result)
-
-
-EDIT_MODELS = ("dall-e-2", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
+    try:
+        plan = plan_generation(req.json_dict(), state.config.openai_models, _today(state))
+    except Refused as refused:
+        return errors.to_response(refused.reply)
+    return _answer(state, req, plan, effect)
 
 
 def edit(state: StandinState, req: Request, effect: Effect) -> Response:
-    """`POST /v1/images/edits` (multipart): the generation path, once the form is read as the API reads it."""
-    form = req.json_dict()
-    files = form.get("_files") or []
-    body: dict[str, Any] = {k: v for k, v in form.items() if k != "_files"}
-    if "n" in body:
-        body["n"] = int(body["n"]) if str(body["n"]).isdigit() else body["n"]
-    model = str(body.get("model") or DEFAULT_MODEL)
-    if (catalog.openai_base_model(model) or model) not in EDIT_MODELS:
-        shown = ", ".join(f"'{m}'" for m in EDIT_MODELS)
-        return _invalid(f"Invalid value: '{model}'. Supported values are: {shown}.", "model")
-    if not any(f["name"] in ("image", "image[]") for f in files):
-        return _invalid("Missing required parameter: 'image'.", "image", "missing_required_parameter")
-    req.body = body
-    return generate(state, req, effect)
+    """Multipart only, as the product sends it: the files are read and checked as OpenAI checks them."""
+    if not req.headers.get("content-type", "").startswith(
+        ("multipart/form-data", "application/x-www-form-urlencoded")
+    ):
+        # The real API also takes JSON pointing at image URLs or file ids; the product sends bytes, so the
+        # stand-in speaks multipart only and says so rather than guessing.
+        return errors.to_response(
+            openai_invalid(
+                "The stand-in takes image edits as multipart/form-data only.", None, "invalid_content_type"
+            )
+        )
+    try:
+        plan = plan_edit(req.json_dict(), req.files, state.config.openai_models, _today(state))
+    except Refused as refused:
+        return errors.to_response(refused.reply)
+    return _answer(state, req, plan, effect)
 
 
 def list_models(state: StandinState, req: Request, effect: Effect) -> Response:
-    return Response(200, {"object": "list", "data": catalog.openai_model_list(state.config.openai_models)})
+    return Response(200, openai_models_body(state.config.openai_models))
+
+
+def model_info(state: StandinState, req: Request, effect: Effect) -> Response:
+    model_id = req.path.removeprefix("/v1/models/")
+    for item in openai_models_body(state.config.openai_models)["data"]:
+        if item["id"] == model_id:
+            return Response(200, item)
+    return errors.to_response(openai_model_not_found(model_id))
 
 
 # (method, path, handler, handles its own delay)
@@ -212,4 +226,5 @@ ROUTES = [
     ("POST", "/v1/images/generations", generate, False),
     ("POST", "/v1/images/edits", edit, False),
     ("GET", "/v1/models", list_models, False),
+    ("GET", re.compile(r"/v1/models/[^/]+"), model_info, False),
 ]

@@ -17,16 +17,31 @@ from typing import Any
 
 from .behaviour import Effect, Rule, Script, ScriptError, parse_rules
 from .catalog import sd_default_options
+from .comfyui_exec import ComfyServer
+from .openai_models import PRESETS
 
 MAX_FILES = 256  # URL-format images kept for download; real URLs expire too (after 60 minutes)
+
+
+SD_FLAVOURS = ("a1111", "a1111-old", "forge", "sdnext")
 
 
 @dataclass
 class Config:
     sd_auth: tuple[str, str] | None = None  # Basic auth on every /sdapi route, like --api-auth user:pass
-    openai_models: list[Any] | None = None  # ids or {"id", "shutdown_date"}; None: the default catalog
+    sd_flavour: str = "a1111"  # a1111 | a1111-old | forge | sdnext (see catalog.SD_FLAVOURS)
+    sd_live_previews: bool = True  # /progress carries current_image while a job runs (unless skipped)
+    # ids, {"id", "shutdown_date"} dicts, or a preset: "openai" (a direct key today) / "gateway" (default)
+    openai_models: Any = None
+    today: str | None = None  # YYYY-MM-DD the stand-in judges shutdown dates by (default: the real date)
     openrouter_key: dict[str, Any] = field(default_factory=dict)  # merged over the default /key data
     image_bytes_target: int | None = None  # default heaviness for every image (a rule can override)
+    # ComfyUI has no auth: a proxy in front may ask for Basic ([user, password]) or Bearer ("token").
+    comfyui_auth: Any = None
+    comfyui_websocket: bool = True  # False: /ws is refused (403), as a proxy that blocks websockets does
+    comfyui_previews: bool = True  # binary preview frames on the websocket while sampling
+    comfyui_checkpoints: list[str] | None = None  # None: comfyui_nodes.CHECKPOINTS
+    comfyui_upscale_models: list[str] | None = None  # None: comfyui_nodes.UPSCALE_MODELS
 
     @classmethod
     def build(cls, base: Config | None = None, **changes: Any) -> Config:
@@ -37,6 +52,15 @@ class Config:
         if changes.get("sd_auth") is not None:
             user, password = changes["sd_auth"]
             changes["sd_auth"] = (str(user), str(password))
+        if "sd_flavour" in changes and changes["sd_flavour"] not in SD_FLAVOURS:
+            raise ScriptError(f"sd_flavour must be one of {SD_FLAVOURS}")
+        models = changes.get("openai_models")
+        if isinstance(models, str) and models not in PRESETS:
+            raise ScriptError(f"openai_models presets are {sorted(PRESETS)}, or give a list")
+        auth = changes.get("comfyui_auth")
+        if auth is not None and not isinstance(auth, str):
+            user, password = auth
+            changes["comfyui_auth"] = (str(user), str(password))
         return replace(base or cls(), **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +74,11 @@ class SdJob:
     steps: int
     n_iter: int
     delay: float
+    kind: str = "txt2img"  # what /progress names in state.job ("scripts_txt2img", "scripts_img2img", ...)
+    width: int = 512
+    height: int = 512
+    seed: int = 0
+    label: str = ""
     started: float = field(default_factory=time.monotonic)
     interrupted: threading.Event = field(default_factory=threading.Event)
 
@@ -73,6 +102,7 @@ class StandinState:
         self._serial = itertools.count(1)
         self._hang_epoch = 0
         self.sd_options = sd_default_options()
+        self.comfy = ComfyServer()
 
     # ------------------------------------------------------------ script and settings
 
@@ -97,6 +127,7 @@ class StandinState:
         with self._lock:
             self._requests.clear()
             self._files.clear()
+        self.comfy.reset()
         self.release_hangs()
 
     def describe(self) -> dict[str, Any]:
@@ -129,6 +160,28 @@ class StandinState:
             self._requests.append(entry)
             self._changed.notify_all()
         return entry
+
+    def annotate(self, entry: dict[str, Any], **fields: Any) -> None:
+        """Add what a handler learned to a request's recording (usage, cost, decoded mask, ...)."""
+        with self._changed:
+            entry.update(fields)
+            self._changed.notify_all()
+
+    def recorded(self, key: str, path: str | None = None) -> list[dict[str, Any]]:
+        """`{"path", "id", "status", key: ...}` for each recorded request that has `key` (e.g. "usage", "mask")."""
+        with self._lock:
+            found = [
+                {
+                    "path": r["path"],
+                    "id": r["id"],
+                    "status": r["status"],
+                    key: r[key],
+                    **({"cost_usd": r["cost_usd"]} if key == "usage" and "cost_usd" in r else {}),
+                }
+                for r in self._requests
+                if key in r and _path_matches(r["path"], path)
+            ]
+            return copy.deepcopy(found)
 
     def finish(self, entry: dict[str, Any], status: int | None) -> None:
         with self._changed:
@@ -212,8 +265,8 @@ class StandinState:
         with self._lock:
             self._hang_epoch += 1
 
-    def start_job(self, steps: int, n_iter: int, delay: float) -> SdJob:
-        job = SdJob(steps=steps, n_iter=n_iter, delay=delay)
+    def start_job(self, steps: int, n_iter: int, delay: float, **details: Any) -> SdJob:
+        job = SdJob(steps=steps, n_iter=n_iter, delay=delay, **details)
         with self._lock:
             self._jobs.append(job)
         return job

@@ -202,8 +202,11 @@ def test_openrouter_model_lists(standin, http):
     assert "openai/gpt-4o" in {m["id"] for m in text_models}
     listed = http.get(f"{standin.url}/api/v1/images/models").json()["data"]
     flux = next(m for m in listed if m["id"] == "black-forest-labs/flux-schnell")
-    endpoints = http.get(f"{standin.url}{flux['endpoints']}").json()["data"]
-    assert endpoints["endpoints"][0]["pricing"]["image"] == "0.003"
+    endpoints = http.get(f"{standin.url}{flux['endpoints']}").json()
+    assert endpoints["id"] == "black-forest-labs/flux-schnell"
+    assert endpoints["endpoints"][0]["pricing"] == [
+        {"billable": "output_image", "unit": "image", "cost_usd": 0.003}
+    ]
 
 
 def test_openrouter_key_check_needs_a_key(standin, http):
@@ -279,7 +282,8 @@ def test_images_are_deterministic_and_distinct():
     assert images.render(256, 256, 5, "#1") == first
     assert images.render(256, 256, 6, "#1") != first
     assert images.render(256, 256, 5, "#2") != first
-    assert decode_image(base64.b64encode(images.render(4000, 1000, 1, "x")).decode()).size == (2048, 512)
+    assert decode_image(base64.b64encode(images.render(3840, 1280, 1, "x")).decode()).size == (3840, 1280)
+    assert images.drawn_size(8192, 2048) == (4096, 1024), "only past 4096 is a request drawn smaller"
 
 
 def test_heavy_images_hit_their_byte_target(standin, http):

@@ -138,39 +138,49 @@ def test_openrouter_late_error_arrives_with_http_200(standin):
 
 
 @pytest.mark.parametrize("delay", [0.5, 1.0])
-def test_delay_is_accurate(standin, delay):
+def test_a_delay_holds_the_answer_at_least_that_long(standin, delay):
     standin.script(delay=delay)
-    started = time.monotonic()
     assert generate(standin, "openai").status_code == 200
-    # A generous upper bound: CI shares two cores with other work; the lower bound is what matters here.
-    assert delay <= time.monotonic() - started < delay + 1.0
+    (entry,) = standin.requests(GENERATE["openai"][0])
+    assert entry["duration"] >= delay  # measured by the stand-in between arrival and answer
+
+
+def run_held(standin, kind: str, count: int) -> list[int]:
+    """`count` parallel requests held by the stand-in until all are in flight, then released together."""
+    standin.script(hold=True)
+    with ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(lambda: generate(standin, kind).status_code) for _ in range(count)]
+        in_flight = standin.wait_for(GENERATE[kind][0], count=count, timeout=20)
+        # All of them arrived while none had been answered: they overlap, whatever the machine's speed.
+        assert [r["status"] for r in in_flight] == [None] * count
+        standin.release()
+        return [f.result() for f in futures]
 
 
 def test_parallel_slow_requests_overlap(standin):
-    standin.script(delay=1.0)
-    started = time.monotonic()
-    with ThreadPoolExecutor(4) as pool:
-        statuses = list(pool.map(lambda _: generate(standin, "dall-e").status_code, range(4)))
-    assert statuses == [200] * 4
-    assert time.monotonic() - started < 2.0
+    assert run_held(standin, "dall-e", 4) == [200] * 4
 
 
-def test_twenty_parallel_slow_requests_for_benchmarks(standin):
-    standin.script(delay=1.0)
-    started = time.monotonic()
-    with ThreadPoolExecutor(20) as pool:
-        statuses = list(pool.map(lambda _: generate(standin, "a1111").status_code, range(20)))
-    assert statuses == [200] * 20
-    assert time.monotonic() - started < 2.5
+def test_twenty_parallel_requests_for_benchmarks(standin):
+    assert run_held(standin, "a1111", 20) == [200] * 20
+
+
+def test_a_held_request_answers_after_the_release_with_the_rest_of_its_rule(standin):
+    standin.script({"hold": True, "fail_with": "server_error", "fail_times": 1})
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(lambda: generate(standin, "openrouter").status_code)
+        standin.wait_for(GENERATE["openrouter"][0])
+        assert not future.done()
+        standin.release()
+        assert future.result() == 500
 
 
 def test_hang_until_the_client_times_out_and_then_release(standin):
     standin.script(hang=True)
-    started = time.monotonic()
     with pytest.raises(requests.ReadTimeout):
         generate(standin, "openai", timeout=0.3)
-    assert time.monotonic() - started < 1.0
     standin.wait_for(GENERATE["openai"][0])
+    assert standin.requests(GENERATE["openai"][0])[0]["status"] is None
     errors: list[Exception] = []
 
     def call() -> None:
@@ -183,17 +193,17 @@ def test_hang_until_the_client_times_out_and_then_release(standin):
     worker.start()
     standin.wait_for(GENERATE["openai"][0], count=2)
     standin.release()
-    worker.join(timeout=3)
+    worker.join(timeout=10)
     assert not worker.is_alive() and len(errors) == 1, "released: the connection closes unanswered"
     assert standin.requests(GENERATE["openai"][0])[-1]["status"] is None
 
 
 def test_hang_with_delay_drops_the_connection_after_it(standin):
     standin.script(hang=True, delay=0.4)
-    started = time.monotonic()
     with pytest.raises(requests.ConnectionError):
         generate(standin, "openrouter", timeout=5)
-    assert 0.4 <= time.monotonic() - started < 1.0
+    (entry,) = standin.wait_for(GENERATE["openrouter"][0], answered=False)
+    assert entry["status"] is None
 
 
 def test_disconnect_closes_without_an_answer(standin):
@@ -212,42 +222,50 @@ def test_a_stopped_stand_in_refuses_connections_even_on_kept_alive_ones(standin)
 
 
 def test_a1111_progress_follows_the_delay_and_interrupt_ends_early(standin):
-    standin.script(family="a1111", delay=2.0)
+    standin.script(family="a1111", delay=1.5)
     idle = get(f"{standin.url}/sdapi/v1/progress", params={"skip_current_image": "true"}).json()
     assert (idle["progress"], idle["state"]["job_count"]) == (0.0, 0)
     results: list[requests.Response] = []
+    payload = {"prompt": "x", "steps": 20, "width": 64, "height": 64}
     worker = threading.Thread(
-        target=lambda: results.append(
-            post(
-                f"{standin.url}/sdapi/v1/txt2img",
-                json={"prompt": "x", "steps": 20, "width": 64, "height": 64},
-            )
-        )
+        target=lambda: results.append(post(f"{standin.url}/sdapi/v1/txt2img", json=payload))
     )
-    started = time.monotonic()
     worker.start()
-    time.sleep(1.0)  # about half way; the bounds below leave room for a busy machine
-    busy = get(f"{standin.url}/sdapi/v1/progress").json()
-    assert 0.15 < busy["progress"] < 0.85
-    assert busy["state"]["sampling_steps"] == 20 and 3 <= busy["state"]["sampling_step"] <= 17
-    assert busy["state"]["job_count"] == 1 and 0.3 < busy["eta_relative"] < 1.7
+    standin.wait_for("/sdapi/v1/txt2img")
+    seen = []
+    while worker.is_alive():
+        busy = get(f"{standin.url}/sdapi/v1/progress", params={"skip_current_image": "true"}).json()
+        if busy["state"]["job_count"]:
+            seen.append(busy)
+        time.sleep(0.05)
     worker.join()
-    assert 2.0 <= time.monotonic() - started < 3.0
+    assert seen, "the job was visible while it ran"
+    fractions = [s["progress"] for s in seen]
+    assert fractions == sorted(fractions) and all(0 <= f < 1 for f in fractions)
+    assert fractions[-1] > fractions[0], "progress moved while the job ran"
+    for busy in seen:
+        assert busy["state"]["sampling_steps"] == 20 and busy["state"]["job_count"] == 1
+        assert busy["state"]["sampling_step"] == int(busy["progress"] * 20) and busy["eta_relative"] > 0
+    (entry,) = standin.requests("/sdapi/v1/txt2img")
+    assert entry["duration"] >= 1.5 and results[0].status_code == 200
     assert get(f"{standin.url}/sdapi/v1/progress").json()["progress"] == 0.0
 
-    standin.script(family="a1111", delay=5.0)
+    standin.script(family="a1111", delay=60)
     worker = threading.Thread(
-        target=lambda: results.append(post(f"{standin.url}/sdapi/v1/txt2img", json={"prompt": "x"}))
+        target=lambda: results.append(
+            post(f"{standin.url}/sdapi/v1/txt2img", json={"prompt": "x"}, timeout=70)
+        )
     )
-    started = time.monotonic()
     worker.start()
-    time.sleep(0.3)
+    standin.wait_for("/sdapi/v1/txt2img", count=2)
+    while not get(f"{standin.url}/sdapi/v1/progress").json()["state"]["job_count"]:
+        time.sleep(0.02)
     assert post(f"{standin.url}/sdapi/v1/interrupt").json() == {}
-    worker.join(timeout=4)
-    assert time.monotonic() - started < 2.5  # well before the 5 s the job would have taken
+    worker.join(timeout=30)
     interrupted = results[-1]
     assert interrupted.status_code == 200 and interrupted.json()["images"]
     assert json.loads(interrupted.json()["info"])["interrupted"] is True
+    assert standin.requests("/sdapi/v1/txt2img")[-1]["duration"] < 60, "answered before the job's 60 s"
 
 
 def test_recording(standin):

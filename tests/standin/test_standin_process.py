@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.standin import StandinClient, StandinProcess
 from tests.standin.client import REPO_ROOT
@@ -113,3 +115,42 @@ def test_the_shared_fixture_and_a_restart_on_the_same_port(standin_process):
         assert get(url).status_code == 200
     finally:
         process.stop()
+
+
+def test_new_settings_recordings_and_comfyui_over_the_control_api(remote):
+    remote.configure(openai_models="openai", sd_flavour="sdnext", comfyui_websocket=False)
+    refused = post(
+        f"{remote.url}/v1/images/generations", json={"model": "dall-e-3", "prompt": "x"}, headers=OPENAI_AUTH
+    )
+    assert refused.json()["error"]["code"] == "model_not_found"
+    ok = post(
+        f"{remote.url}/v1/images/generations",
+        json={"model": "gpt-image-2", "prompt": "x"},
+        headers=OPENAI_AUTH,
+    )
+    (usage,) = remote.usages("/v1/images/generations")
+    assert usage["usage"] == ok.json()["usage"] and usage["cost_usd"] > 0
+    assert get(f"{remote.url}/sdapi/v1/schedulers", auth=("writer", "s3cret")).status_code == 404
+    assert get(f"{remote.url}/ws", headers={"Upgrade": "websocket"}).status_code == 403
+    mask = Image.new("RGBA", (64, 64), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (0, 0, 32, 16))
+    out = io.BytesIO()
+    mask.save(out, "PNG")
+    source = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(source, "PNG")
+    post(f"{remote.url}/v1/images/edits", data={"model": "gpt-image-2", "prompt": "x", "size": "1024x1024"},
+         files=[("image[]", ("s.png", source.getvalue(), "image/png")), ("mask", ("m.png", out.getvalue(), "image/png"))],
+         headers=OPENAI_AUTH)  # fmt: skip
+    (recorded,) = remote.masks()
+    assert recorded["mask"]["repaint_bbox"] == [0, 0, 32, 16]
+    remote.reset()
+    assert remote.describe()["config"]["openai_models"] is None
+
+
+def test_command_line_flags_for_the_new_settings(tmp_path: Path):
+    with StandinProcess("--sd-flavour", "a1111-old", "--openai-models", "openai", "--comfyui-auth", "tok",
+                        "--no-comfyui-websocket") as client:  # fmt: skip
+        config = client.describe()["config"]
+        assert (config["sd_flavour"], config["openai_models"], config["comfyui_auth"], config["comfyui_websocket"]) == (
+            "a1111-old", "openai", "tok", False)  # fmt: skip
+        assert client.env()["AI_IMAGE_COMFYUI_ENDPOINT"] == client.url

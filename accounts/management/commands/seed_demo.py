@@ -42,6 +42,10 @@ class Command(BaseCommand):
             from projects.demo import seed_demo_project
         except ImportError:
             return
+        # The demo writer may generate images: the demo is about that (imagegen/permissions.py).
+        from imagegen.permissions import allow_generating
+
+        allow_generating(writer)
         created = seed_demo_project(writer)
         if created:
             self.stdout.write(self.style.SUCCESS("Created the demo project (slug 'demo')."))

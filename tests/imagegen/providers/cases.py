@@ -1,7 +1,8 @@
 """Each provider's canned upstream answers, for the shared suite (allauth's per-provider test base).
 
 A case knows its provider's URLs, a realistic success body, a realistic body for each error class, and how the
-provider authenticates; test_shared.py runs the same tests against every case in the registry.
+provider authenticates; test_shared.py runs the same tests against every case in the registry. The bodies are the
+stand-in's own (tests.standin.wire_bodies): the replayed answers and the stand-in server cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ import responses
 from responses import matchers
 
 from imagegen.providers import GenerationRequest
+from tests.standin.wire_bodies import (
+    FAILURE_FOR_ERROR_CLASS,
+    a1111_failure,
+    a1111_images_body,
+    openai_failure,
+    openai_image_body,
+    openai_models_body,
+    openai_usage,
+    openrouter_failure,
+    openrouter_images_body,
+)
 
 from .conftest import TINY_PNG_B64, Conn
 
@@ -51,11 +63,19 @@ class ProviderCase:
         rsps.post(self.generate_url, json=self.success(images_b64 or [TINY_PNG_B64]),
                   headers={"x-request-id": "req_ok"}, **kw)  # fmt: skip
 
-    def add_error(self, rsps: responses.RequestsMock, kind: str, **headers: str) -> None:
-        status, body, extra = self.errors[kind]
-        payload = json.dumps(body) if not isinstance(body, str) else body
-        rsps.post(self.generate_url, body=payload, status=status, headers={"x-request-id": "req_err", **extra, **headers},
-                  content_type="application/json" if not isinstance(body, str) else "text/plain")  # fmt: skip
+    def failure(self, kind: str, retry_after: float) -> ErrorReply:
+        """The upstream's answer for an error kind, built by the stand-in's own builders."""
+        raise NotImplementedError
+
+    def add_error(self, rsps: responses.RequestsMock, kind: str, *, retry_after: float = 1.0) -> None:
+        status, body, extra = self.failure(kind, retry_after) if kind in self.errors else self.errors[kind]
+        if isinstance(body, bytes | str):
+            payload, content_type = body, extra.get("content-type", "text/plain")
+        else:
+            payload, content_type = json.dumps(body), "application/json"
+        headers = {k: v for k, v in extra.items() if k.lower() != "content-type"}
+        rsps.post(self.generate_url, body=payload, status=status, headers={"x-request-id": "req_err", **headers},
+                  content_type=content_type)  # fmt: skip
 
 
 class OpenAICase(ProviderCase):
@@ -64,27 +84,21 @@ class OpenAICase(ProviderCase):
     api_key = "sk-test-openai-0123456789abcdef"
     generate_url = "https://api.openai.com/v1/images/generations"
     check_url = "https://api.openai.com/v1/models"
-    check_body: ClassVar[Any] = {
-        "object": "list",
-        "data": [
-            {"id": m, "object": "model", "created": 1, "owned_by": "openai"}
-            for m in ("gpt-image-2", "gpt-4o")
-        ],
-    }
+    check_body: ClassVar[Any] = openai_models_body(["gpt-image-2", "gpt-4o"])
     model = "gpt-image-2"
     authorization = "Bearer sk-test-openai-0123456789abcdef"
     errors: ClassVar[dict[str, ErrorReply]] = {
-        "content_policy": (400, {"error": {"message": "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.", "type": "image_generation_user_error", "param": None, "code": "moderation_blocked"}}, {}),
-        "rate_limited": (429, {"error": {"message": "Rate limit reached for gpt-image-2 on images per minute (IPM): Limit 5, Used 5.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}, {}),
-        "quota_exhausted": (429, {"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}, {}),
-        "authentication": (401, {"error": {"message": "Incorrect API key provided: sk-test-***********cdef. You can find your API key at https://platform.openai.com/account/api-keys.", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}, {}),
-        "unavailable": (503, {"error": {"message": "The server is overloaded or not ready yet.", "type": "server_error", "param": None, "code": None}}, {}),
-        "bad_request": (400, {"error": {"message": "Invalid value: '999x999'. Supported values are: '1024x1024'...", "type": "invalid_request_error", "param": "size", "code": "invalid_value"}}, {}),
-    }  # fmt: skip
+        kind: tuple(openai_failure(name, model="gpt-image-2", key="sk-test-openai-0123456789abcdef"))  # type: ignore[misc]
+        for kind, name in FAILURE_FOR_ERROR_CLASS.items()
+    }
+
+    def failure(self, kind: str, retry_after: float) -> ErrorReply:
+        name = FAILURE_FOR_ERROR_CLASS[kind]
+        return tuple(openai_failure(name, model="gpt-image-2", key=self.api_key, retry_after=retry_after))  # type: ignore[return-value]
 
     def success(self, images_b64: list[str]) -> Any:
-        return {"created": 1713833628, "data": [{"b64_json": b} for b in images_b64],
-                "usage": {"input_tokens": 12, "output_tokens": 4160, "total_tokens": 4172}}  # fmt: skip
+        usage = openai_usage(text_tokens=12, output_tokens=2304 * len(images_b64))
+        return openai_image_body(images_b64, usage=usage)
 
 
 OPENROUTER_MODELS = {
@@ -117,13 +131,15 @@ class OpenRouterCase(ProviderCase):
     model = "black-forest-labs/flux-schnell"
     authorization = "Bearer sk-or-v1-test0123456789abcdef"
     errors: ClassVar[dict[str, ErrorReply]] = {
-        "content_policy": (403, {"error": {"code": 403, "message": "Input was flagged by moderation.", "metadata": {"reasons": ["violence/graphic"], "flagged_input": "A lighthouse...", "provider_name": "Black Forest Labs"}}}, {}),
-        "rate_limited": (429, {"error": {"code": 429, "message": "Rate limit exceeded: free-models-per-min."}}, {}),
-        "quota_exhausted": (402, {"error": {"code": 402, "message": "Insufficient credits. Add more using https://openrouter.ai/credits"}}, {}),
-        "authentication": (401, {"error": {"code": 401, "message": "User not found."}}, {}),
-        "unavailable": (502, {"error": {"code": 502, "message": "Provider returned error"}}, {}),
-        "bad_request": (400, {"error": {"code": 400, "message": "black-forest-labs/flux-schnel is not a valid model ID"}}, {}),
-    }  # fmt: skip
+        kind: tuple(openrouter_failure(name, model="black-forest-labs/flux-schnell", prompt="A lighthouse"))  # type: ignore[misc]
+        for kind, name in FAILURE_FOR_ERROR_CLASS.items()
+    }
+
+    def failure(self, kind: str, retry_after: float) -> ErrorReply:
+        name = FAILURE_FOR_ERROR_CLASS[kind]
+        return tuple(
+            openrouter_failure(name, model=self.model, prompt="A lighthouse", retry_after=retry_after)
+        )  # type: ignore[return-value]
 
     def prepare(self, rsps: responses.RequestsMock) -> None:
         rsps.get(f"{self.base_url}/models", json=OPENROUTER_MODELS,
@@ -131,8 +147,7 @@ class OpenRouterCase(ProviderCase):
         rsps.get(f"{self.base_url}/images/models", json=OPENROUTER_IMAGE_MODELS)
 
     def success(self, images_b64: list[str]) -> Any:
-        return {"created": 1713833628, "data": [{"b64_json": b, "media_type": "image/png"} for b in images_b64],
-                "usage": {"cost": 0.003 * len(images_b64)}}  # fmt: skip
+        return openrouter_images_body(images_b64, cost=0.003 * len(images_b64))
 
 
 SD_MODELS = [
@@ -158,12 +173,17 @@ class StableDiffusionCase(ProviderCase):
     check_body = SD_MODELS
     model = "v1-5-pruned-emaonly.safetensors [6ce0161689]"
     authorization = "Basic d3JpdGVyOnMzY3JldC1wYXNzdzByZA=="  # base64("writer:s3cret-passw0rd")
-    errors: ClassVar[dict[str, ErrorReply]] = {
-        "authentication": (401, {"error": "HTTPException", "detail": "Incorrect username or password", "body": "", "errors": ""}, {}),
-        "unavailable": (500, {"error": "RuntimeError", "detail": "", "body": "", "errors": "CUDA out of memory. Tried to allocate 2.00 GiB"}, {}),
-        "bad_request": (422, {"detail": [{"loc": ["body", "steps"], "msg": "value is not a valid integer", "type": "type_error.integer"}]}, {}),
-        "rate_limited": (429, "Too Many Requests", {}),  # a reverse proxy in front of the WebUI
+    # The WebUI has no quota or content policy of its own; a 429 comes from a proxy in front of it, and the WebUI's
+    # own failure is a 500 such as running out of GPU memory.
+    FAILURES: ClassVar[dict[str, str]] = {
+        "authentication": "unauthorized", "unavailable": "oom", "bad_request": "validation", "rate_limited": "rate_limit",
     }  # fmt: skip
+    errors: ClassVar[dict[str, ErrorReply]] = {
+        kind: tuple(a1111_failure(name)) for kind, name in FAILURES.items()
+    }  # type: ignore[misc]
+
+    def failure(self, kind: str, retry_after: float) -> ErrorReply:
+        return tuple(a1111_failure(self.FAILURES[kind], retry_after=retry_after))  # type: ignore[return-value]
 
     def request(self, **changes: Any) -> GenerationRequest:
         return super().request(**{"size": "512x512", **changes})
@@ -176,11 +196,7 @@ class StableDiffusionCase(ProviderCase):
         info = {"prompt": "A lighthouse at dusk", "all_prompts": ["A lighthouse at dusk"] * len(images_b64),
                 "seed": seeds[0], "all_seeds": seeds, "sampler_name": "DPM++ 2M", "cfg_scale": 7.0, "steps": 30,
                 "sd_model_name": "v1-5-pruned-emaonly", "infotexts": [f"A lighthouse at dusk\nSeed: {s}" for s in seeds]}  # fmt: skip
-        return {
-            "images": images_b64,
-            "parameters": {"prompt": "A lighthouse at dusk"},
-            "info": json.dumps(info),
-        }
+        return a1111_images_body(images_b64, {"prompt": "A lighthouse at dusk"}, info)
 
 
 CASES = [OpenAICase(), OpenRouterCase(), StableDiffusionCase()]

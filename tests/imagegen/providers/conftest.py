@@ -8,8 +8,6 @@ import os
 from dataclasses import dataclass
 
 import pytest
-import responses
-from django.core.cache import cache
 from PIL import Image
 
 # The reference's valid 1x1 PNG.
@@ -44,20 +42,12 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
 @pytest.fixture
 def sleeps() -> list[float]:
     """Every wait the retry loop asked for; nothing actually sleeps."""
     return []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(fresh_cache: None) -> None:
+    """Every provider test starts with no cached model list (tests/imagegen/conftest.py)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date
-from decimal import Decimal
 
 import pytest
 import responses
@@ -53,7 +52,10 @@ def test_dalle3_asks_for_base64_and_keeps_the_revised_prompt(rsps, provider, on)
     rsps.post(GENERATIONS, json=ok(TINY_PNG_B64, revised="A tall lighthouse at dusk, oil painting"),
               headers={"x-request-id": "req_abc"})  # fmt: skip
     request = GenerationRequest(
-        model="dall-e-3", prompt="A lighthouse", size="1792x1024", quality="hd", style="natural"
+        model="dall-e-3",
+        prompt="A lighthouse",
+        size="1792x1024",
+        options={"quality": "hd", "style": "natural"},
     )
     result = provider.generate(request)
     assert body_of(rsps.calls[0]) == {
@@ -67,25 +69,49 @@ def test_dalle3_asks_for_base64_and_keeps_the_revised_prompt(rsps, provider, on)
     }
     assert result.images[0].revised_prompt == "A tall lighthouse at dusk, oil painting"
     assert result.request_ids == ["req_abc"]
-    assert result.cost == Decimal("0.120")
+    assert result.cost is None  # OpenAI reports no money; the job's cost is worked out from its price
 
 
 def test_gpt_image_never_sends_response_format_and_keeps_usage(rsps, provider, on):
     usage = {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210}
     rsps.post(GENERATIONS, json=ok(TINY_PNG_B64, TINY_PNG_B64, TINY_PNG_B64, usage=usage))
     result = provider.generate(
-        GenerationRequest(model="gpt-image-2", prompt="p", size="1536x1024", quality="low", count=3)
+        GenerationRequest(
+            model="gpt-image-2.6-sunburst",
+            prompt="p",
+            size="1600x2560",
+            count=3,
+            options={"quality": "xhigh", "complexity": "medium"},
+            user_ref="3f2a9c",
+        )
     )
     assert body_of(rsps.calls[0]) == {
-        "model": "gpt-image-2",
+        "model": "gpt-image-2.6-sunburst",
         "prompt": "p",
         "n": 3,
-        "size": "1536x1024",
-        "quality": "low",
+        "size": "1600x2560",
+        "quality": "xhigh",
+        "complexity": "medium",
+        "safety_identifier": "3f2a9c",
     }
     assert len(rsps.calls) == 1 and len(result.images) == 3
     assert result.usage == usage
-    assert result.cost is None  # gpt-image-2's price is not in the reference: unknown, not zero
+    assert result.cost is None  # tokens, not money: the job computes its cost from them
+
+
+def test_parallel_calls_add_up_their_token_usage(rsps, provider, on):
+    on(date(2026, 3, 1))
+    usage = {
+        "input_tokens": 10,
+        "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+        "output_tokens": 100,
+    }
+    for _ in range(2):
+        rsps.post(GENERATIONS, json=ok(TINY_PNG_B64, usage=usage))
+    result = provider.generate(GenerationRequest(model="dall-e-3", prompt="p", count=2))
+    assert result.usage == {
+        "input_tokens": 20, "input_tokens_details": {"text_tokens": 20, "image_tokens": 0}, "output_tokens": 200,
+    }  # fmt: skip
 
 
 def test_dalle3_fans_out_in_parallel(rsps, provider, on):
@@ -101,7 +127,6 @@ def test_dalle3_fans_out_in_parallel(rsps, provider, on):
     result = provider.generate(GenerationRequest(model="dall-e-3", prompt="p", count=3))
     assert len(rsps.calls) == 3 and all(body_of(c)["n"] == 1 for c in rsps.calls)
     assert len(result.images) == 3 and len(set(result.request_ids)) == 3
-    assert result.cost == Decimal("0.120")
 
 
 def test_partial_success_when_one_parallel_call_fails(rsps, provider, on):
@@ -120,7 +145,6 @@ def test_partial_success_when_one_parallel_call_fails(rsps, provider, on):
     assert len(result.images) == 2
     assert [(e.error_class, e.request_id) for e in result.errors] == [("content_policy", "req_refused")]
     assert "req_refused" in result.request_ids
-    assert result.cost == Decimal("0.080")  # only what was delivered
 
 
 def test_when_every_parallel_call_fails_the_most_actionable_error_is_raised(rsps, provider, on):
@@ -221,31 +245,58 @@ def test_input_images_go_to_the_edits_endpoint(rsps, provider, on):
 def test_invalid_options_are_refused_before_any_call(provider, on):
     with pytest.raises(ProviderError) as caught:
         provider.generate(
-            GenerationRequest(model="gpt-image-1-mini", prompt="x" * 32001, size="999x999", count=9)
+            GenerationRequest(
+                model="gpt-image-2", prompt="x" * 32001, size="999x999", count=9, options={"style": "vivid"}
+            )
         )
     message = caught.value.message
-    assert "32000 characters" in message and "999x999" in message and "1 to 4" in message
+    assert "32000 characters" in message and "999x999" in message and "multiples of 16" in message
+    assert "Images must be 1 to 4" in message and "takes no style" in message
 
 
-def test_models_intersect_the_live_list_with_the_catalog(rsps, provider, on):
-    live = [{"id": "dall-e-3", "object": "model", "created": 1, "owned_by": "system"},
-            {"id": "gpt-image-1", "object": "model", "created": 1, "owned_by": "system", "shutdown_date": "2026-10-23"},
-            {"id": "gpt-image-2", "object": "model", "created": 1, "owned_by": "system"},
+def test_models_offer_every_listed_member_of_a_known_family(rsps, provider, on):
+    """A key listing today's models: every gpt-image-2 family member is offered, labelled, newest first."""
+    on(date(2026, 12, 1))
+    live = [{"id": "gpt-image-2", "object": "model", "created": 1, "owned_by": "system"},
+            {"id": "gpt-image-2.6-sunburst", "object": "model", "created": 1, "owned_by": "system"},
+            {"id": "gpt-image-2.5-flare-2026-09-08", "object": "model", "created": 1, "owned_by": "system"},
+            {"id": "gpt-image-1-mini", "object": "model", "created": 1, "owned_by": "system", "shutdown_date": "2026-12-01"},
+            {"id": "gpt-image-3-preview", "object": "model", "created": 1, "owned_by": "system"},
             {"id": "whisper-1", "object": "model", "created": 1, "owned_by": "system"}]  # fmt: skip
     rsps.get(MODELS, json={"object": "list", "data": live})
-    options = {o.id: o for o in provider.models()}
-    assert "whisper-1" not in options  # image models only
-    assert options["gpt-image-2"].available and options["gpt-image-2"].source == "live"
-    # OpenAI retired dall-e-3 itself, but this upstream (a gateway) still lists it: the live list decides.
-    assert options["dall-e-3"].available and options["dall-e-3"].source == "live"
-    assert not options["gpt-image-1"].available and "2026-10-23" in options["gpt-image-1"].unavailable_reason
-    assert (
-        not options["gpt-image-1-mini"].available
-        and "not offered" in options["gpt-image-1-mini"].unavailable_reason
-    )
-    assert "dall-e-2" in options and not options["dall-e-2"].available  # kept in the catalog, with its reason
+    options = provider.models()
+    usable = [(o.id, o.label) for o in options if o.available]
+    assert usable == [
+        ("gpt-image-2.6-sunburst", "GPT Image 2.6 Sunburst"),
+        ("gpt-image-2", "GPT Image 2"),
+        ("gpt-image-2.5-flare-2026-09-08", "GPT Image 2.5 Flare (2026-09-08)"),
+    ]
+    reasons = {o.id: o.unavailable_reason for o in options if not o.available}
+    assert "retired by the provider on 2026-12-01" in reasons["gpt-image-1-mini"]
+    assert "does not know yet" in reasons["gpt-image-3-preview"]  # an image model of no known family
+    assert "whisper-1" not in reasons  # not an image model: not mentioned at all
     provider.models()  # cached: no second request (assert_all_requests_are_fired + one registration)
     assert len(rsps.calls) == 1
+
+
+def test_a_gateway_may_still_serve_a_model_openai_retired(rsps, provider, on):
+    # OpenAI retired dall-e-3 itself, but this upstream (a gateway) lists it without a date: the live list decides.
+    live = [{"id": "dall-e-3", "object": "model", "created": 1, "owned_by": "system"},
+            {"id": "gpt-image-1", "object": "model", "created": 1, "owned_by": "system", "shutdown_date": "2026-10-23"}]  # fmt: skip
+    rsps.get(MODELS, json={"object": "list", "data": live})
+    options = {o.id: o for o in provider.models()}
+    assert options["dall-e-3"].available and options["dall-e-3"].source == "live"
+    assert not options["gpt-image-1"].available and "2026-10-23" in options["gpt-image-1"].unavailable_reason
+
+
+def test_a_model_retiring_within_thirty_days_says_so(rsps, provider, on):
+    on(date(2026, 12, 5))
+    live = [{"id": "gpt-image-2", "object": "model", "created": 1, "owned_by": "system", "shutdown_date": "2026-12-20"},
+            {"id": "gpt-image-2.6-flare", "object": "model", "created": 1, "owned_by": "system", "shutdown_date": "2027-06-01"}]  # fmt: skip
+    rsps.get(MODELS, json={"object": "list", "data": live})
+    options = {o.id: o for o in provider.models()}
+    assert options["gpt-image-2"].available and options["gpt-image-2"].retires_soon(date(2026, 12, 5))
+    assert not options["gpt-image-2.6-flare"].retires_soon(date(2026, 12, 5))
 
 
 def test_model_list_cache_key_holds_a_hash_of_the_key_not_the_key(rsps, provider, on):
@@ -262,8 +313,10 @@ def test_models_fall_back_to_the_catalog_and_say_so(rsps, provider, on):
     rsps.get(MODELS, status=500, json={"error": {"message": "internal"}})
     options = {o.id: o for o in provider.models()}
     assert {o.source for o in options.values()} == {"catalog"}
+    assert set(options) == {
+        "gpt-image-2", "gpt-image-2.5-flare", "gpt-image-2.5-sunburst", "gpt-image-2.6-flare", "gpt-image-2.6-sunburst",
+    }  # fmt: skip
     assert options["gpt-image-2"].available and "could not be fetched" in options["gpt-image-2"].note
-    assert not options["dall-e-2"].available  # past its shutdown date even without the list
 
 
 def test_check_reports_missing_credit(rsps, provider, on):

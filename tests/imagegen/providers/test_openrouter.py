@@ -41,7 +41,9 @@ def test_images_api_body_headers_and_cost(rsps, provider):
     CASE.prepare(rsps)
     rsps.post(f"{BASE}/images", json=CASE.success([TINY_PNG_B64, TINY_PNG_B64]))
     result = provider.generate(
-        GenerationRequest(model=CASE.model, prompt="A lighthouse", size="1344x768", count=2, seed=42)
+        GenerationRequest(
+            model=CASE.model, prompt="A lighthouse", size="1344x768", count=2, options={"seed": 42}
+        )
     )
     call = rsps.calls[-1].request
     assert json.loads(call.body) == {
@@ -55,6 +57,28 @@ def test_images_api_body_headers_and_cost(rsps, provider):
     assert call.headers["X-OpenRouter-Title"] == "Inkweld"
     assert call.headers["Authorization"] == f"Bearer {CASE.api_key}"
     assert len(result.images) == 2 and result.cost == Decimal("0.006")
+
+
+def test_images_api_takes_input_references_and_listed_aspect_ratios(rsps, provider):
+    """A model whose listed parameters include aspect_ratio and resolution gets both; one that takes images gets
+    the input images as input_references (data URLs)."""
+    parameters = {"n": {"type": "integer", "min": 1, "max": 4},
+                  "aspect_ratio": {"type": "enum", "values": ["1:1", "2:3", "3:2", "16:9"]},
+                  "resolution": {"type": "enum", "values": ["1K", "2K"]}}  # fmt: skip
+    image_models = {"data": [{"id": GEMINI, "name": "Google: Gemini 2.5 Flash Image",
+                              "architecture": {"input_modalities": ["image", "text"], "output_modalities": ["image"]},
+                              "supported_parameters": parameters}]}  # fmt: skip
+    rsps.get(f"{BASE}/models", json=OPENROUTER_MODELS)
+    rsps.get(f"{BASE}/images/models", json=image_models)
+    rsps.post(f"{BASE}/images", json=CASE.success([TINY_PNG_B64]))
+    spec = {o.id: o for o in provider.models()}[GEMINI]
+    assert (spec.images_per_request, spec.edits, spec.max_input_images) == (4, True, 3)
+    provider.generate(GenerationRequest(model=GEMINI, prompt="p", size="832x1248", input_images=(TINY_PNG,)))
+    body = json.loads(rsps.calls[-1].request.body)
+    assert body["aspect_ratio"] == "2:3" and body["resolution"] == "1K"
+    assert body["input_references"] == [
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{TINY_PNG_B64}"}}
+    ]
 
 
 def test_chat_route_fans_out_one_image_per_call_in_parallel(rsps, provider):
@@ -154,8 +178,8 @@ def test_models_come_from_the_live_lists_with_prices(rsps, provider):
     flux, gemini = options["black-forest-labs/flux-schnell"], options[GEMINI]
     assert flux.extra["route"] == "images" and flux.images_per_request == 10
     assert gemini.extra["route"] == "chat" and gemini.images_per_request == 1 and gemini.input_images
-    assert gemini.price("1024x1024", "") == Decimal("0.039")
-    assert not options["stabilityai/stable-diffusion-3"].available  # in our catalog, no longer listed
+    assert gemini.price.per_image("1024x1024", "") == Decimal("0.039")
+    assert gemini.label == "Gemini 2.5 Flash Image"  # the author prefix ("Google: ") is in the id already
     provider.models()
     assert len(rsps.calls) == 2  # cached for an hour
 
@@ -173,7 +197,9 @@ def test_models_fall_back_to_the_catalog(rsps, provider):
     assert {o.source for o in options} == {"catalog"} and all(
         "could not be fetched" in o.note for o in options
     )
-    assert {o.id: o.price_per_image for o in options}["black-forest-labs/flux-schnell"] == Decimal("0.003")
+    assert {o.id: o.price.flat for o in options if o.price}["black-forest-labs/flux-schnell"] == Decimal(
+        "0.003"
+    )
 
 
 def requests_timeout():

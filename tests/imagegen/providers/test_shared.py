@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+import urllib3
 
 from imagegen.catalog import ModelOption
 from imagegen.providers import PROVIDERS, ProviderError, get_provider
@@ -94,7 +95,7 @@ def test_error_classes(case, rsps, sleeps, kind):
 def test_transient_error_then_success_honours_retry_after(case, rsps, sleeps):
     case.prepare(rsps)
     kind = "rate_limited" if "rate_limited" in case.errors else "unavailable"
-    case.add_error(rsps, kind, **{"retry-after": "7"})
+    case.add_error(rsps, kind, retry_after=7)
     case.add_success(rsps)
     result = make(case, sleeps).generate(case.request())
     assert len(result.images) == 1
@@ -115,21 +116,46 @@ def test_server_errors_back_off_exponentially(case, rsps, sleeps):
 
 
 @each_provider
-def test_timeouts_are_retried_then_reported(case, rsps, sleeps):
+def test_a_read_timeout_after_sending_is_never_repeated(case, rsps, sleeps):
+    """The upstream had the request and may have made, and billed, the images: one request, no retry."""
     case.prepare(rsps)
-    for _ in range(3):
-        rsps.post(case.generate_url, body=requests.exceptions.ReadTimeout("read timed out"))
+    rsps.post(case.generate_url, body=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(ProviderError) as caught:
         make(case, sleeps, timeout=12).generate(case.request())
-    assert caught.value.error_class == "unavailable"
-    assert "12 seconds" in caught.value.message
-    assert len(sleeps) == 2
+    assert caught.value.error_class == "unavailable" and caught.value.permanent
+    assert "may have made — and charged for — the images" in caught.value.message
+    assert len(generation_calls(rsps, case)) == 1 and sleeps == []
 
 
 @each_provider
-def test_dropped_connection_is_retried(case, rsps, sleeps):
+def test_a_connection_dropped_after_sending_is_never_repeated(case, rsps, sleeps):
     case.prepare(rsps)
-    rsps.post(case.generate_url, body=requests.exceptions.ConnectionError("Connection reset by peer"))
+    dropped = requests.exceptions.ConnectionError(
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset by peer"))
+    )
+    rsps.post(case.generate_url, body=dropped)
+    with pytest.raises(ProviderError) as caught:
+        make(case, sleeps).generate(case.request())
+    assert caught.value.upstream_code == "outcome_unknown"
+    assert len(generation_calls(rsps, case)) == 1 and sleeps == []
+
+
+@each_provider
+@pytest.mark.parametrize(
+    "before_sending",
+    [
+        requests.exceptions.ConnectTimeout("connect timed out"),
+        requests.exceptions.ConnectionError(
+            urllib3.exceptions.MaxRetryError(
+                None, "/", urllib3.exceptions.NewConnectionError(None, "refused")
+            )
+        ),
+    ],
+    ids=["connect-timeout", "connection-refused"],
+)
+def test_a_failure_before_sending_is_retried(case, rsps, sleeps, before_sending):
+    case.prepare(rsps)
+    rsps.post(case.generate_url, body=before_sending)
     case.add_success(rsps)
     result = make(case, sleeps).generate(case.request())
     assert len(result.images) == 1 and len(sleeps) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from decimal import Decimal
 
 import pytest
 import responses
@@ -26,17 +25,25 @@ def provider(sleeps) -> StableDiffusionProvider:
     return StableDiffusionProvider(CASE.connection(), sleep=sleeps.append)
 
 
-def lists(rsps, samplers: bool = True) -> None:
+def lists(rsps, samplers: bool = True, schedulers: object = None) -> None:
     rsps.get(f"{BASE}/sdapi/v1/sd-models", json=SD_MODELS)
     if samplers:
         rsps.get(f"{BASE}/sdapi/v1/samplers", json=SD_SAMPLERS)
+        if schedulers is None:  # an older WebUI (before 1.9) has no scheduler list
+            rsps.get(f"{BASE}/sdapi/v1/schedulers", status=404, json={"detail": "Not Found"})
+        else:
+            rsps.get(f"{BASE}/sdapi/v1/schedulers", json=schedulers)
 
 
 def test_txt2img_body_puts_the_checkpoint_in_override_settings(rsps, provider):
-    lists(rsps)
+    lists(rsps, schedulers=[{"name": "karras", "label": "Karras", "aliases": None, "default_rho": 7.0,
+                             "need_inner_model": False}])  # fmt: skip
     rsps.post(TXT2IMG, json=CASE.success([TINY_PNG_B64, TINY_PNG_B64]))
-    request = GenerationRequest(model=CHECKPOINT, prompt="A lighthouse", negative_prompt="blurry", size="832x1216",
-                                count=2, seed=1234, steps=25, sampler="DPM++ 2M", cfg_scale=6.5)  # fmt: skip
+    request = GenerationRequest(
+        model=CHECKPOINT, prompt="A lighthouse", size="832x1216", count=2,
+        options={"negative_prompt": "blurry", "seed": 1234, "steps": 25, "sampler": "DPM++ 2M", "scheduler": "karras",
+                 "cfg_scale": 6.5},
+    )  # fmt: skip
     result = provider.generate(request)
     assert json.loads(rsps.calls[-1].request.body) == {
         "prompt": "A lighthouse",
@@ -49,6 +56,7 @@ def test_txt2img_body_puts_the_checkpoint_in_override_settings(rsps, provider):
         "batch_size": 2,
         "n_iter": 1,
         "sampler_name": "DPM++ 2M",
+        "scheduler": "karras",
         "override_settings": {"sd_model_checkpoint": CHECKPOINT},
         "override_settings_restore_afterwards": True,
     }
@@ -57,7 +65,7 @@ def test_txt2img_body_puts_the_checkpoint_in_override_settings(rsps, provider):
     )  # never switch the model for everyone
     assert [i.seed for i in result.images] == [1234, 1235]
     assert result.images[1].extra["infotext"].endswith("Seed: 1235")
-    assert result.cost == Decimal(0)
+    assert result.cost is None  # nothing reported: the job records a self-hosted engine as free
 
 
 def test_defaults_random_seed_and_model_name_is_accepted(rsps, provider):
@@ -86,17 +94,20 @@ def test_the_grid_image_is_dropped(rsps, provider):
     ("changes", "problem"),
     [
         ({"model": "dreamshaper_8.safetensors"}, "no checkpoint"),
-        ({"sampler": "Euler Magic"}, "no sampler"),
+        ({"options": {"sampler": "Euler Magic"}}, "“Euler Magic” is not one of them"),
+        ({"options": {"scheduler": "karras"}}, "takes no scheduler"),  # an old WebUI: no scheduler list
         ({"size": "500x500"}, "500x500"),
         ({"size": "4096x4096"}, "4096x4096"),
-        ({"steps": 500}, "steps"),
+        ({"options": {"steps": 500}}, "Steps must be 1 to 150"),
         ({"count": 9}, "1 to 8"),
     ],
 )
 def test_invalid_requests_never_reach_txt2img(rsps, provider, changes, problem):
-    rsps.get(f"{BASE}/sdapi/v1/sd-models", json=SD_MODELS)
-    if "sampler" in changes:
-        rsps.get(f"{BASE}/sdapi/v1/samplers", json=SD_SAMPLERS)
+    lists(
+        rsps,
+        samplers="options" in changes
+        and ("sampler" in changes["options"] or "scheduler" in changes["options"]),
+    )
     with pytest.raises(ProviderError) as caught:
         provider.generate(CASE.request(**changes))
     assert caught.value.error_class == "bad_request" and problem in caught.value.message
@@ -214,10 +225,14 @@ def test_progress_is_none_when_the_webui_cannot_say(rsps, provider):
 
 
 def test_models_are_the_checkpoints(rsps, provider):
-    rsps.get(f"{BASE}/sdapi/v1/sd-models", json=SD_MODELS)
+    lists(rsps)
     options = provider.models()
     assert [(o.id, o.label, o.source) for o in options] == [
         (SD_MODELS[0]["title"], "v1-5-pruned-emaonly", "live"),
         (CHECKPOINT, "sd_xl_base_1.0", "live"),
     ]
-    assert all(o.negative_prompt and o.seed and o.steps and o.price_per_image == 0 for o in options)
+    assert all(o.negative_prompt and o.seed and o.steps and o.cfg_scale for o in options)
+    assert all(
+        o.price.kind == "free" and o.samplers == tuple(s["name"] for s in SD_SAMPLERS) for o in options
+    )
+    assert all(o.schedulers == () for o in options)  # this WebUI predates the scheduler list
