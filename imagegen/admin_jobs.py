@@ -130,6 +130,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     list_display_links = ("created",)
     list_filter = (
         "status",
+        "operation",
         ProviderFilter,
         "model",
         ErrorClassFilter,
@@ -146,6 +147,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
         (None, {"fields": ("status", "user", "project", "project_title", "provider", "model")}),
         ("Prompt", {"fields": ("prompt", "composed_prompt", "prompt_notes", "elements")}),
         (
+            "Edits, variations and upscales",
+            {
+                "fields": (
+                    "operation",
+                    "source_item",
+                    "source_candidate",
+                    "mask",
+                    "target_element",
+                    "edit_details",
+                )
+            },
+        ),
+        (
             "Options",
             {
                 "fields": (
@@ -158,7 +172,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Cost", {"fields": ("estimated_cost", "estimate_assumed", "actual_cost", "cost_source", "usage")}),
+        (
+            "Cost",
+            {
+                "fields": (
+                    "estimated_cost",
+                    "estimate_assumed",
+                    "actual_cost",
+                    "cost_source",
+                    "may_have_cost",
+                    "usage",
+                )
+            },
+        ),
         ("Outcome", {"fields": ("error_class", "error_message", "request_ids")}),
         ("Times", {"fields": ("created_at", "started_at", "finished_at", "heartbeat_at", "task_id")}),
     )

@@ -108,6 +108,7 @@ class ModelSpec:
     schedulers: tuple[str, ...] = ()
     edits: bool = False  # can change an existing image from an instruction
     masks: bool = False  # takes a painted mask with an edit
+    strength: bool = False  # an edit takes how far it may move from the image (img2img's denoising strength)
     max_input_images: int = 0
     price: Price | None = field(default=None, hash=False, compare=False)
     shutdown_date: date | None = None

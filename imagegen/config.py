@@ -16,7 +16,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings as django_settings
 
@@ -39,6 +38,7 @@ from .setting_specs import (  # the table and its parsing live there; re-exporte
     InvalidValue,
     Source,
     Spec,
+    display_url,
     environment_problems,
     parse,
     provider_specs,
@@ -72,17 +72,6 @@ __all__ = [
 ]
 
 # --- Resolved values -----------------------------------------------------------------------------------------
-
-
-def display_url(url: str) -> str:
-    """A URL for display, with any credentials in it masked (a bare `TOKEN@host` is a credential too)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username if parts.password is not None else None
-    masked = f"{user}:{MASK}" if user else MASK
-    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
 
 
 @dataclass(frozen=True)

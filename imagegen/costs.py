@@ -18,7 +18,7 @@ from typing import Any
 
 from .catalog import ModelSpec
 from .models import GenerationJob, ModelPrice
-from .pricing import Free, PerImage, PerToken, Price, cost_from_usage, estimate, token_usage
+from .pricing import Free, PerToken, Price, cost_from_usage, estimate, token_usage
 
 CostSource = GenerationJob.CostSource
 
@@ -75,25 +75,68 @@ def actual_cost(
     sent_images: bool,
     size: str,
     quality: str,
+    uncounted_images: int = 0,
+    prompt_chars: int = 0,
+    input_images: int = 0,
 ) -> ActualCost:
-    """What a finished job cost, and where that figure came from (see the module docstring for the order)."""
+    """What a finished job cost, and where that figure came from (see the module docstring for the order).
+
+    `uncounted_images` were asked for by calls that may have been billed but reported nothing: they are added at
+    the estimate, and then the whole figure is an estimate.
+    """
+    price = price_of(spec) if spec is not None else None
+    found = _actual(
+        price, spec, reported, usage, images_made, sent_images, size, quality, prompt_chars, input_images
+    )
+    if not uncounted_images or found.source == CostSource.FREE:
+        return found
+    extra = _estimate(price, spec, uncounted_images, size, quality, prompt_chars, input_images)
+    if extra is None:
+        return ActualCost(None, CostSource.UNKNOWN)
+    return ActualCost((found.amount or Decimal(0)) + extra, CostSource.ESTIMATE)
+
+
+def _estimate(
+    price: Price | None,
+    spec: ModelSpec | None,
+    images: int,
+    size: str,
+    quality: str,
+    prompt_chars: int,
+    input_images: int,
+) -> Decimal | None:
+    return estimate(
+        price,
+        size=size,
+        quality=quality,
+        count=images,
+        prompt_chars=prompt_chars,
+        input_images=input_images,
+        default_quality=spec.default_quality if spec is not None else "",
+    )
+
+
+def _actual(
+    price: Price | None,
+    spec: ModelSpec | None,
+    reported: Decimal | None,
+    usage: Mapping[str, Any],
+    images_made: int,
+    sent_images: bool,
+    size: str,
+    quality: str,
+    prompt_chars: int,
+    input_images: int,
+) -> ActualCost:
     if reported is not None:
         return ActualCost(reported, CostSource.PROVIDER)
-    price = price_of(spec) if spec is not None else None
     if isinstance(price, Free):
         return ActualCost(Decimal(0), CostSource.FREE)
     if isinstance(price, PerToken):
         tokens = token_usage(usage, sent_images=sent_images)
         if tokens is not None:
             return ActualCost(cost_from_usage(price, tokens), CostSource.TOKENS)
-        if images_made == 0:
-            return ActualCost(None, CostSource.UNKNOWN)
-        amount = estimate(
-            price, size=size, quality=quality, count=images_made, default_quality=spec.default_quality
-        )  # type: ignore[union-attr]
-        return ActualCost(amount, CostSource.ESTIMATE)
-    if isinstance(price, PerImage) and images_made:
-        each = price.per_image(size, quality or (spec.default_quality if spec else ""))
-        if each is not None:
-            return ActualCost(each * images_made, CostSource.ESTIMATE)
-    return ActualCost(None, CostSource.UNKNOWN)
+    if images_made == 0 or price is None:
+        return ActualCost(None, CostSource.UNKNOWN)
+    amount = _estimate(price, spec, images_made, size, quality, prompt_chars, input_images)
+    return ActualCost(amount, CostSource.ESTIMATE if amount is not None else CostSource.UNKNOWN)

@@ -24,6 +24,7 @@ from imagegen.config import (
     SPECS,
     InvalidValue,
     Spec,
+    display_url,
     parse,
     resolve,
     validate_http_url,
@@ -31,6 +32,7 @@ from imagegen.config import (
 from imagegen.key_guard import key_saved, keys_left_behind
 from imagegen.models import ImageGenerationSettings
 from imagegen.saved_settings import Saved, load_saved, save_value
+from imagegen.setting_specs import MAX_COUNT, MAX_SECONDS
 
 PROVIDER_SPECS = [spec for spec in SPECS if spec.provider]
 KEY_SPECS = [spec for spec in PROVIDER_SPECS if spec.secret]
@@ -74,7 +76,8 @@ def _input_for(spec: Spec) -> dict[str, forms.Field]:
             )
         }
     if spec.kind in ("seconds", "count"):
-        return {spec.field: forms.IntegerField(**common, min_value=1 if spec.kind == "seconds" else 0)}
+        low, high = (1, MAX_SECONDS) if spec.kind == "seconds" else (0, MAX_COUNT)
+        return {spec.field: forms.IntegerField(**common, min_value=low, max_value=high)}
     if spec.kind == "choice":
         return {spec.field: forms.ChoiceField(**common, choices=[("", "Use environment"), *spec.choices])}
     # text, json: parsed by the settings table's rules in clean().
@@ -138,6 +141,10 @@ class _SettingsForm(forms.ModelForm):
         for spec in PROVIDER_SPECS:
             name = f"{spec.field}_new" if spec.secret else spec.field
             value = cleaned.get(name)
+            saved = self.saved.get(spec)
+            if spec.kind == "url" and value and saved and value == display_url(saved) != saved:
+                # The address came back as shown, credentials masked: it is the saved one, unchanged.
+                cleaned[name] = value = saved
             if spec.kind in ("secret", "text", "json") and value:
                 try:
                     cleaned[name] = parse(spec, value)
@@ -148,6 +155,7 @@ class _SettingsForm(forms.ModelForm):
         self._run_checks(cleaned)
         return cleaned
 
+    @sensitive_variables()
     def _new_value(self, spec: Spec, cleaned: dict[str, Any]) -> Any:
         """What saving would store for a provider setting: None leaves it to the environment."""
         if spec.secret:
@@ -184,6 +192,7 @@ class _SettingsForm(forms.ModelForm):
             if problem:
                 self.add_error(spec.field, problem)
 
+    @sensitive_variables()
     def _saved_after(self, cleaned: dict[str, Any]) -> Saved:
         """What would be saved once this form is: the provider settings as this save leaves them."""
         values = {spec.name: self._new_value(spec, cleaned) for spec in PROVIDER_SPECS}
@@ -221,9 +230,11 @@ class _SettingsForm(forms.ModelForm):
 
 
 def _as_input(spec: Spec, value: Any) -> Any:
-    """A saved value as its input shows it."""
+    """A saved value as its input shows it: an address's credentials masked (they are secrets too)."""
     if value is None:
         return "" if spec.kind != "bool" else None
+    if spec.kind == "url":
+        return display_url(value)
     if spec.kind == "json":
         import json
 

@@ -19,12 +19,17 @@ from projects.models import Element, Project
 
 from . import costs
 from . import options as generation_options
-from .catalog import ModelOption
+from .catalog import ModelOption, ModelSpec
+from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
+from .sizes import offered_sizes, parse_size
 
 ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
+# Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
+# from elsewhere, the command line) every portrait goes along, as the switches start out.
+PORTRAITS_SHOWN = "portraits_shown"
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
 
@@ -33,7 +38,23 @@ def element_field_name(element: Element) -> str:
     return f"element_{element.pk}"
 
 
+def portrait_field_name(element: Element) -> str:
+    return f"element_{element.pk}_image"
+
+
+def portrait_size(spec: ModelSpec) -> str:
+    """The model's own size closest to a 2:3 portrait; else the nearest of the sizes the dialog names for it (a
+    book cover …); else its first size, when it makes nothing upright."""
+    for sizes in (spec.sizes, [value for value, _ in offered_sizes(spec)]):
+        upright = [(v, d) for v in sizes if (d := parse_size(v)) and d[1] > d[0]]
+        if upright:
+            return min(upright, key=lambda pair: abs(pair[1][0] / pair[1][1] - 2 / 3))[0]
+    return spec.initial_size
+
+
 class GenerateForm(forms.Form):
+    # What the form asks for (imagegen.options.GENERATE or .EDIT): it decides which options are offered.
+    operation = generation_options.GENERATE
     provider = forms.ChoiceField(label="Provider")
     model = forms.ChoiceField(label="Model")
     prompt = forms.CharField(
@@ -52,9 +73,12 @@ class GenerateForm(forms.Form):
         default_provider: str | None,
         models_for: ModelsFor,
         initial: Mapping[str, Any] | None = None,
+        portrait_for: Element | None = None,
     ) -> None:
         super().__init__(data, initial=initial)
         self.project = project
+        # Generate portrait: the element this image is for (it starts as the Subject, at a portrait size).
+        self.portrait_for = portrait_for
         self.elements = list(Element.objects.filter(project=project).order_by("kind", "name"))
         self.composed: ComposedPrompt | None = None
 
@@ -72,7 +96,7 @@ class GenerateForm(forms.Form):
                 self.data["provider"] = provider
         self.provider_id = provider
 
-        self.model_options = list(models_for(provider)) if provider else []
+        self.model_options = self.offered_models(list(models_for(provider))) if provider else []
         usable = [m for m in self.model_options if m.available]
         self.unavailable_models = [m for m in self.model_options if not m.available]
         self.catalog_note = next((m.note for m in self.model_options if m.note), "")
@@ -88,6 +112,18 @@ class GenerateForm(forms.Form):
             self._size_as_custom()
         self._add_element_fields()
         self._drop_stale_initial()
+        if (
+            portrait_for
+            and self.spec
+            and not self.is_bound
+            and "size" in self.fields
+            and "size" not in self.initial
+        ):
+            self.initial["size"] = portrait_size(self.spec)
+
+    def offered_models(self, models: list[ModelOption]) -> list[ModelOption]:
+        """The provider's models as this form offers them (an edit form withholds those that cannot edit)."""
+        return models
 
     def _size_as_custom(self) -> None:
         """A size given as WxH that is not among the named ones (Generate again, a link, the command line) is a
@@ -135,25 +171,52 @@ class GenerateForm(forms.Form):
             )
         )
         self.fields["prompt"].widget.attrs["maxlength"] = spec.max_prompt_chars
-        self.fields.update(generation_options.form_fields(spec))
+        self.fields.update(generation_options.form_fields(spec, self.operation))
 
     def _add_element_fields(self) -> None:
         for element in self.elements:
             self.fields[element_field_name(element)] = forms.ChoiceField(
                 label=element.name, choices=ROLE_CHOICES, required=False
             )
+            if element.image_id:
+                # The per-element switch: its portrait goes along (as Subject or Reference) unless turned off.
+                self.fields[portrait_field_name(element)] = forms.BooleanField(
+                    label=f"Send {element.name}'s image", required=False, initial=True
+                )
+        if not self.is_bound and PORTRAITS_SHOWN in self.initial:
+            # A refresh: the previous form's switches as they were (an unticked box is simply absent).
+            self.initial = {
+                **self.initial,
+                **{portrait_field_name(e): portrait_field_name(e) in self.initial for e in self.elements},
+            }
 
     # --- helpers for the template ------------------------------------------------------------------------
 
     @property
     def option_fields(self) -> list[forms.BoundField]:
         """The option fields shown in the Options box (the negative prompt sits under the prompt instead)."""
-        skip = {"provider", "model", "prompt", "negative_prompt"}
+        skip = {"provider", "model", "prompt", "negative_prompt", *self.own_fields}
         return [self[name] for name in self.fields if name not in skip and not name.startswith("element_")]
 
+    # Fields a subclass shows in a place of its own rather than among the options (an edit's mask).
+    own_fields: tuple[str, ...] = ()
+
     @property
-    def element_rows(self) -> list[tuple[Element, forms.BoundField]]:
-        return [(element, self[element_field_name(element)]) for element in self.elements]
+    def element_rows(self) -> list[tuple[Element, forms.BoundField, forms.BoundField | None]]:
+        """Each element with its role, and its portrait switch where it has an image and the model takes images."""
+        takes_images = bool(self.portrait_limit)
+        return [
+            (
+                element,
+                self[element_field_name(element)],
+                self[portrait_field_name(element)] if element.image_id and takes_images else None,
+            )
+            for element in self.elements
+        ]
+
+    @property
+    def shows_portrait_switches(self) -> bool:
+        return any(switch is not None for _, _, switch in self.element_rows)
 
     def chosen_elements(self) -> list[tuple[Element, str]]:
         source = self.cleaned_data if hasattr(self, "cleaned_data") else {}
@@ -179,11 +242,17 @@ class GenerateForm(forms.Form):
             self.add_error(None, error)
         # An option this model does not take must not be dropped silently (a crafted post, the command line).
         for option in generation_options.OPTIONS:
-            if not option.offered(self.spec) and self.data.get(option.name) not in (None, ""):
-                self.add_error(None, option.problem(self.spec, self.data.get(option.name)))
+            value = self.data.get(option.name)
+            if option.offered_for(self.spec, self.operation) or value in (None, ""):
+                continue
+            if self.operation in option.operations:
+                self.add_error(None, option.problem(self.spec, value))
+            else:  # e.g. a size for an edit
+                why = " (an edit keeps the image's own size)" if option.name == "size" else ""
+                self.add_error(None, f"{option.label} does not apply here{why}.")
         prompt = (cleaned.get("prompt") or "").strip()
         if "prompt" in cleaned and not prompt:
-            self.add_error("prompt", "Describe the image you want.")
+            self.add_error("prompt", self.fields["prompt"].error_messages["required"])
         if prompt:
             self.composed = compose_prompt(
                 prompt, self.chosen_elements(), max_chars=self.spec.max_prompt_chars
@@ -206,9 +275,7 @@ class GenerateForm(forms.Form):
         """The estimate for the options as chosen so far (the live estimate, and the job's once valid)."""
         if self.spec is None:
             return None
-        size = self._current("size")
-        if size == generation_options.CUSTOM:
-            size = self._current("custom_size") or self.spec.initial_size
+        size = self.current_size()
         try:
             count = max(1, int(self._current("count") or 1))
         except (TypeError, ValueError):
@@ -220,18 +287,65 @@ class GenerateForm(forms.Form):
             quality=str(self._current("quality") or ""),
             count=count,
             prompt_chars=len(prompt),
-            input_images=len(self.reference_images()),
+            input_images=self.input_image_count(),
         )
 
-    def reference_images(self) -> list[Element]:
-        """The Reference elements whose images would go along, within the model's input-image limit."""
-        if self.spec is None or not self.spec.max_input_images:
-            return []
+    def current_size(self) -> str:
+        """The size as chosen so far, exactly as the job will ask for it, for the estimate: once the form is valid,
+        its cleaned size; before, a custom one read as the rule reads it ("1600 × 2560" is 1600x2560)."""
+        assert self.spec is not None
+        if (
+            self.is_bound
+            and hasattr(self, "cleaned_data")
+            and not self.errors
+            and "size" in self.cleaned_data
+        ):
+            return str(generation_options.SIZE.value(self.cleaned_data) or self.spec.initial_size)
+        size = self._current("size")
+        if size == generation_options.CUSTOM:
+            dims = generation_options.parse_size_text(str(self._current("custom_size") or ""))
+            size = f"{dims[0]}x{dims[1]}" if dims else self.spec.initial_size
+        return str(size or self.spec.initial_size)
+
+    def input_image_count(self) -> int:
+        """Images sent with the request (they are priced too): the portraits that go along."""
+        return len(self.portrait_plan().sent)
+
+    # --- portraits (imagegen/portraits.py) -------------------------------------------------------------------
+
+    @property
+    def portrait_limit(self) -> int:
+        """How many images the chosen model takes (0: none, so no portrait goes along)."""
+        return self.spec.max_input_images if self.spec is not None else 0
+
+    def _roles_so_far(self) -> list[tuple[Element, str]]:
         data = self.data if self.is_bound else self.initial
-        chosen = [
-            e for e in self.elements if data.get(element_field_name(e)) == Role.REFERENCE and e.image_id
-        ]
-        return chosen[: self.spec.max_input_images]
+        return [(e, data.get(element_field_name(e)) or "") for e in self.elements]
+
+    def sends_portrait(self, element: Element) -> bool:
+        """The element's switch: on unless the dialog showed it and the writer turned it off."""
+        data = self.data if self.is_bound else self.initial
+        if PORTRAITS_SHOWN not in data:
+            return True
+        value = data.get(portrait_field_name(element))
+        return value not in (None, "", False, "false", "off", "0")
+
+    def portrait_plan(self) -> PortraitPlan:
+        return plan_portraits(
+            self._roles_so_far(),
+            wanted=self.sends_portrait,
+            model_limit=self.portrait_limit,
+            **self.portrait_plan_context(),
+        )
+
+    def portrait_plan_context(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def portrait_summary(self) -> str:
+        if self.spec is None:
+            return ""
+        return self.portrait_plan().summary(self.spec.label, edit=self.operation == generation_options.EDIT)
 
     @property
     def is_free(self) -> bool:
@@ -241,14 +355,15 @@ class GenerateForm(forms.Form):
         """The validated request, for services.job_create."""
         data = self.cleaned_data
         assert self.spec is not None
-        values = generation_options.values_from(self.spec, data)
+        values = generation_options.values_from(self.spec, data, self.operation)
         return GenerationOptions(
             provider=self.provider_id,
             model=self.spec.id,
             prompt=data["prompt"].strip(),
-            size=values.pop("size"),
+            size=values.pop("size", None) or self.current_size(),
             count=values.pop("count"),
             values=values,
             elements=self.chosen_elements(),
             max_input_images=self.spec.max_input_images,
+            send_images=self.portrait_plan().sent_ids,
         )

@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.views.decorators.debug import sensitive_variables
+
 from .config import PROVIDER_IDS, resolve
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ class KeyLeftBehind:
         )
 
 
+@sensitive_variables()
 def keys_left_behind(before: Saved, after: Saved, *, keys_given: Collection[str] = ()) -> list[KeyLeftBehind]:
     """Providers whose effective address differs between what is saved and what a save would leave, while a key
     saved in admin is neither re-entered nor removed by that save (`keys_given`: key setting names)."""

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, F, Q, Sum, When
+from django.db.models import Case, F, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .config import EffectiveConfig
-from .models import GenerationJob
+from .models import MAY_HAVE_COST, GenerationJob
 
 # A writer may queue a few generations at once, but not flood the worker (or the bill) by double-clicking.
 MAX_UNFINISHED_PER_USER = 3
@@ -75,13 +75,12 @@ def images_used_today(user: AbstractBaseUser, now: datetime | None = None) -> in
 def spend_this_month(now: datetime | None = None) -> Decimal:
     """Spend across all users this month: the actual cost where known, else the estimate of jobs that may cost.
 
-    Jobs that failed or were cancelled without an image and without a cost on record were not charged upstream.
+    Jobs that failed or were cancelled without an image, without a cost on record, and without any chance of having
+    been billed (imagegen.models.MAY_HAVE_COST) were not charged upstream.
     A job whose cost nobody knows adds nothing here; under the "refuse" policy such jobs cannot start while a
     budget is set, and under "allow" they carry an assumed estimate, so the budget never counts them as $0.
     """
-    charged = GenerationJob.objects.filter(created_at__gte=start_of_month(now)).filter(
-        Q(status__in=GenerationJob.UNFINISHED) | Q(images_made__gt=0) | Q(actual_cost__isnull=False)
-    )
+    charged = GenerationJob.objects.filter(created_at__gte=start_of_month(now)).filter(MAY_HAVE_COST)
     total = charged.aggregate(s=Sum(Coalesce("actual_cost", "estimated_cost")))["s"]
     return Decimal(total or 0)
 

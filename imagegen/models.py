@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
-from imagegen.config import SPEC_BY_NAME as SPECS_BY_NAME
+from imagegen.config import SPEC_BY_NAME
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class ImageGenerationSettings(models.Model):
         max_length=10,
         blank=True,
         default="",
-        choices=[("", "Use environment"), *SPECS_BY_NAME["unknown_price"].choices],
+        choices=[("", "Use environment"), *SPEC_BY_NAME["unknown_price"].choices],
         help_text="Applies while a monthly budget is set: refuse such jobs, or let them run and count the assumed "
         "price per image against the budget.",
     )
@@ -209,12 +209,40 @@ class GenerationJob(models.Model):
     images_requested = models.PositiveSmallIntegerField(default=1)
     images_made = models.PositiveSmallIntegerField(default=0)
 
+    class Operation(models.TextChoices):
+        """What the job does. Edits, variations and upscales start from an image and save as its versions."""
+
+        GENERATE = "generate", "Generation"
+        EDIT = "edit", "Edit"
+        VARIATION = "variation", "Variation"
+        UPSCALE = "upscale", "Upscale"
+
+    operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.GENERATE)
+    # The image it starts from: a saved one, or a candidate not saved yet (edits only). SET_NULL: a job outlives
+    # its source for the audit; a queued job whose source is gone fails saying so.
+    source_item = models.ForeignKey(
+        "media_library.MediaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_candidate = models.ForeignKey(
+        "Candidate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The painted mask, in the one convention (transparent = repaint; imagegen/masks.py), kept for the audit
+    # and for Try again. Empty for a whole-image edit.
+    mask = models.FileField(upload_to="masks/", blank=True, max_length=300)
+    # Generate portrait: the element the image is meant for ("Set as element image" is offered for it).
+    target_element = models.ForeignKey(
+        "projects.Element", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The settings of an edit or upscale beyond `options`, as the writer saw them: the source's title and size,
+    # how much the mask marked, which portraits went along and which were left out (imagegen/iterate.py).
+    edit_details = models.JSONField(default=dict, blank=True)
+
     class CostSource(models.TextChoices):
         """Where a job's actual cost came from, best first."""
 
         PROVIDER = "provider", "reported by the provider"
         TOKENS = "tokens", "computed from the tokens used"
-        ESTIMATE = "estimate", "estimated from the price per image"
+        ESTIMATE = "estimate", "estimated (nothing better was reported)"
         FREE = "free", "self-hosted, free"
         UNKNOWN = "", "unknown"
 
@@ -223,6 +251,9 @@ class GenerationJob(models.Model):
     estimate_assumed = models.BooleanField(default=False)
     actual_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     cost_source = models.CharField(max_length=10, choices=CostSource.choices, blank=True, default="")
+    # The upstream may have charged although no image came of it: an answer never arrived, arrived unusable, or
+    # the worker died mid-call. Such a job counts against the budget at its cost, else at its estimate.
+    may_have_cost = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(null=True, blank=True, help_text="0–1 where the provider reports it.")
     cancel_requested = models.BooleanField(default=False)
@@ -258,6 +289,16 @@ class GenerationJob(models.Model):
     @property
     def cost(self) -> Decimal | None:
         return self.actual_cost if self.actual_cost is not None else self.estimated_cost
+
+
+# The jobs that may have cost money: still running, made an image, have a cost on record, or may have been billed
+# without an image. The budget (limits.py) and the usage reports (usage.py) count exactly these.
+MAY_HAVE_COST = (
+    models.Q(status__in=GenerationJob.UNFINISHED)
+    | models.Q(images_made__gt=0)
+    | models.Q(actual_cost__isnull=False)
+    | models.Q(may_have_cost=True)
+)
 
 
 def candidate_path(candidate: Candidate, filename: str) -> str:

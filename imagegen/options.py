@@ -5,6 +5,9 @@ builds), its label, whether a model offers it (read from the `ModelSpec`), the f
 value must meet. The Generate Image form builds its fields from `OPTIONS`, `manage.py imagegen generate` builds its
 arguments from them and validates through the same form, `validate_request` checks a request against the same rules
 before anything is sent, and a saved image's page lists them by the same labels.
+
+An option also says which operations take it (`operations`): a generation, an edit of an image, or both. An edit
+takes no size (the result follows the source: see Provider.edit_size) but may take a strength.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ MAX_STEPS = 150
 DEFAULT_STEPS = 30
 CFG_RANGE = (1.0, 30.0)
 DEFAULT_CFG_SCALE = 7.0
+DEFAULT_STRENGTH = 0.75  # the WebUI's own default for img2img
+
+GENERATE = "generate"
+EDIT = "edit"
 
 
 def _listing(values: tuple[str, ...]) -> str:
@@ -42,6 +49,8 @@ class Option:
     metavar: str = "VALUE"
     # Shown on a saved image's page and kept in the job record; "count" is the job's own field instead.
     recorded: bool = True
+    # The operations whose form offers it: a generation, an edit, or both.
+    operations: tuple[str, ...] = (GENERATE, EDIT)
 
     @property
     def cli_flag(self) -> str:
@@ -49,6 +58,9 @@ class Option:
 
     def offered(self, spec: ModelSpec) -> bool:
         raise NotImplementedError
+
+    def offered_for(self, spec: ModelSpec, operation: str) -> bool:
+        return operation in self.operations and self.offered(spec)
 
     def fields(self, spec: ModelSpec) -> dict[str, forms.Field]:
         """The form field(s) this option needs for `spec` (the first is named after the option)."""
@@ -260,7 +272,14 @@ class TextOption(Option):
         return ""
 
 
-SIZE = SizeOption("size", "Size", cli_help="a named size's pixels or any WxH the model allows", metavar="WxH")
+# An edit's size follows its source (Provider.edit_size), so the edit form offers none.
+SIZE = SizeOption(
+    "size",
+    "Size",
+    cli_help="a named size's pixels or any WxH the model allows",
+    metavar="WxH",
+    operations=(GENERATE,),
+)
 COUNT = NumberOption(
     "count",
     "Images",
@@ -334,24 +353,38 @@ OPTIONS: tuple[Option, ...] = (
         attribute="schedulers",
         required=False,
     ),
+    NumberOption(
+        "strength",
+        "Change strength",
+        help="How far the result may move from the image: 0.3 keeps most of it, 0.75 (usual) repaints freely, "
+        "1 ignores what was there.",
+        cli_help=f"edits: how far to move from the image, 0.05 to 1 (default {DEFAULT_STRENGTH:g})",
+        metavar="N",
+        flag="strength",
+        minimum=0.05,
+        maximum=1.0,
+        default=DEFAULT_STRENGTH,
+        decimal=True,
+        operations=(EDIT,),
+    ),
 )
 OPTION_BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
 
-def offered(spec: ModelSpec) -> list[Option]:
-    return [o for o in OPTIONS if o.offered(spec)]
+def offered(spec: ModelSpec, operation: str = GENERATE) -> list[Option]:
+    return [o for o in OPTIONS if o.offered_for(spec, operation)]
 
 
-def form_fields(spec: ModelSpec) -> dict[str, forms.Field]:
+def form_fields(spec: ModelSpec, operation: str = GENERATE) -> dict[str, forms.Field]:
     fields: dict[str, forms.Field] = {}
-    for option in offered(spec):
+    for option in offered(spec, operation):
         fields.update(option.fields(spec))
     return fields
 
 
-def values_from(spec: ModelSpec, cleaned: Mapping[str, Any]) -> dict[str, Any]:
+def values_from(spec: ModelSpec, cleaned: Mapping[str, Any], operation: str = GENERATE) -> dict[str, Any]:
     """The options a valid form chose, without the ones left to the model ("" / None)."""
-    values = {o.name: o.value(cleaned) for o in offered(spec)}
+    values = {o.name: o.value(cleaned) for o in offered(spec, operation)}
     return {name: value for name, value in values.items() if value not in ("", None)}
 
 
@@ -371,12 +404,24 @@ def request_options(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in (SIZE.name, COUNT.name)}
 
 
-def problems(spec: ModelSpec, size: str, count: int, values: Mapping[str, Any]) -> list[str]:
-    """Every reason `spec` would refuse these options; empty when it takes them all."""
+def problems(
+    spec: ModelSpec, size: str, count: int, values: Mapping[str, Any], operation: str = GENERATE
+) -> list[str]:
+    """Every reason `spec` would refuse these options; empty when it takes them all. The size is checked for
+    every operation: an edit's size is chosen for the model (Provider.edit_size), never by the writer."""
     found = [SIZE.problem(spec, size), COUNT.problem(spec, count)]
     for name, value in values.items():
         option = OPTION_BY_NAME.get(name)
-        found.append(option.problem(spec, value) if option else f"{spec.label} takes no option {name!r}.")
+        if option is None:
+            found.append(f"{spec.label} takes no option {name!r}.")
+        elif operation not in option.operations and value not in (None, ""):
+            found.append(
+                f"{option.label} applies to edits only."
+                if option.operations == (EDIT,)
+                else f"{option.label} does not apply to an edit."
+            )
+        else:
+            found.append(option.problem(spec, value))
     return [p for p in found if p]
 
 

@@ -13,8 +13,9 @@ A price nobody knows is `None` everywhere: shown as unknown, never counted as $0
 Output tokens come from `OUTPUT_TOKENS_1024`: the tokens of one 1024×1024 image at each quality, scaled by the
 image's area (an image of twice the pixels uses about twice the tokens). They are derived from published per-image
 figures for gpt-image-2 at 1024×1024 (about $0.02 low, $0.07 medium, $0.19 high at $30 per million output tokens);
-`xhigh` and `max` extrapolate from `high`. `auto` quality is estimated as `high` and `auto` size as 1536×1024, so an
-estimate errs on the side of a budget. Input: a prompt is about 4 characters per token, an input image about
+`xhigh` and `max` extrapolate from `high`. `auto` quality is estimated as `high` and `auto` size as 1536×1024 — the
+upper end of what a model picks for itself; a writer who asks for more (a larger size, `xhigh`) is estimated at
+that. Input: a prompt is about 4 characters per token, an input image about
 `INPUT_TOKENS_PER_IMAGE` tokens.
 
 **The actual cost** (after) comes from the answer's `usage`: text tokens × the text price + image tokens × the
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
+
+from .sizes import parse_size
 
 MILLION = Decimal(1_000_000)
 
@@ -47,12 +50,9 @@ PriceKind = Literal["per_image", "per_token", "free"]
 class Free:
     """A self-hosted engine: no money changes hands."""
 
-    kind: PriceKind = "per_image"
+    kind: PriceKind = "free"
     source: str = "self-hosted"
     as_of: date | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", "free")
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,9 @@ def usd(value: str | int | float | Decimal) -> Decimal:
 
 
 def _area(size: str) -> int:
-    width, sep, height = size.partition("x")
-    if sep and width.isdigit() and height.isdigit():
-        return int(width) * int(height)
+    dims = parse_size(size)
+    if dims is not None:
+        return dims[0] * dims[1]
     return AUTO_SIZE[0] * AUTO_SIZE[1]
 
 

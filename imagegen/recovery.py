@@ -58,7 +58,10 @@ def jobs_fail_stuck(*, now: datetime | None = None) -> int:
     count = 0
     if stale:
         failed = _fail(
-            GenerationJob.objects.filter(stale_running(now), pk__in=[pk for pk, _ in stale]), WORKER_LOST, now
+            GenerationJob.objects.filter(stale_running(now), pk__in=[pk for pk, _ in stale]),
+            WORKER_LOST,
+            now,
+            may_have_cost=True,
         )
         count += failed
         _end_task_rows([task for _, task in stale], WORKER_LOST, now)
@@ -75,15 +78,23 @@ def jobs_fail_stuck(*, now: datetime | None = None) -> int:
 def job_fail_if_stale(job: GenerationJob, *, now: datetime | None = None) -> bool:
     """Fail this one job if its worker died (the writer pressed Cancel on it). True when it was failed."""
     now = now or timezone.now()
-    if not _fail(GenerationJob.objects.filter(stale_running(now), pk=job.pk), WORKER_LOST, now):
+    if not _fail(
+        GenerationJob.objects.filter(stale_running(now), pk=job.pk), WORKER_LOST, now, may_have_cost=True
+    ):
         return False
     _end_task_rows([job.task_id], WORKER_LOST, now)
     return True
 
 
-def _fail(jobs: QuerySet[GenerationJob], message: str, now: datetime) -> int:
+def _fail(jobs: QuerySet[GenerationJob], message: str, now: datetime, *, may_have_cost: bool = False) -> int:
+    """Fail jobs; `may_have_cost` for running ones, whose request may already have reached the upstream (a dead
+    worker's job counts against the budget at its estimate, never as $0)."""
     return jobs.update(
-        status=Status.FAILED, finished_at=now, error_class="unavailable", error_message=message
+        status=Status.FAILED,
+        finished_at=now,
+        error_class="unavailable",
+        error_message=message,
+        **({"may_have_cost": True} if may_have_cost else {}),
     )
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from .models import ImageGenerationSettings, ProviderSetting
 from .setting_specs import SPECS, InvalidValue, Spec, parse
@@ -25,7 +26,8 @@ class Saved:
     """What an admin saved: the singleton row (global settings) and provider settings by setting name."""
 
     row: ImageGenerationSettings
-    values: dict[str, Any] = field(default_factory=dict)
+    # repr=False: the values include keys, and a repr ends up in logs and error reports.
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def get(self, spec: Spec) -> Any:
         """The admin's value, or None / "" when the admin left it to the environment."""
@@ -71,6 +73,7 @@ def load_saved(row: ImageGenerationSettings | None = None) -> Saved:
     return Saved(row, values)
 
 
+@sensitive_variables()
 def save_value(spec: Spec, value: Any) -> None:
     """Save an admin's value for one setting (already validated); None or "" clears it (the environment applies)."""
     if not spec.provider:

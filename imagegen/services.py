@@ -28,7 +28,7 @@ from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Element, Project
 
-from . import costs
+from . import costs, sources
 from . import options as generation_options
 from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
@@ -37,7 +37,7 @@ from .models import Candidate, GenerationJob
 from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
-from .prompts import ComposedPrompt, Role
+from .prompts import ComposedPrompt
 from .providers import GenerationRequest, GenerationResult, ProviderError, get_provider, model_spec
 from .recovery import job_fail_if_stale, jobs_fail_stuck
 
@@ -67,7 +67,9 @@ class GenerationOptions:
     count: int = 1
     values: Mapping[str, Any] = field(default_factory=dict)
     elements: Sequence[tuple[Element, str]] = field(default_factory=tuple)
-    max_input_images: int = 0  # what the chosen model accepts (Reference images go along up to this many)
+    max_input_images: int = 0  # what the chosen model accepts (portraits go along up to this many)
+    # The elements whose images go upstream (imagegen/portraits.py plans it); None: References, the old rule.
+    send_images: frozenset[int] | None = None
 
     def as_job_options(self) -> dict[str, Any]:
         return {"size": self.size, "count": self.count, **self.values}
@@ -92,9 +94,13 @@ def job_create(
     estimated_cost: Decimal | None,
     config: EffectiveConfig | None = None,
     enqueue: bool = True,
+    fields: Mapping[str, Any] | None = None,
 ) -> GenerationJob:
     """Check the permission and the limits, record the job, and queue it for a worker. Raises LimitReached
-    (GenerationNotAllowed, a kind of it, for someone who may not spend the site's credit)."""
+    (GenerationNotAllowed, a kind of it, for someone who may not spend the site's credit).
+
+    `fields` are more of the job's own fields: what an edit, variation or upscale starts from (imagegen/iterate.py).
+    """
     if not can_generate(user):
         raise GenerationNotAllowed()
     config = config or get_config()
@@ -107,7 +113,14 @@ def job_create(
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUDGET_LOCK_ID])
         counted = check_limits(user=user, count=options.count, estimated_cost=estimated_cost, config=config)
-        job = _job_row(user=user, project=project, options=options, composed=composed, cost=counted.cost)
+        job = _job_row(
+            user=user,
+            project=project,
+            options=options,
+            composed=composed,
+            cost=counted.cost,
+            **(fields or {}),
+        )
         if counted.assumed:
             GenerationJob.objects.filter(pk=job.pk).update(estimate_assumed=True)
             job.estimate_assumed = True
@@ -126,6 +139,7 @@ def _job_row(
     options: GenerationOptions,
     composed: ComposedPrompt,
     cost: Decimal | None,
+    **fields: Any,
 ) -> GenerationJob:
     return GenerationJob.objects.create(
         user=user,
@@ -145,12 +159,20 @@ def _job_row(
                 "kind": element.kind,
                 "role": role,
                 "image_id": element.image_id,
+                **_sends_image(options, element, role),
             }
             for element, role in options.elements
         ],
         images_requested=options.count,
         estimated_cost=cost,
+        **fields,
     )
+
+
+def _sends_image(options: GenerationOptions, element: Element, role: str) -> dict[str, bool]:
+    if options.send_images is None or not element.image_id:
+        return {}  # no image to send; or the old rule applies when the job runs (imagegen.portraits.input_images)
+    return {"send_image": element.pk in options.send_images}
 
 
 # --- Running ----------------------------------------------------------------------------------------------------
@@ -167,19 +189,6 @@ def _claim(job_id: int, task_id: str = "") -> GenerationJob | None:
         job.task_id = task_id
         job.save(update_fields=["status", "started_at", "heartbeat_at", "task_id"])
     return job
-
-
-def _input_images(job: GenerationJob, spec: ModelSpec | None) -> tuple[bytes, ...]:
-    """Reference elements' images, where the model takes input images."""
-    limit = job.max_input_images or (spec.max_input_images if spec else 0)
-    if not limit:
-        return ()
-    ids = [e["image_id"] for e in job.elements if e.get("role") == Role.REFERENCE and e.get("image_id")]
-    images = []
-    for item in MediaItem.objects.filter(pk__in=ids[:limit], project_id=job.project_id):
-        with item.file.open("rb") as handle:
-            images.append(handle.read())
-    return tuple(images)
 
 
 def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
@@ -226,7 +235,10 @@ def job_run(
     except BaseException:
         # The worker was told to stop now (a second Ctrl-C or SIGTERM): say so on the job instead of leaving it to
         # the heartbeat sweep a minute later, then let the worker go.
-        _finish(job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED)
+        # The request may have been sent: it counts against the budget at its estimate.
+        _finish(
+            job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED, may_have_cost=True
+        )
         raise
 
 
@@ -243,28 +255,41 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: Jo
         )
 
     spec = model_spec(job.provider, job.model)
+    try:
+        # The operation, an edit's or upscale's source and mask, and the portraits (imagegen/sources.py).
+        inputs = sources.request_inputs(job, spec)
+    except sources.SourceGone as gone:
+        return _finish(job, Status.FAILED, error_class="bad_request", error_message=str(gone))
     request = GenerationRequest(
         model=job.model,
         prompt=job.composed_prompt,
         size=job.options.get("size", "1024x1024"),
         count=job.images_requested,
         options=generation_options.request_options(job.options),
-        input_images=_input_images(job, spec),
         user_ref=user_reference(job.user_id),
+        **inputs,
     )
     provider = get_provider(job.provider, config.connection(job.provider), sleep=sleep)
     try:
-        result = provider.generate(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
+        result = provider.perform(request, on_progress=monitor.report, should_cancel=monitor.should_cancel)
     except ProviderError as err:
+        billed = {}
+        if err.may_have_cost:
+            # No image, but the upstream may have charged: what it reported, else the estimate of what was asked.
+            unreported = GenerationResult(usage=err.usage, cost=err.cost)
+            unreported.uncounted_images = (
+                0 if (err.usage or err.cost is not None) else (err.images or request.count)
+            )
+            billed = {**_cost_fields(spec, request, unreported), "may_have_cost": True}
         return _finish(
             job,
             Status.FAILED,
             error_class=err.error_class,
             error_message=err.message,
-            request_ids=[err.request_id] if err.request_id else [],
+            **{**billed, "request_ids": [err.request_id] if err.request_id else []},
         )
 
-    common = _cost_fields(job, spec, request, result)
+    common = _cost_fields(spec, request, result)
     with transaction.atomic():
         # Decide under a lock: recovery may have failed the job, or the writer cancelled it, while we waited.
         current = GenerationJob.objects.select_for_update().get(pk=job.pk)
@@ -283,7 +308,7 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: Jo
 
 
 def _cost_fields(
-    job: GenerationJob, spec: ModelSpec | None, request: GenerationRequest, result: GenerationResult
+    spec: ModelSpec | None, request: GenerationRequest, result: GenerationResult
 ) -> dict[str, Any]:
     """The record of what the job used and cost: kept even when its images come too late to show."""
     cost = costs.actual_cost(
@@ -291,15 +316,19 @@ def _cost_fields(
         reported=result.cost,
         usage=result.usage,
         images_made=len(result.images),
-        sent_images=bool(request.input_images),
+        sent_images=bool(request.input_images or request.source_image),
         size=request.size,
         quality=str(request.option("quality", "")),
+        uncounted_images=result.uncounted_images,
+        prompt_chars=len(request.prompt),
+        input_images=len(request.input_images) + (1 if request.source_image else 0),
     )
     return {
         "request_ids": result.request_ids,
         "usage": result.usage,
         "actual_cost": cost.amount,
         "cost_source": cost.source,
+        **({"may_have_cost": True} if result.uncounted_images else {}),
     }
 
 
@@ -393,6 +422,7 @@ def generation_metadata(job: GenerationJob, candidate: Candidate) -> dict[str, A
         "options": options,
         "elements": [{k: e.get(k) for k in ("id", "name", "kind", "role")} for e in job.elements],
         "cost": _cost_per_image(job),
+        **sources.version_metadata(job),
     }
 
 
@@ -424,14 +454,21 @@ def candidates_save(
         with candidate.file.open("rb") as handle:
             data = add_text_chunk(handle.read(), "parameters", parameters_text(metadata))
         title = job.prompt.strip().splitlines()[0][:80] if job.prompt.strip() else ""
+        # An edit, variation or upscale becomes a version of its source (imagegen/sources.py).
+        version = sources.lineage(job, user, candidates_save)
+        if not title and version:
+            title = f"{version['source'].display_title} ({job.get_operation_display().lower()})"[:80]
         item, _created = media_item_create_from_bytes(
             project=job.project,
             data=data,
             origin=MediaItem.Origin.GENERATED,
             created_by=user,
             title=title,
-            alt_text=(candidate.revised_prompt or job.prompt)[:500],
+            alt_text=(
+                candidate.revised_prompt or job.prompt or (version["source"].alt_text if version else "")
+            )[:500],
             generation=metadata,
+            **version,
             # A 4K PNG from a provider can pass the upload limit; the writer cannot "make it smaller" here.
             max_bytes=max(settings.MEDIA_MAX_UPLOAD_BYTES, GENERATED_MAX_BYTES),
         )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
@@ -31,6 +32,9 @@ Source = Literal["admin", "environment", "default"]
 
 MASK = "********"
 MAX_URL_LENGTH = 500
+# An hour: a longer wait on one request is a hung upstream (and a timeout past a socket's limit breaks every call).
+MAX_SECONDS = 3600
+MAX_COUNT = 1_000_000
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -122,6 +126,21 @@ class InvalidValue(ValueError):
     """A value that does not fit its setting. The message never contains a secret."""
 
 
+def display_url(url: str) -> str:
+    """A URL for display, with any credentials in it masked (a bare `TOKEN@host` is a credential too)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparsable (e.g. "http://[::1"): hide whatever sits before an "@"
+        scheme, sep, rest = url.rpartition("://")
+        return f"{scheme}{sep}{MASK}@{rest.rpartition('@')[2]}" if "@" in rest else url
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username if parts.password is not None else None
+    masked = f"{user}:{MASK}" if user else MASK
+    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
+
+
 def validate_http_url(value: str) -> None:
     """Django validator: an http(s) URL with a host. Lenient on host names so `http://sd-webui:7860` (a Docker
     service name, which URLValidator rejects for lacking a TLD) is accepted."""
@@ -138,7 +157,8 @@ def validate_http_url(value: str) -> None:
 def parse(spec: Spec, raw: str) -> Any:
     """Turn text (an environment value or a CLI argument) into the setting's value, or raise InvalidValue."""
     text = raw.strip()
-    shown = "the value" if spec.secret else repr(text)
+    # Never a key, nor the credentials an address may carry (http://user:token@host), in a message.
+    shown = "the value" if spec.secret else repr(display_url(text) if spec.kind == "url" else text)
     if spec.kind == "bool":
         if text.lower() in TRUE_WORDS:
             return True
@@ -165,9 +185,14 @@ def parse(spec: Spec, raw: str) -> Any:
             raise InvalidValue(f"the address is longer than {MAX_URL_LENGTH} characters")
         return text
     if spec.kind in {"seconds", "count"}:
-        minimum = 1 if spec.kind == "seconds" else 0
-        if not text.isdigit() or int(text) < minimum:
-            unit = "a whole number of seconds, at least 1" if spec.kind == "seconds" else "a whole number"
+        low, high = (1, MAX_SECONDS) if spec.kind == "seconds" else (0, MAX_COUNT)
+        # ASCII digits only: "²" and "٣" pass isdigit() but are no number a person typed here.
+        if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+            unit = (
+                f"a whole number of seconds, {low} to {high}"
+                if spec.kind == "seconds"
+                else f"a whole number up to {high:,}"
+            )
             raise InvalidValue(f"{shown} is not {unit}")
         return int(text)
     if spec.kind == "choice":

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import iterate_views, views
 
 app_name = "imagegen"
 urlpatterns = [
@@ -10,6 +10,11 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("jobs/<int:pk>/save/", views.save, name="save"),
     path("jobs/<int:pk>/again/", views.again, name="again"),
-    path("variations/<int:pk>/", views.variations, name="variations"),
     path("candidates/<int:pk>/", views.candidate_file, name="candidate"),
+    # Iterating on an image (iterate_views.py): each result is saved as a version of its source.
+    path("variations/<int:pk>/", iterate_views.variations, name="variations"),
+    path("edit/<int:pk>/", iterate_views.edit_item, name="edit"),
+    path("candidates/<int:pk>/edit/", iterate_views.edit_candidate, name="edit_candidate"),
+    path("upscale/<int:pk>/", iterate_views.upscale, name="upscale"),
+    path("portrait/<int:pk>/", iterate_views.portrait, name="portrait"),
 ]

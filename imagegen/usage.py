@@ -21,12 +21,11 @@ from django.utils import timezone
 
 from .config import PROVIDER_LABELS
 from .limits import start_of_month
-from .models import GenerationJob
+from .models import MAY_HAVE_COST, GenerationJob
 
 Grouping = Literal["user", "provider", "model", "project"]
 
-# The same rule as limits.spend_this_month; kept as one expression so every total here agrees with the budget.
-MAY_HAVE_COST = Q(status__in=GenerationJob.UNFINISHED) | Q(images_made__gt=0) | Q(actual_cost__isnull=False)
+# The budget's own rule (imagegen.models), so every total here agrees with what the budget counts.
 _MONEY = DecimalField(max_digits=14, decimal_places=4)
 _ZERO = Value(Decimal(0), output_field=_MONEY)
 
@@ -197,6 +196,33 @@ def format_usd(amount: Decimal | None) -> str:
     if cents == amount:
         return f"${cents:,}"
     return f"${amount.quantize(Decimal('0.0001')):,}"
+
+
+def cost_text(job: GenerationJob) -> str:
+    """A job's money in a line: the estimate, and once it is over, what it cost and how we know — or that it may
+    have been charged though nothing came back. The job panel and `imagegen generate` both say this."""
+    from .providers import model_spec  # the registry imports nothing of ours; imported late all the same
+
+    spec = model_spec(job.provider, job.model)
+    if job.cost_source == GenerationJob.CostSource.FREE or (
+        spec is not None and spec.price and spec.price.kind == "free"
+    ):
+        return "free (self-hosted)"
+    if job.estimated_cost is None:
+        estimate = "estimate unknown"
+    elif job.estimate_assumed:
+        estimate = f"about {format_usd(job.estimated_cost)} assumed (the price is unknown)"
+    else:
+        estimate = f"estimate {format_usd(job.estimated_cost)}"
+    if not job.is_finished:
+        return estimate
+    if job.actual_cost is not None:
+        return f"{estimate} · cost {format_usd(job.actual_cost)}, {job.get_cost_source_display()}"
+    if job.may_have_cost:
+        return f"{estimate} · may have been charged (no answer came back), so the estimate counts"
+    if job.images_made == 0:
+        return f"{estimate} · nothing charged"
+    return f"{estimate} · cost unknown"
 
 
 def spend_text(row: Usage) -> str:

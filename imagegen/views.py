@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from media_library.models import MediaItem
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
@@ -47,7 +46,9 @@ def models_for(config: EffectiveConfig) -> Any:
     return load
 
 
-def _form(project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None) -> GenerateForm:
+def _form(
+    project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None, **extra: Any
+) -> GenerateForm:
     return GenerateForm(
         data,
         project=project,
@@ -55,6 +56,7 @@ def _form(project: Project, config: EffectiveConfig, data: Any = None, initial: 
         default_provider=config.effective_default_provider(),
         models_for=models_for(config),
         initial=initial,
+        **extra,
     )
 
 
@@ -163,21 +165,6 @@ def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     config = get_config()
     form = _form(project, config, initial=_initial_from_job(job))
     return _render(request, project, "imagegen/_form.html", {"form": form})
-
-
-@project_view("edit")
-@require_GET
-def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
-    """Generate variations of a saved image: the same settings with a new seed where the provider takes one."""
-    item = get_object_or_404(MediaItem, project=project, pk=pk, origin=MediaItem.Origin.GENERATED)
-    job = GenerationJob.objects.filter(pk=item.generation.get("job_id"), project=project).first()
-    if job is None:
-        raise Http404("This image's generation record is gone.")
-    if not can_generate(request.user):
-        return _not_allowed(request, project)
-    config = get_config()
-    form = _form(project, config, initial=_initial_from_job(job, new_seed=True))
-    return _render(request, project, "imagegen/_form.html", {"form": form, "variations_of": item})
 
 
 # --- Jobs -------------------------------------------------------------------------------------------------------

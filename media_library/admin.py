@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
+from . import services
 from .models import MediaItem
 
 
@@ -33,7 +36,19 @@ class MediaItemAdmin(admin.ModelAdmin):
         "size_bytes",
         "sha256",
         "created_at",
+        # Versions are made and re-linked by the app (media_library/versions.py), not by hand.
+        "source",
+        "original",
+        "operation",
     ]
+
+    def delete_model(self, request: HttpRequest, obj: MediaItem) -> None:
+        # The same deletion as the Media tab: references cleared, versions re-linked (media_library/versions.py).
+        services.media_item_delete(item=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MediaItem]) -> None:
+        for item in queryset:
+            services.media_item_delete(item=item)
 
     @admin.display(description="image")
     def image_link(self, item: MediaItem) -> str:

@@ -18,6 +18,14 @@ class MediaItem(models.Model):
         UPLOADED = "uploaded", "Uploaded"
         GENERATED = "generated", "Generated"
 
+    class Operation(models.TextChoices):
+        """How a version was made from its source (media_library/versions.py). An original has none."""
+
+        ORIGINAL = "", "Original"
+        EDIT = "edit", "Edit"
+        VARIATION = "variation", "Variation"
+        UPSCALE = "upscale", "Upscale"
+
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="media_items")
     file = models.FileField(max_length=300)
     # WebP, long side at most 320 px. The Media grid only ever loads these.
@@ -43,6 +51,16 @@ class MediaItem(models.Model):
     #   prompt (the writer's prompt), composed_prompt (what was sent), provider, provider_label, model, size, seed,
     #   options (dict of the other options), elements ([{"id", "name", "kind", "role"}, ...]), job_id.
     generation = models.JSONField(default=dict, blank=True)
+    # Versions: the item this one was made from (an edit, a variation, an upscale), and the first image of its
+    # version history, so a history is one indexed query. Both empty for an original. Deleting an item re-links
+    # its versions first (versions.relink_before_delete); SET_NULL only covers deletions that skip that.
+    source = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="versions"
+    )
+    original = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=True
+    )
+    operation = models.CharField(max_length=10, choices=Operation.choices, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -2,7 +2,7 @@
 
 * `media_item_create_from_bytes` — check, normalise and store an image (uploads and generated images alike).
 * `media_item_references` — where an item is used: the project cover, elements, documents.
-* `media_item_delete` — delete an item, clearing every reference to it first.
+* `media_item_delete` — delete an item, clearing every reference to it and re-linking its versions first.
 * `media_item_set_cover`, `media_item_set_element_image`, `media_item_insert_into_document`.
 """
 
@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from projects import embeds
 from projects.models import Document, Element, Project
 
+from . import versions
 from .images import ImageRejected, process_image
 from .models import MediaItem
 
@@ -53,6 +54,8 @@ def media_item_create_from_bytes(
     alt_text: str = "",
     generation: dict[str, Any] | None = None,
     max_bytes: int | None = None,
+    source: MediaItem | None = None,
+    operation: str = MediaItem.Operation.ORIGINAL,
 ) -> tuple[MediaItem, bool]:
     """Store an image in the project's library; returns `(item, created)`.
 
@@ -66,6 +69,9 @@ def media_item_create_from_bytes(
 
     `max_bytes` overrides the upload limit (MEDIA_MAX_UPLOAD_BYTES), e.g. for generated images, which the provider
     layer has already capped and checked.
+
+    `source` and `operation` make the new item a version of `source` (media_library/versions.py). An image the
+    project already holds keeps the place it has.
 
     Raises `ImageRejected` (message written for the writer) when the bytes are not an image we keep.
     """
@@ -95,6 +101,9 @@ def media_item_create_from_bytes(
                 alt_text=alt_text.strip()[:500],
                 created_by=created_by,
                 generation=generation or {},
+                source=source,
+                original_id=(source.original_id or source.pk) if source is not None else None,
+                operation=operation if source is not None else MediaItem.Operation.ORIGINAL,
             )
     except IntegrityError:
         # The same image arrived twice at once; the other request won. Keep its item, drop our copies.
@@ -110,6 +119,8 @@ class MediaReferences:
     is_cover: bool = False
     elements: list[Element] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    # After a deletion: the versions made from the item, and what they were re-linked to (media_library/versions.py).
+    relinked: versions.Relinking | None = None
 
     def __bool__(self) -> bool:
         return self.is_cover or bool(self.elements) or bool(self.documents)
@@ -128,11 +139,13 @@ def media_item_references(item: MediaItem) -> MediaReferences:
 
 @transaction.atomic
 def media_item_delete(*, item: MediaItem) -> MediaReferences:
-    """Delete the item and its files, first clearing the cover, element images and document embeds that use it.
+    """Delete the item and its files, first clearing the cover, element images and document embeds that use it,
+    and re-linking the versions made from it (media_library/versions.py).
 
-    Returns what was cleared so the writer can be told.
+    Returns what was cleared and re-linked so the writer can be told.
     """
     refs = media_item_references(item)
+    refs.relinked = versions.relink_before_delete(item)
     if refs.is_cover:
         Project.objects.filter(pk=item.project_id, cover=item).update(cover=None)
     Element.objects.filter(image=item).update(image=None)

@@ -19,7 +19,7 @@ from projects import embeds
 from projects.access import can_edit, project_view
 from projects.models import Document, Element, Project
 
-from . import services
+from . import services, versions
 from .forms import InsertIntoDocumentForm, MediaFilterForm, MediaItemForm, SetElementImageForm, UploadForm
 from .models import MediaItem
 from .serving import private_file_response
@@ -148,6 +148,7 @@ def detail(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
             "item": item,
             "can_edit": editable,
             "refs": services.media_item_references(item),
+            "versions": versions.history(item),
             "generation_rows": _generation_rows(item),
             "embed_code": embeds.embed_line(item.pk),
             "insert_form": InsertIntoDocumentForm(project=project) if editable else None,
@@ -183,12 +184,20 @@ def delete(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
         cleared += [f"the image of “{e.name}”" for e in refs.elements]
         cleared += [f"“{d.title}”" for d in refs.documents]
         note = f" It was removed from {', '.join(cleared)}." if cleared else ""
+        if refs.relinked:
+            note += " " + refs.relinked.sentence()
         messages.success(request, f"Deleted “{title}”.{note}")
         return redirect("media:index", slug=project.slug)
     return render(
         request,
         "media_library/delete.html",
-        {"project": project, "tab": "media", "item": item, "refs": services.media_item_references(item)},
+        {
+            "project": project,
+            "tab": "media",
+            "item": item,
+            "refs": services.media_item_references(item),
+            "relinking": versions.relinking(item),
+        },
     )
 
 

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 # At most 18 ASCII digits: every such number fits a 64-bit database integer (SQLite's and PostgreSQL's bigint),
 # and int() of it is cheap. `\d` would also take other scripts' digits, which a writer never types as an id.
 MAX_ID_DIGITS = 18
+# `\r` before the line end: bodies saved from a browser's textarea arrive with CRLF line endings.
 EMBED_LINE = re.compile(
-    rf"^[ \t]*\[\[image:([0-9]{{1,{MAX_ID_DIGITS}}})(?:\|([^\]\n]*))?\]\][ \t]*$", re.MULTILINE
+    rf"^[ \t]*\[\[image:([0-9]{{1,{MAX_ID_DIGITS}}})(?:\|([^\]\r\n]*))?\]\][ \t\r]*$", re.MULTILINE
 )
 HELP_TEXT = (
     "Plain text. Leave a blank line between paragraphs. To show an image from the Media tab, put "
@@ -41,7 +42,7 @@ HELP_TEXT = (
 
 
 def embed_line(media_id: int, caption: str = "") -> str:
-    caption = caption.replace("]", "").replace("\n", " ").strip()
+    caption = caption.replace("]", "").replace("\r", " ").replace("\n", " ").strip()
     return f"[[image:{media_id}|{caption}]]" if caption else f"[[image:{media_id}]]"
 
 
@@ -68,7 +69,7 @@ def remove_embeds(body: str, media_id: int) -> str:
 
     cleaned = EMBED_LINE.sub(drop, body)
     # Removing a line leaves a gap; collapse runs of blank lines so paragraphs stay as the writer had them.
-    return re.sub(r"\n{3,}", "\n\n", cleaned).strip("\n") + ("\n" if cleaned.strip() else "")
+    return re.sub(r"(?:\r?\n){3,}", "\n\n", cleaned).strip("\r\n") + ("\n" if cleaned.strip() else "")
 
 
 def render_body(body: str, items: Iterable[MediaItem], image_url: Callable[[MediaItem], str]) -> SafeString:

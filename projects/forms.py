@@ -57,6 +57,10 @@ class DocumentForm(forms.ModelForm):
         widgets = {"body": forms.Textarea(attrs={"rows": 18, "class": "document-body-input"})}
         help_texts = {"body": embeds.HELP_TEXT}
 
+    def clean_body(self) -> str:
+        # Browsers send a textarea's lines with CRLF endings; the body is stored with plain newlines.
+        return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")
+
 
 class AttributesField(forms.CharField):
     """Ordered key-value pairs as a textarea of "Key: value" lines; order is kept as written."""

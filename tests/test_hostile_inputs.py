@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.core.files.base import ContentFile
@@ -180,9 +181,17 @@ def probes() -> list[Probe]:
     for role in ["owner", "admin", "viewer ", "EDITOR", ""]:
         add(Probe(f"member add role={role!r}", "post", url("projects:member_add"),
                   lambda ctx, r=role: {"username": "outsider", "role": r}))  # fmt: skip
-    for size in ["1x²", "٣x٣", "9" * 5000 + "x1", "0x0", "-512x512", "512x512x512", "512X512", " 512x512"]:
+    # A family with free sizes (gpt-image-2): the custom size and the size itself, typed and from a link.
+    gpt2 = {"provider": "openai", "model": "gpt-image-2", "prompt": "A cover", "size": "custom", "quality": "low",
+            "count": "1", "action": "preview"}  # fmt: skip
+    for size in ["1x²", "٣x٣", "9" * 5000 + "x1", "0x0", "-512x512", "512x512x512", "512X512", " 512x512",
+                 "²x²", "1600 × 2560", "1600X2560", "16000x16000", "x", "", "1e3x1e3"]:  # fmt: skip
         add(Probe(f"dialog size={size[:16]!r}", "post", url("imagegen:dialog"),
                   lambda ctx, z=size: {**generate, "size": z}))  # fmt: skip
+        add(Probe(f"gpt-image-2 custom_size={size[:16]!r}", "post", url("imagegen:dialog"),
+                  lambda ctx, z=size: {**gpt2, "custom_size": z}))  # fmt: skip
+        add(Probe(f"gpt-image-2 size={size[:16]!r} from a link", "get",
+                  raw("/projects/{slug}/generate/?provider=openai&model=gpt-image-2&size=" + quote(size))))  # fmt: skip
     add(Probe("dialog element id too large", "post", url("imagegen:dialog"),
               lambda ctx: {**generate, f"element_{HUGE_INT}": "subject"}))  # fmt: skip
     add(Probe("dialog element of another project", "post", url("imagegen:dialog"),

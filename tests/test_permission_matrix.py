@@ -36,6 +36,13 @@ LEVELS = {"view": {"owner", "editor", "viewer"}, "edit": {"owner", "editor"}, "m
 Ctx = dict[str, Any]
 GENERATE = {"provider": "stable-diffusion", "model": SD_MODEL, "prompt": "A harbour", "size": "512x512",
             "count": "1", "steps": "20", "action": "generate"}  # fmt: skip
+ITERATE = {
+    "provider": "stable-diffusion",
+    "model": SD_MODEL,
+    "prompt": "A harbour",
+    "count": "1",
+    "steps": "20",
+}
 
 
 def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
@@ -130,7 +137,34 @@ DECLARED: dict[str, Declared] = {
         "edit", POST, kwargs=pk("job"), data=lambda ctx: {"candidate": ctx["candidate"].pk}, ok={"post": 200}
     ),
     "imagegen:again": Declared("edit", kwargs=pk("job")),
-    "imagegen:variations": Declared("edit", kwargs=pk("generated")),
+    # Iterating on an image (issue 14): each POST is a real submission, so a refused one must start nothing.
+    "imagegen:variations": Declared(
+        "edit",
+        BOTH,
+        kwargs=pk("generated"),
+        data=lambda ctx: {**ITERATE, "size": "512x512", "action": "generate"},
+        upstream=True,
+    ),
+    "imagegen:edit": Declared(
+        "edit", BOTH, kwargs=pk("item"), data=lambda ctx: {**ITERATE, "action": "edit"}, upstream=True
+    ),
+    "imagegen:edit_candidate": Declared(
+        "edit", BOTH, kwargs=pk("candidate"), data=lambda ctx: {**ITERATE, "action": "edit"}, upstream=True
+    ),
+    "imagegen:upscale": Declared(
+        "edit",
+        BOTH,
+        kwargs=pk("item"),
+        upstream=True,
+        data=lambda ctx: {"provider": "stable-diffusion", "factor": "2", "action": "upscale"},
+    ),
+    "imagegen:portrait": Declared(
+        "edit",
+        BOTH,
+        kwargs=pk("element"),
+        data=lambda ctx: {**ITERATE, "size": "512x768", "action": "generate"},
+        upstream=True,
+    ),
     "imagegen:candidate": Declared("edit", kwargs=pk("candidate")),
 }
 

@@ -250,16 +250,6 @@ def run_with_progress(
     return GenerationJob.objects.get(pk=job.pk)
 
 
-def _cost_text(job: GenerationJob) -> str:
-    if job.actual_cost is not None:
-        return f"cost {usage.format_usd(job.actual_cost)} (reported by the provider)"
-    if job.images_made == 0:
-        return "nothing charged"
-    if job.estimated_cost is None:
-        return "cost unknown (the model's price is not known)"
-    return f"cost about {usage.format_usd(job.estimated_cost)} (estimated)"
-
-
 class GenerateCommand(Subcommand):
     name = "generate"
     help = "Generate images for a project now, in this process, as the Generate Image dialog would."
@@ -326,7 +316,7 @@ class GenerateCommand(Subcommand):
         job = run_with_progress(job, write)
         write(
             f"Job {job.pk}: {job.get_status_display()} — {job.images_made} of {job.images_requested} image(s) made, "
-            f"{_cost_text(job)}."
+            f"{usage.cost_text(job)}."
         )
         if job.error_class:
             write(f"Error: {job.error_class} — {job.error_message}")

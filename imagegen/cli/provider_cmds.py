@@ -187,7 +187,8 @@ def edits_text(option: ModelOption) -> str:
     if not option.edits:
         return "no"
     mask = "with a painted mask" if option.masks else "whole image only (no mask)"
-    return f"yes, {mask}; up to {option.max_input_images} input images"
+    inputs = f"; up to {option.max_input_images} input images" if option.max_input_images else ""
+    return f"yes, {mask}{inputs}"
 
 
 def prices_text(option: ModelOption) -> str:

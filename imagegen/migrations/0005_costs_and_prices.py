@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='generationjob',
             name='cost_source',
-            field=models.CharField(blank=True, choices=[('provider', 'reported by the provider'), ('tokens', 'computed from the tokens used'), ('estimate', 'estimated from the price per image'), ('free', 'self-hosted, free'), ('', 'unknown')], default='', max_length=10),
+            field=models.CharField(blank=True, choices=[('provider', 'reported by the provider'), ('tokens', 'computed from the tokens used'), ('estimate', 'estimated (nothing better was reported)'), ('free', 'self-hosted, free'), ('', 'unknown')], default='', max_length=10),
         ),
         migrations.AddField(
             model_name='generationjob',

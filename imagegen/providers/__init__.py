@@ -15,6 +15,7 @@ from .base import (
     GenerationResult,
     Provider,
 )
+from .comfyui import ComfyUIProvider
 from .errors import (
     ERROR_CLASSES,
     AuthenticationError,
@@ -34,6 +35,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "openai": OpenAIProvider,
     "openrouter": OpenRouterProvider,
     "stable-diffusion": StableDiffusionProvider,
+    "comfyui": ComfyUIProvider,
 }
 
 

@@ -12,13 +12,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 import requests
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen.catalog import ModelFamily, ModelOption, ModelSpec, match_family
+from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, match_family
+from imagegen.sizes import fit
 
 from .errors import (
     AuthenticationError,
@@ -45,6 +47,9 @@ from .http import (
 )
 from .images import decode_base64, inspect_image
 from .results import (
+    EDIT,
+    GENERATE,
+    UPSCALE,
     Answer,
     CancelCheck,
     CheckResult,
@@ -52,6 +57,7 @@ from .results import (
     GenerationRequest,
     GenerationResult,
     ProgressCallback,
+    _add_usage,
     check_failed,
     collect_images,
     error_for_status,
@@ -62,6 +68,9 @@ from .results import (
 from .settings import ProviderDeclaration
 
 logger = logging.getLogger(__name__)
+
+# A gateway's "timed out waiting for the upstream" (504, and Cloudflare's 524): the upstream may still be working.
+GATEWAY_TIMEOUTS = frozenset({504, 524})
 
 
 class Connection(Protocol):
@@ -101,6 +110,13 @@ class Provider:
     # Model lists and key checks are asked for while a person waits (the dialog, admin): they must not inherit the
     # minutes-long generation timeout when an upstream hangs.
     list_timeout: ClassVar[float] = 10.0
+    # Whether any of its models can edit an image (which ones: ModelSpec.edits / .masks), and whether it can
+    # upscale one (with `upscalers()`). Edit and Upscale are offered only where an available provider says so.
+    offers_edits: ClassVar[bool] = False
+    offers_masks: ClassVar[bool] = False  # some of its editing models take a painted mask
+    offers_upscale: ClassVar[bool] = False
+    # The factors Upscale offers, where the provider upscales.
+    upscale_factors: ClassVar[tuple[int, ...]] = (2, 4)
 
     def __init__(
         self,
@@ -146,6 +162,65 @@ class Provider:
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
         raise NotImplementedError
+
+    def edit(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Change `request.source_image` as `request.prompt` says (within `request.mask`, if any): see
+        GenerationRequest for the fields and the mask's one convention.
+
+        Most image APIs edit through the call that generates, the source going first among the input images
+        (OpenAI's /images/edits, OpenRouter's input_references): such a provider says `offers_edits` and needs no
+        method of its own; `generate` validates the request as an edit. Engines that edit another way (the WebUI's
+        img2img, a ComfyUI graph) override this.
+        """
+        if not self.offers_edits:
+            raise BadRequestError(f"{self.label} cannot edit images. Choose another provider.")
+        return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Enlarge `request.source_image` by `request.options["factor"]` with the upscaler `request.model`."""
+        raise BadRequestError(f"{self.label} cannot upscale images. Choose another provider.")
+
+    def upscalers(self) -> list[str]:
+        """The upscalers to choose from, best first (asks the upstream; cached by the provider)."""
+        return []
+
+    def perform(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Carry out a request of any operation (what a job runs): generate, edit or upscale."""
+        handlers = {GENERATE: self.generate, EDIT: self.edit, UPSCALE: self.upscale}
+        handler = handlers.get(request.operation)
+        if handler is None:
+            raise BadRequestError(reason=f"unknown operation {request.operation!r}")
+        return handler(request, on_progress=on_progress, should_cancel=should_cancel)
+
+    @classmethod
+    def edit_size(cls, spec: ModelSpec, width: int, height: int) -> str:
+        """The size to ask for when editing a width × height image: its own where the model makes it, else the
+        model's `auto` (which follows the source), else the nearest it allows, else its named size of the closest
+        shape. So an edit keeps its picture's shape without the writer choosing a size."""
+        exact = f"{width}x{height}"
+        if spec.allows_size(exact):
+            return exact
+        if AUTO in spec.sizes:
+            return AUTO
+        return fit(width, height, spec) or spec.initial_size
 
     @sensitive_variables()
     def auth(self) -> dict[str, Any]:
@@ -217,7 +292,8 @@ class Provider:
                 return answer
             except ProviderError as err:
                 err.scrubbed(self.secrets)
-                if billed and err.outcome_unknown:
+                # A gateway's 504/524 means it gave up waiting on the upstream, which may still have made the images.
+                if billed and (err.outcome_unknown or err.status_code in GATEWAY_TIMEOUTS):
                     raise self._maybe_billed(err) from err
                 wait = (
                     None
@@ -258,6 +334,15 @@ class Provider:
                 detail=type(exc).__name__,
                 outcome_unknown=not never_sent(exc),
             ) from exc
+        except requests.exceptions.SSLError as exc:
+            # A certificate or TLS failure does not go away by itself; it may also strike after the request went out.
+            raise UnavailableError(
+                "The secure connection to the provider failed. An admin must check its address and certificate "
+                "in the AI Image Generation settings.",
+                detail=type(exc).__name__,
+                permanent=True,
+                outcome_unknown=True,
+            ) from exc
         except requests.ConnectionError as exc:
             raise UnavailableError(
                 "The provider could not be reached (connection failed or dropped). Try again in a few minutes.",
@@ -292,15 +377,17 @@ class Provider:
 
     def _maybe_billed(self, err: ProviderError) -> UnavailableError:
         """A generation that may have run upstream without our seeing the answer: fail it, never repeat it."""
-        return UnavailableError(
+        unknown = UnavailableError(
             f"{self.label} took the request but the answer never arrived ({err.detail or 'connection lost'}), so it "
             "may have made — and charged for — the images. They cannot be fetched now; use Try again if you still "
             "want them.",
             detail=err.detail,
             permanent=True,
             request_id=err.request_id,
+            status_code=err.status_code,
             upstream_code="outcome_unknown",
         )
+        return unknown.charged()
 
     # --- fan-out and images --------------------------------------------------------------------------------
 
@@ -320,10 +407,20 @@ class Provider:
                 except ProviderError as err:
                     errors.append(err)
         if not results:
-            raise most_significant(errors)
+            raise _with_charges(most_significant(errors), errors)
         merged = merge_results(results)
         merged.errors = errors + merged.errors
         merged.request_ids += [e.request_id for e in errors if e.request_id]
+        for err in errors:
+            if not err.may_have_cost:
+                continue
+            # A failed call the upstream may have billed: its reported use counts; with none, its images are
+            # estimated (imagegen/costs.py), never counted as free.
+            _add_usage(merged.usage, err.usage)
+            if err.cost is not None and merged.cost is not None:
+                merged.cost += err.cost
+            elif not err.usage:
+                merged.uncounted_images += err.images
         return merged
 
     @staticmethod
@@ -376,6 +473,20 @@ class Provider:
             f"{self.connection.base_url}\0{self.connection.api_key}".encode()
         ).hexdigest()[:32]
         return f"imagegen:{self.provider_id}:{what}:{digest}"
+
+
+def _with_charges(reported: ProviderError, errors: Sequence[ProviderError]) -> ProviderError:
+    """The error to report for parallel calls that all failed, carrying what every one of them may have cost."""
+    costly = [e for e in errors if e.may_have_cost]
+    if not costly:
+        return reported
+    usage: dict[str, Any] = {}
+    for err in costly:
+        _add_usage(usage, err.usage)
+    costs = [e.cost for e in costly]
+    reported.charged(usage=usage, cost=None if None in costs else sum(costs, Decimal(0)))  # type: ignore[arg-type]
+    reported.images = sum(e.images for e in costly)
+    return reported
 
 
 def retired_reason(spec: ModelSpec) -> str:

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import ClassVar
 
 REDACTED = "[redacted]"
@@ -51,12 +52,28 @@ class ProviderError(Exception):
         # The request reached the upstream but no answer came back (read timeout, dropped connection): whatever it
         # did, it may have done — and billed.
         self.outcome_unknown = outcome_unknown
+        # The upstream may have charged for this failed call (its outcome is unknown, or it answered 200 with nothing
+        # usable). Such a failure still counts against the budget; what it reported using is kept when known.
+        self.may_have_cost = outcome_unknown
+        self.usage: dict[str, object] = {}
+        self.cost: Decimal | None = None
+        self.images = 0  # how many images the failed call asked for
 
     def __str__(self) -> str:
         return self.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status_code={self.status_code}, request_id={self.request_id!r})"
+
+    def charged(
+        self, *, usage: Mapping[str, object] | None = None, cost: Decimal | None = None
+    ) -> ProviderError:
+        """Mark this failure as one the upstream may have billed (it answered, or it may have), keeping what it
+        reported using; returns the error."""
+        self.may_have_cost = True
+        self.usage = dict(usage or {})
+        self.cost = cost
+        return self
 
     def scrubbed(self, secrets: Iterable[str]) -> ProviderError:
         """Scrub this error in place (message, detail, args) and return it."""

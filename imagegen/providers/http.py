@@ -113,7 +113,8 @@ def read_capped(response: requests.Response, cap: int, *, truncate: bool = False
             if len(body) > cap:
                 raise BadResponseError(reason=f"answer larger than {cap // (1024 * 1024)} MB")
     except requests.RequestException as exc:
-        # The connection dropped mid-body: a truncated answer, worth retrying like any dropped connection.
+        # The connection dropped mid-body: a truncated answer. Retried like any dropped connection, unless the
+        # request is billed (providers/base.py): then the upstream may have made the images, and it is not.
         raise UnavailableError(
             "The connection to the provider dropped while it was answering. Try again.",
             detail=str(exc),
@@ -128,9 +129,8 @@ def never_sent(exc: requests.RequestException) -> bool:
     """True when the request certainly never reached the upstream (no connection was made), so repeating it
     cannot make — or bill for — anything twice. A read timeout or a connection dropped after connecting is not
     such a case: the upstream may be working on it."""
-    if isinstance(
-        exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
-    ):
+    # Not SSLError: urllib3 also raises it for a TLS failure while reading the answer, after the request went out.
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.ProxyError):
         return True
     reason = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause

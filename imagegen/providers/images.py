@@ -51,6 +51,31 @@ def inspect_image(data: bytes) -> ImageInfo:
     return ImageInfo(format=fmt, content_type=CONTENT_TYPES[fmt], width=width, height=height)
 
 
+@dataclass(frozen=True)
+class ImageKind:
+    content_type: str
+    extension: str
+
+
+def image_kind(data: bytes) -> ImageKind:
+    """What an image we hold is, from its header (it was checked when it was stored)."""
+    with Image.open(io.BytesIO(data)) as image:
+        fmt = image.format or "PNG"
+    return ImageKind(CONTENT_TYPES.get(fmt, "image/png"), {"JPEG": "jpg"}.get(fmt, fmt.lower()))
+
+
+def upload_ready(data: bytes) -> bytes:
+    """An image from the library as upstreams take it: PNG, JPEG and WebP as they are, anything else (a GIF) as a
+    PNG of its first frame. The edit APIs take those three formats only."""
+    with Image.open(io.BytesIO(data)) as image:
+        if image.format in ("PNG", "JPEG", "WEBP"):
+            return data
+        image.seek(0)
+        out = io.BytesIO()
+        image.convert("RGBA" if "transparency" in image.info else "RGB").save(out, format="PNG")
+        return out.getvalue()
+
+
 def decode_base64(text: str) -> bytes:
     """Base64 text → bytes without the extra ASCII copy base64.b64decode makes of a str argument.
 

@@ -40,6 +40,7 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
+from .images import image_kind, upload_ready
 from .openai_models import FAMILIES
 from .settings import declare
 
@@ -63,6 +64,9 @@ class OpenAIProvider(Provider):
     families = FAMILIES
     # The model a new dialog starts on, where the key can use it: the current one, not the first listed.
     preferred_model = "gpt-image-2"
+    # The GPT Image families edit, with a mask, through the call that generates: /images/edits with the source as
+    # the first image[] (the mask applies to it). See _generate_call.
+    offers_edits = offers_masks = True
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -155,21 +159,33 @@ class OpenAIProvider(Provider):
         if spec.family.startswith("dall-e"):
             # DALL-E defaults to short-lived URLs; gpt-image models always answer base64 and reject the field.
             body["response_format"] = "b64_json"
-        if request.input_images:
-            answer = self.request(
-                "POST",
-                "/images/edits",
-                data=_form(body),
-                files=_image_files(request.input_images),
-                billed=True,
-            )
-        else:
-            answer = self.request("POST", "/images/generations", json=body, billed=True)
-        items = answer.data.get("data") if isinstance(answer.data, dict) else None
-        if not isinstance(items, list):
-            raise BadResponseError(reason="no image list in the answer", request_id=answer.request_id)
-        images, errors = collect_images(items, self._image, expected=n, request_id=answer.request_id)
-        usage = answer.data.get("usage")
+        uploads = (
+            (upload_ready(request.source_image),) if request.source_image else ()
+        ) + request.input_images
+        try:
+            if uploads:
+                files = _image_files(uploads)
+                if request.mask:
+                    # Already OpenAI's convention (imagegen.masks): a PNG with alpha, the source's size, transparent
+                    # where to repaint. It applies to the first image, the source.
+                    files.append(("mask", ("mask.png", request.mask, "image/png")))
+                answer = self.request("POST", "/images/edits", data=_form(body), files=files, billed=True)
+            else:
+                answer = self.request("POST", "/images/generations", json=body, billed=True)
+        except ProviderError as err:
+            err.images = n
+            raise
+        usage = answer.data.get("usage") if isinstance(answer.data, dict) else None
+        try:
+            items = answer.data.get("data") if isinstance(answer.data, dict) else None
+            if not isinstance(items, list):
+                raise BadResponseError(reason="no image list in the answer", request_id=answer.request_id)
+            images, errors = collect_images(items, self._image, expected=n, request_id=answer.request_id)
+        except ProviderError as err:
+            # It answered 200: the images were made, and billed, even though none of them arrived usable.
+            err.images = n
+            err.charged(usage=usage if isinstance(usage, dict) else {})
+            raise
         return GenerationResult(
             images=images,
             errors=errors,
@@ -230,7 +246,12 @@ def _form(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _image_files(images: tuple[bytes, ...]) -> list[tuple[str, tuple[str, bytes, str]]]:
-    return [("image[]", (f"input-{i}.png", data, "image/png")) for i, data in enumerate(images, start=1)]
+    """`image[]` parts, each named and typed as what it is (a JPEG source is not declared a PNG)."""
+    parts = []
+    for i, data in enumerate(images, start=1):
+        kind = image_kind(data)
+        parts.append(("image[]", (f"input-{i}.{kind.extension}", data, kind.content_type)))
+    return parts
 
 
 def _natural(text: str) -> list[tuple[int, int | str]]:

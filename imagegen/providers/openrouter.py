@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,7 +43,7 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .http import parse_retry_after
-from .images import inspect_image, split_data_url
+from .images import inspect_image, split_data_url, upload_ready
 from .settings import declare
 
 MODELS_TTL = 60 * 60
@@ -110,6 +112,9 @@ class OpenRouterProvider(Provider):
     families = FAMILIES
     # Offered (with the seed's prices) when the live lists cannot be fetched.
     fallback_ids = tuple(FALLBACK_MODELS)
+    # Models that take images edit by instruction, through the call that generates: the source goes first in
+    # input_references (see _images). None takes a mask: the model redraws the whole picture, as the dialog says.
+    offers_edits = True
 
     @classmethod
     def spec_for(cls, model_id: str) -> ModelSpec | None:
@@ -226,24 +231,32 @@ class OpenRouterProvider(Provider):
         body.update(_size_fields(request.size, spec))
         if request.option("seed") is not None:
             body["seed"] = request.option("seed")
-        if request.input_images:
+        if images := _images(request):
             body["input_references"] = [
-                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in request.input_images
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images
             ]
-        answer = self.request("POST", "/images", json=body, check=self._raise_in_body, billed=True)
-        items = answer.data.get("data") if isinstance(answer.data, dict) else None
-        if not isinstance(items, list):
-            raise BadResponseError(reason="no image list in the answer", request_id=_request_id(answer))
-        images, errors = collect_images(
-            items, self._b64_item, expected=request.count, request_id=_request_id(answer)
-        )
+        answer = self._billed_call("/images", body, images=request.count)
+        with _charged_if_unusable(answer, images=request.count):
+            items = answer.data.get("data") if isinstance(answer.data, dict) else None
+            if not isinstance(items, list):
+                raise BadResponseError(reason="no image list in the answer", request_id=_request_id(answer))
+            images, errors = collect_images(
+                items, self._b64_item, expected=request.count, request_id=_request_id(answer)
+            )
         return _result(answer, images, errors)
+
+    def _billed_call(self, path: str, body: dict[str, Any], *, images: int) -> Answer:
+        try:
+            return self.request("POST", path, json=body, check=self._raise_in_body, billed=True)
+        except ProviderError as err:
+            err.images = images
+            raise
 
     def _chat_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
         content: Any = request.prompt
-        if request.input_images:
+        if images := _images(request):
             content = [{"type": "text", "text": request.prompt}] + [
-                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in request.input_images
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images
             ]
         body: dict[str, Any] = {
             "model": spec.id,
@@ -253,13 +266,18 @@ class OpenRouterProvider(Provider):
         }
         if request.option("seed") is not None:
             body["seed"] = request.option("seed")
-        answer = self.request("POST", "/chat/completions", json=body, check=self._raise_in_body, billed=True)
-        try:
-            message = answer.data["choices"][0]["message"]
-            items = message.get("images") or []
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise BadResponseError(reason="no message in the answer", request_id=_request_id(answer)) from exc
-        images, errors = collect_images(items, self._chat_item, expected=1, request_id=_request_id(answer))
+        answer = self._billed_call("/chat/completions", body, images=1)
+        with _charged_if_unusable(answer, images=1):
+            try:
+                message = answer.data["choices"][0]["message"]
+                items = message.get("images") or []
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise BadResponseError(
+                    reason="no message in the answer", request_id=_request_id(answer)
+                ) from exc
+            images, errors = collect_images(
+                items, self._chat_item, expected=1, request_id=_request_id(answer)
+            )
         return _result(answer, images, errors)
 
     def _b64_item(self, item: Any) -> GeneratedImage:
@@ -297,6 +315,12 @@ class OpenRouterProvider(Provider):
         status = code if isinstance(code, int) and 400 <= code < 600 else 502
         err = self.classify_error(status, {"error": error}, "", {})
         err.request_id, err.status_code = _request_id(answer), answer.status
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        cost = _price(usage.get("cost")) if usage.get("cost") is not None else None
+        if cost:
+            # It charged for the failed generation: never again (a retry would bill it twice), and keep the cost.
+            err.permanent = True
+            err.charged(usage=usage, cost=cost)
         raise err
 
     # --- errors ---------------------------------------------------------------------------------------------
@@ -344,9 +368,7 @@ def _spec_from_live(model_id: str, entry: dict[str, Any]) -> ModelSpec:
     spec = spec.replace(
         label=_label(entry.get("name") or model_id),
         images_per_request=int(n.get("max") or 10) if route == IMAGES_API else 1,
-        max_input_images=(known.max_input_images if known and known.max_input_images else 4)
-        if takes_images
-        else 0,
+        max_input_images=_reference_limit(parameters, known) if takes_images else 0,
         edits=takes_images,
         seed=route == CHAT or "seed" in parameters or not parameters,
         extra={
@@ -360,6 +382,22 @@ def _spec_from_live(model_id: str, entry: dict[str, Any]) -> ModelSpec:
     if price is not None:
         spec = spec.replace(price=PerImage(flat=price, source="OpenRouter's model list", as_of=date.today()))
     return spec
+
+
+def _reference_limit(parameters: dict[str, Any], known: ModelSpec | None) -> int:
+    """How many images a model takes: its Images API endpoint's `input_references` maximum where listed, else the
+    catalog's figure, else 4 (a cautious guess: the portraits past it are left out, and the dialog says so)."""
+    listed = parameters.get("input_references")
+    maximum = listed.get("max") if isinstance(listed, dict) else None
+    if isinstance(maximum, int) and not isinstance(maximum, bool) and maximum > 0:
+        return maximum
+    return known.max_input_images if known and known.max_input_images else 4
+
+
+def _images(request: GenerationRequest) -> tuple[bytes, ...]:
+    """The images to send: an edit's source first, then the references (portraits, Reference images)."""
+    source = (upload_ready(request.source_image),) if request.source_image else ()
+    return source + request.input_images
 
 
 def _label(name: str) -> str:
@@ -391,6 +429,19 @@ def _data_url(data: bytes) -> str:
 def _request_id(answer: Answer) -> str | None:
     generation_id = answer.data.get("id") if isinstance(answer.data, dict) else None
     return answer.request_id or (generation_id if isinstance(generation_id, str) else None)
+
+
+@contextmanager
+def _charged_if_unusable(answer: Answer, *, images: int) -> Iterator[None]:
+    """It answered 200, so whatever was made was billed: a failure reading the answer keeps the cost it reported."""
+    try:
+        yield
+    except ProviderError as err:
+        usage = answer.data.get("usage") if isinstance(answer.data, dict) else None
+        usage = usage if isinstance(usage, dict) else {}
+        err.images = images
+        err.charged(usage=usage, cost=_price(usage.get("cost")) if usage.get("cost") is not None else None)
+        raise
 
 
 def _result(answer: Answer, images: list[GeneratedImage], errors: list[ProviderError]) -> GenerationResult:

@@ -28,10 +28,28 @@ ProgressCallback = Callable[[float], None]
 CancelCheck = Callable[[], bool]
 
 
+GENERATE = "generate"
+EDIT = "edit"
+UPSCALE = "upscale"
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """What to ask the upstream for. `options` holds the generation options the model takes beyond size and count
-    (quality, style, seed, steps …), by the names declared in imagegen.options."""
+    (quality, style, seed, steps, strength …), by the names declared in imagegen.options.
+
+    `operation` says what to do, and every provider reads the same fields for it:
+    * "generate": make images from `prompt` (`input_images`, if any, are references: portraits, Reference images);
+    * "edit": change `source_image` as `prompt` says, only where `mask` marks it when there is a mask, with
+      `input_images` as further references; `size` is the result's, chosen for the model from the source's;
+    * "upscale": enlarge `source_image` by `options["factor"]` with the upscaler `model`.
+
+    `mask` is always in one convention, whatever the upstream: a PNG exactly the size of `source_image` whose
+    transparent pixels (alpha under half) mark what to repaint (imagegen.masks normalises it to fully transparent
+    or fully opaque). Each provider converts it to what its upstream reads: OpenAI takes it as it is, the WebUI as
+    white on black (masks.white_on_black), ComfyUI's LoadImage reads its alpha as the MASK (1 where transparent).
+    Empty means the whole image may change.
+    """
 
     model: str
     prompt: str
@@ -41,6 +59,9 @@ class GenerationRequest:
     input_images: tuple[bytes, ...] = ()
     # A stable hash standing for the writer (OpenAI's safety_identifier); never their name.
     user_ref: str = ""
+    operation: str = GENERATE
+    source_image: bytes = b""
+    mask: bytes = b""
 
     def option(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)
@@ -66,6 +87,8 @@ class GenerationResult:
     cost: Decimal | None = None
     request_ids: list[str] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
+    # Images asked for by parallel calls that failed but may have been billed, and reported no usage or cost.
+    uncounted_images: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,14 +116,34 @@ def validate_request(spec: ModelSpec, request: GenerationRequest) -> None:
         problems.append("The prompt is empty.")
     if len(request.prompt) > spec.max_prompt_chars:
         problems.append(f"The prompt is longer than {spec.max_prompt_chars} characters.")
-    problems += generation_options.problems(spec, request.size, request.count, request.options)
-    if len(request.input_images) > spec.max_input_images:
+    problems += generation_options.problems(
+        spec, request.size, request.count, request.options, operation=request.operation
+    )
+    inputs = len(request.input_images)
+    if request.operation == EDIT:
+        problems += _edit_problems(spec, request)
+        # Where the model takes input images, the source is the first of them; img2img engines take it apart.
+        inputs += 1 if spec.max_input_images else 0
+    elif request.operation != GENERATE:
+        problems.append(f"{spec.label} cannot {request.operation} images.")
+    if inputs > spec.max_input_images:
         problems.append(f"{spec.label} takes at most {spec.max_input_images} input images.")
     if problems:
         raise BadRequestError(
             f"{spec.label} cannot do this: {' '.join(problems)} Change the options and try again.",
             detail=" ".join(problems),
         )
+
+
+def _edit_problems(spec: ModelSpec, request: GenerationRequest) -> list[str]:
+    problems = []
+    if not spec.edits:
+        problems.append(f"{spec.label} cannot edit images.")
+    if not request.source_image:
+        problems.append("There is no image to edit.")
+    if request.mask and not spec.masks:
+        problems.append(f"{spec.label} takes no mask (the whole image may change).")
+    return problems
 
 
 def check_failed(err: ProviderError) -> CheckResult:
@@ -164,6 +207,7 @@ def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
         merged.images += result.images
         merged.errors += result.errors
         merged.request_ids += result.request_ids
+        merged.uncounted_images += result.uncounted_images
         _add_usage(merged.usage, result.usage)
     return merged
 

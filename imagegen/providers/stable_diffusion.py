@@ -10,6 +10,7 @@ optional that a server lacks is left out rather than failing the provider.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
+from imagegen import masks
 from imagegen.catalog import (
     SELF_HOSTED_MAX_PER_JOB,
     ModelFamily,
@@ -28,10 +30,11 @@ from imagegen.catalog import (
     SizeRule,
     parse_size,
 )
-from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS, DEFAULT_STRENGTH
 from imagegen.pricing import FREE
 
 from .base import (
+    Answer,
     CancelCheck,
     CheckResult,
     GeneratedImage,
@@ -52,6 +55,20 @@ logger = logging.getLogger(__name__)
 # The WebUI's model list changes when someone drops a file in; a minute keeps validation honest and cheap.
 MODELS_TTL = 60
 _PROGRESS_TIMEOUT = 5.0
+# Inpainting: a few pixels of blur let the repainted part blend in; "original" starts it from what was there, so
+# an instruction such as "make her hair silver" changes the hair rather than inventing a new one.
+MASK_BLUR = 4
+INPAINT_FROM_ORIGINAL = 1
+# The upscalers a WebUI usually has, best for illustrations first; any other it lists comes after these.
+PREFERRED_UPSCALERS = [
+    "R-ESRGAN 4x+ Anime6B",
+    "R-ESRGAN 4x+",
+    "ESRGAN_4x",
+    "SwinIR 4x",
+    "LDSR",
+    "Lanczos",
+    "Nearest",
+]
 
 # Multiples of 8 (the latent is 1/8 of the image); 256-2048 keeps SD 1.5 and SDXL usable without letting one
 # request exhaust a consumer GPU's memory.
@@ -69,6 +86,10 @@ CHECKPOINT = ModelSpec(
     seed=True,
     steps=True,
     cfg_scale=True,
+    # img2img: any checkpoint edits, inpaints within a mask (white = repaint), and takes a strength.
+    edits=True,
+    masks=True,
+    strength=True,
     price=FREE,
 )
 # Every checkpoint the WebUI has installed is a model; the title is its id.
@@ -91,6 +112,8 @@ class StableDiffusionProvider(Provider):
     families = FAMILIES
     models_cache = "sd-models"
     poll_interval: float = 1.0
+    offers_edits = offers_masks = True  # img2img, with a mask
+    offers_upscale = True  # extra-single-image, with an upscaler from the WebUI's list
 
     @sensitive_variables()
     def auth(self) -> dict[str, Any]:
@@ -205,6 +228,47 @@ class StableDiffusionProvider(Provider):
             request.model, lists=bool(request.option("sampler") or request.option("scheduler"))
         )
         validate_request(spec, request)
+        body = self._body(spec, request)
+        with self._watch(on_progress, should_cancel):
+            # Not repeated once sent: a batch longer than the timeout would otherwise occupy the GPU three times.
+            answer = self.request("POST", "/sdapi/v1/txt2img", json=body, billed=True)
+        return self._images(spec, request, body, answer)
+
+    def edit(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """img2img: the source as the init image, the strength as denoising strength, and the mask converted to
+        the WebUI's convention (white = repaint). Blur and fill are fixed at what suits a painted mask."""
+        spec = self._checkpoint(
+            request.model, lists=bool(request.option("sampler") or request.option("scheduler"))
+        )
+        validate_request(spec, request)
+        body = self._body(spec, request)
+        body.update(
+            init_images=[_b64(request.source_image)],
+            denoising_strength=request.option("strength", DEFAULT_STRENGTH),
+            resize_mode=0,  # just resize to width × height (the source's own size, or its nearest allowed)
+            include_init_images=False,
+        )
+        if request.mask:
+            body.update(
+                mask=_b64(masks.white_on_black(request.mask)),
+                mask_blur=MASK_BLUR,
+                inpainting_fill=INPAINT_FROM_ORIGINAL,
+                # The whole picture is the context, so the repainted part matches its light and scale.
+                inpaint_full_res=False,
+                inpainting_mask_invert=0,
+            )
+        with self._watch(on_progress, should_cancel):
+            answer = self.request("POST", "/sdapi/v1/img2img", json=body, billed=True)
+        return self._images(spec, request, body, answer)
+
+    def _body(self, spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
+        """What txt2img and img2img share: the prompt, size, sampling and the checkpoint for this request only."""
         steps = request.option("steps", DEFAULT_STEPS)
         width, height = parse_size(request.size) or (0, 0)
         body: dict[str, Any] = {
@@ -224,9 +288,13 @@ class StableDiffusionProvider(Provider):
             body["sampler_name"] = request.option("sampler")
         if request.option("scheduler"):
             body["scheduler"] = request.option("scheduler")
-        with self._watch(on_progress, should_cancel):
-            # Not repeated once sent: a batch longer than the timeout would otherwise occupy the GPU three times.
-            answer = self.request("POST", "/sdapi/v1/txt2img", json=body, billed=True)
+        return body
+
+    def _images(
+        self, spec: ModelSpec, request: GenerationRequest, body: dict[str, Any], answer: Answer
+    ) -> GenerationResult:
+        """The images of a txt2img or img2img answer, with their seeds and infotexts."""
+        steps = body["steps"]
         data = answer.data if isinstance(answer.data, dict) else {}
         items = data.get("images")
         if not isinstance(items, list):
@@ -262,6 +330,56 @@ class StableDiffusionProvider(Provider):
             if answer.request_id
             else [],  # a proxy's id, when one is in front
             usage={},
+        )
+
+    # --- upscaling ------------------------------------------------------------------------------------------
+
+    def upscalers(self) -> list[str]:
+        """The WebUI's upscalers that enlarge (not "None"), the usual best first."""
+        names = [n for n in self._names("upscalers", "/sdapi/v1/upscalers") if n != "None"]
+        return sorted(names, key=lambda n: PREFERRED_UPSCALERS.index(n) if n in PREFERRED_UPSCALERS else 99)
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """extra-single-image: enlarge by the factor (`upscaling_resize`, resize_mode 0) with a listed upscaler.
+        The name is checked against the list first: A1111 fails late on an unknown one, SD.Next refuses it."""
+        factor = request.option("factor")
+        if factor not in self.upscale_factors:
+            raise BadRequestError(
+                f"Upscale makes images {' or '.join(f'{f}×' for f in self.upscale_factors)} as large; "
+                f"{factor!r} is not one of them."
+            )
+        if request.model not in self.upscalers():
+            raise BadRequestError(
+                f"The WebUI has no upscaler named “{request.model}”. Choose one it lists, or ask an admin."
+            )
+        if not request.source_image:
+            raise BadRequestError("There is no image to upscale.")
+        body = {
+            "image": _b64(request.source_image),
+            "resize_mode": 0,
+            "upscaling_resize": factor,
+            "upscaler_1": request.model,
+            "show_extras_results": True,
+        }
+        with self._watch(on_progress, should_cancel):
+            answer = self.request("POST", "/sdapi/v1/extra-single-image", json=body, billed=True)
+        data = answer.data if isinstance(answer.data, dict) else {}
+        images, errors = collect_images(
+            [data.get("image")],
+            lambda b64: self.image_from_base64(b64, extra={"upscaler": request.model, "factor": factor}),
+            expected=1,
+            request_id=answer.request_id,
+        )
+        return GenerationResult(
+            images=images,
+            errors=errors,
+            request_ids=[answer.request_id] if answer.request_id else [],
         )
 
     # --- progress and cancelling ----------------------------------------------------------------------------
@@ -356,6 +474,10 @@ class StableDiffusionProvider(Provider):
             err.message = f"The Stable Diffusion WebUI failed ({message or f'HTTP {status}'}). Try again; if it keeps failing, tell an admin."
             return err
         return super().classify_error(status, body, text, headers)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _drain(pairs: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:

@@ -12,7 +12,7 @@ from ..config import get_config
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
 from ..services import model_label as label_of_model
-from ..usage import format_usd
+from ..usage import cost_text
 
 register = template.Library()
 
@@ -77,19 +77,4 @@ def model_label(job: GenerationJob) -> str:
 @register.filter
 def cost_summary(job: GenerationJob) -> str:
     """The estimate before, and once the job is over, what it actually cost and how we know."""
-    Source = GenerationJob.CostSource
-    if job.cost_source == Source.FREE or (job.estimated_cost == 0 and job.actual_cost in (None, 0)):
-        return "free (self-hosted)"
-    if job.estimated_cost is None:
-        estimate = "estimate unknown"
-    elif job.estimate_assumed:
-        estimate = f"about {format_usd(job.estimated_cost)} assumed (the price is unknown)"
-    else:
-        estimate = f"estimate {format_usd(job.estimated_cost)}"
-    if not job.is_finished:
-        return estimate
-    if job.actual_cost is None:
-        if job.images_made == 0 and job.status != GenerationJob.Status.CANCELLED:
-            return f"{estimate} · nothing charged"
-        return f"{estimate} · cost unknown"
-    return f"{estimate} · cost {format_usd(job.actual_cost)}, {job.get_cost_source_display()}"
+    return cost_text(job)

@@ -138,13 +138,18 @@ def shot(page: Page, name: str, *, full_page: bool = False) -> None:
 TEST_OPENAI_KEY = "sk-e2e-standin-key-0123456789"
 
 
-def point_app_at(standin: StandinClient, monkeypatch: pytest.MonkeyPatch, *, openai_key: str | None) -> None:
+def point_app_at(
+    standin: StandinClient, monkeypatch: pytest.MonkeyPatch, *, openai_key: str | None, comfyui: bool = False
+) -> None:
     """Configure the app's upstreams through its normal settings: the live server reads os.environ per request,
-    and the worker copies it when it is spawned. OpenRouter stays unconfigured (it needs a key we do not give)."""
+    and the worker copies it when it is spawned. OpenRouter stays unconfigured (it needs a key we do not give), and
+    ComfyUI (switched on by its endpoint) only where a test asks for it."""
     from django.core.cache import cache
 
     env = standin.env()
     env.pop("AI_IMAGE_OPENROUTER_BASE_URL")
+    if not comfyui:
+        env.pop("AI_IMAGE_COMFYUI_ENDPOINT")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     if openai_key:

@@ -64,6 +64,7 @@ def upstream(monkeypatch: pytest.MonkeyPatch):
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-upstream-key-123")
         monkeypatch.delenv("AI_IMAGE_OPENROUTER_BASE_URL")  # OpenRouter stays unconfigured: two providers
+        monkeypatch.delenv("AI_IMAGE_COMFYUI_ENDPOINT")  # and ComfyUI, where a test does not ask for it
         cache.clear()  # providers cache model lists per base URL
         yield server
         cache.clear()

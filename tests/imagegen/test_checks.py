@@ -17,7 +17,7 @@ from imagegen.checks import check_environment
         (
             "AI_IMAGE_DEFAULT_PROVIDER",
             "dalle",
-            "AI_IMAGE_DEFAULT_PROVIDER: 'dalle' is not a provider: use one of openai, openrouter, stable-diffusion",
+            "AI_IMAGE_DEFAULT_PROVIDER: 'dalle' is not a provider: use one of openai, openrouter, stable-diffusion, comfyui",
         ),
         (
             "AI_IMAGE_SD_ENDPOINT",
@@ -32,9 +32,13 @@ from imagegen.checks import check_environment
         (
             "AI_IMAGE_OPENROUTER_TIMEOUT",
             "1.5",
-            "AI_IMAGE_OPENROUTER_TIMEOUT: '1.5' is not a whole number of seconds, at least 1",
+            "AI_IMAGE_OPENROUTER_TIMEOUT: '1.5' is not a whole number of seconds, 1 to 3600",
         ),
-        ("AI_IMAGE_DAILY_LIMIT", "lots", "AI_IMAGE_DAILY_LIMIT: 'lots' is not a whole number"),
+        (
+            "AI_IMAGE_DAILY_LIMIT",
+            "lots",
+            "AI_IMAGE_DAILY_LIMIT: 'lots' is not a whole number up to 1,000,000",
+        ),
         (
             "AI_IMAGE_MONTHLY_BUDGET",
             "$5",

@@ -137,7 +137,7 @@ def test_set_a_key_as_an_argument_works_but_suggests_stdin(db):
         (("set", "enabled", "maybe"), "enabled: 'maybe' is not a boolean: use true or false."),
         (("set", "default_provider", "dall-e"), "default_provider: 'dall-e' is not a provider"),
         (("set", "sd.endpoint", "127.0.0.1:7860"), "sd.endpoint: '127.0.0.1:7860' is not an http(s) URL."),
-        (("set", "openai.timeout", "0"), "openai.timeout: '0' is not a whole number of seconds, at least 1."),
+        (("set", "openai.timeout", "0"), "openai.timeout: '0' is not a whole number of seconds, 1 to 3600."),
         (("set", "monthly_budget", "-3"), "monthly_budget: '-3' is not an amount in USD"),
         (
             ("set", "openai.base_url", "https://x.example/" + "a" * 600),

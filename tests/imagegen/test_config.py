@@ -37,6 +37,17 @@ PRECEDENCE = {
     "sd.endpoint": ("http://sd-webui:7860", "http://127.0.0.1:7860", "http://127.0.0.1:7860", ""),
     "sd.api_key": ("user:pw", "token-env", "token-env", ""),
     "sd.timeout": (600, "200", 200, 300),
+    "comfyui.enabled": (False, "on", True, False),
+    "comfyui.endpoint": ("http://comfyui:8188", "http://127.0.0.1:8188", "http://127.0.0.1:8188", ""),
+    "comfyui.api_key": ("proxy:pw", "proxy-token", "proxy-token", ""),
+    "comfyui.timeout": (900, "600", 600, 300),
+    "comfyui.workflow": (
+        {"9": {"class_type": "SaveImage", "inputs": {}}},
+        '{"3": {"class_type": "KSampler"}}',
+        {"3": {"class_type": "KSampler"}},
+        None,
+    ),
+    "comfyui.workflow_inputs": ("prompt = 6.text", "prompt = 12.text", "prompt = 12.text", ""),
     "daily_limit": (5, "10", 10, None),
     "monthly_budget": (Decimal("12.50"), "30", Decimal("30.00"), None),
     "unknown_price": ("allow", "refuse", "refuse", "refuse"),
@@ -163,7 +174,7 @@ def test_sd_api_key_alone_does_not_enable_stable_diffusion(db, monkeypatch):
             {"OPENAI_API_KEY": "sk-x", "AI_IMAGE_OPENAI_TIMEOUT": "soon"},
             {},
             "openai",
-            "AI_IMAGE_OPENAI_TIMEOUT: 'soon' is not a whole number of seconds, at least 1",
+            "AI_IMAGE_OPENAI_TIMEOUT: 'soon' is not a whole number of seconds, 1 to 3600",
         ),
     ],
 )
@@ -280,3 +291,21 @@ def test_display(db, monkeypatch, env, name, shown):
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     assert get_config().setting(name).display() == shown
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 5000, "99999999", "3601", "0", "-5", "1.5", "1e3"])
+def test_a_timeout_that_is_no_plain_number_of_seconds_fails_closed(db, monkeypatch, raw):
+    """Digits of other scripts pass isdigit() but not int(); a huge timeout breaks every socket. Neither may crash."""
+    monkeypatch.setenv("AI_IMAGE_OPENAI_TIMEOUT", raw)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    status = get_config().provider_status("openai")
+    assert (
+        not status.available and "AI_IMAGE_OPENAI_TIMEOUT" in status.reason and "1 to 3600" in status.reason
+    )
+
+
+def test_the_saved_settings_never_show_their_keys_in_a_repr(db):
+    from imagegen.saved_settings import load_saved
+
+    save_admin(openai_api_key="sk-never-in-a-repr-0123456789")
+    assert "sk-never-in-a-repr" not in repr(load_saved())

@@ -14,7 +14,8 @@ from imagegen.config import get_config
 from imagegen.limits import LimitReached, check_limits, spend_this_month
 from imagegen.models import GenerationJob, ModelPrice
 from imagegen.providers import model_spec
-from imagegen.services import user_reference
+from imagegen.services import job_run, user_reference
+from imagegen.usage import cost_text
 
 Source = GenerationJob.CostSource
 GPT2 = "gpt-image-2.6-sunburst"
@@ -191,3 +192,79 @@ def test_a_read_timeout_on_a_generation_reaches_the_upstream_exactly_once(
     assert job.status == "failed" and job.error_class == "unavailable"
     assert "may have made — and charged for — the images" in job.error_message
     assert len(upstream.requests("/v1/images/generations")) == 1
+    # It may have been billed: it counts, at its estimate, in the budget and the reports — never as $0.
+    assert job.may_have_cost and (job.actual_cost, job.cost_source) == (job.estimated_cost, Source.ESTIMATE)
+    assert spend_this_month() == job.estimated_cost > 0
+    assert f"cost ${job.actual_cost}, estimated (nothing better was reported)" in cost_text(job)
+
+
+# --- Jobs the upstream may have billed without an image -----------------------------------------------------------
+
+OPENAI = "https://api.openai.com/v1"
+
+
+@pytest.fixture
+def openai_job(db, monkeypatch, project, editor, fresh_cache):
+    """A queued gpt-image-2 job for 2 low-quality images against a replayed OpenAI."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-billing-0123456789")
+    estimate = costs.estimate_cost(
+        spec("gpt-image-2"), size="1024x1024", quality="low", count=2, prompt_chars=1
+    )
+    job = GenerationJob.objects.create(
+        user=editor, project=project, provider="openai", model="gpt-image-2", prompt="p", composed_prompt="p",
+        options={"size": "1024x1024", "quality": "low", "count": 2}, images_requested=2, estimated_cost=estimate,
+    )  # fmt: skip
+    return job
+
+
+def test_an_answer_with_nothing_usable_keeps_the_cost_its_tokens_say(openai_job, rsps):
+    usage = {
+        "input_tokens": 8,
+        "input_tokens_details": {"text_tokens": 8, "image_tokens": 0},
+        "output_tokens": 1400,
+    }
+    rsps.post(
+        f"{OPENAI}/images/generations", json={"data": [{"b64_json": "bm90IGFuIGltYWdl"}] * 2, "usage": usage}
+    )
+    job = job_run(job_id=openai_job.pk)
+    assert (job.status, job.error_class, job.images_made) == ("failed", "bad_response", 0)
+    assert job.may_have_cost and job.cost_source == Source.TOKENS
+    assert job.actual_cost == Decimal(
+        "0.0421"
+    )  # 8×5 + 1,400×30 millionths: what it charged for the bad images
+    assert spend_this_month() == job.actual_cost
+
+
+def test_a_gateway_timeout_on_a_generation_is_not_repeated_and_may_have_cost(openai_job, rsps):
+    rsps.post(f"{OPENAI}/images/generations", status=504, body="upstream request timeout")
+    job = job_run(job_id=openai_job.pk, sleep=lambda s: None)
+    assert len(rsps.calls) == 1
+    assert job.status == "failed" and job.may_have_cost and job.actual_cost == job.estimated_cost
+    assert "may have made — and charged for" in job.error_message
+
+
+def test_a_worker_that_died_mid_job_leaves_a_job_that_counts(openai_job):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from imagegen.recovery import jobs_fail_stuck
+
+    long_ago = timezone.now() - timedelta(minutes=10)
+    GenerationJob.objects.filter(pk=openai_job.pk).update(
+        status="running", started_at=long_ago, heartbeat_at=long_ago
+    )
+    assert jobs_fail_stuck() == 1
+    job = GenerationJob.objects.get(pk=openai_job.pk)
+    assert job.status == "failed" and job.may_have_cost
+    assert spend_this_month() == job.estimated_cost  # the estimate counts: its request may have been billed
+    assert "may have been charged" in cost_text(job)
+
+
+def test_a_job_refused_before_anything_was_made_costs_nothing(openai_job, rsps):
+    refusal = {"error": {"message": "Your request was rejected.", "type": "image_generation_user_error",
+                         "param": None, "code": "moderation_blocked"}}  # fmt: skip
+    rsps.post(f"{OPENAI}/images/generations", status=400, json=refusal)
+    job = job_run(job_id=openai_job.pk)
+    assert job.status == "failed" and not job.may_have_cost and job.actual_cost is None
+    assert spend_this_month() == 0 and "nothing charged" in cost_text(job)

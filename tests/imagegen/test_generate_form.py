@@ -221,3 +221,14 @@ def test_a_stale_hidden_provider_is_replaced_by_the_one_offered(project):
     assert form.options().provider == "stable-diffusion"
     unbound = make_form(project, initial={"provider": "openai"}, providers=("stable-diffusion",))
     assert 'value="stable-diffusion"' in str(unbound["provider"])
+
+
+@pytest.mark.parametrize("typed", ["1600x2560", "1600 x 2560", "1600×2560", "1600X2560"])
+def test_a_custom_size_is_estimated_as_the_job_will_ask_for_it(project, typed):
+    """However the writer types it, the estimate (and so the budget check) is for the size the job will request."""
+    data = {"provider": "openai", "model": "gpt-image-2", "prompt": "A cover", "size": "custom", "custom_size": typed,
+            "quality": "high", "count": "1"}  # fmt: skip
+    live = make_form(project, data)
+    assert live.estimated_cost == Decimal("0.7501")  # before validation: the live estimate while typing
+    assert live.is_valid(), live.errors
+    assert live.options().size == "1600x2560" and live.estimated_cost == Decimal("0.7501")

@@ -171,13 +171,18 @@ def test_a_job_whose_heartbeat_stopped_is_failed_however_long_a_live_one_runs(up
     assert GenerationJob.objects.get(pk=just_started.pk).status == "running"
 
 
-def test_a_reference_image_goes_upstream_where_the_model_takes_images(
-    upstream, client_for, project, media_item
+def test_subject_and_reference_images_go_upstream_where_the_model_takes_images(
+    upstream, client_for, project, media_item, owner
 ):
+    from media_library.services import media_item_create_from_bytes
     from projects.models import Element
+    from tests.fixtures_projects import image_bytes
 
+    portrait, _ = media_item_create_from_bytes(
+        project=project, data=image_bytes(size=(96, 128), color=(9, 80, 200)), created_by=owner
+    )
     compass = Element.objects.create(project=project, kind="item", name="The Compass", image=media_item)
-    mira = Element.objects.create(project=project, kind="character", name="Mira", image=media_item)
+    mira = Element.objects.create(project=project, kind="character", name="Mira", image=portrait)
     job = submit(client_for("editor"), project, provider="openai", model="gpt-image-1", size="1024x1024",
                  quality="low", count="1", **{f"element_{compass.pk}": "reference",
                                              f"element_{mira.pk}": "subject"})  # fmt: skip
@@ -185,9 +190,8 @@ def test_a_reference_image_goes_upstream_where_the_model_takes_images(
     job.refresh_from_db()
     assert job.status == "succeeded", job.error_message
     (sent,) = upstream.requests("/v1/images/edits")
-    assert [f["size"] for f in sent["body"]["_files"]] == [
-        media_item.size_bytes
-    ]  # the reference's, not the subject's
+    # The Subject's portrait first, then the Reference's image (imagegen/portraits.py).
+    assert [f["size"] for f in sent["body"]["_files"]] == [portrait.size_bytes, media_item.size_bytes]
     assert "Reference: The Compass, an item." in sent["body"]["prompt"]
     assert upstream.requests("/v1/images/generations") == []
 

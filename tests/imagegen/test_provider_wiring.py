@@ -425,7 +425,7 @@ def test_models_stable_diffusion_lists_the_checkpoints(
         "    qualities: none to choose",
         "    styles: none to choose",
         "    images per job: up to 8",
-        "    edits: no",
+        "    edits: yes, with a painted mask",
         "    price: free (self-hosted)",
     ]
     assert "  sd_xl_base_1.0.safetensors [31e35c80fc]: sd_xl_base_1.0 — available" in out
@@ -459,7 +459,10 @@ def test_models_without_a_provider_lists_every_available_one(
 def test_models_unknown_provider_exits_2(db: None, rsps: responses.RequestsMock) -> None:
     error, _ = run_failing("models", "midjourney")
     assert error.returncode == 2
-    assert str(error) == "Unknown provider 'midjourney': use one of openai, openrouter, stable-diffusion."
+    assert (
+        str(error)
+        == "Unknown provider 'midjourney': use one of openai, openrouter, stable-diffusion, comfyui."
+    )
 
 
 def test_models_unavailable_provider_says_why_and_exits_1(db: None, rsps: responses.RequestsMock) -> None:

@@ -226,4 +226,16 @@ def test_error_reports_hide_the_posted_keys(admin_client):
         "openai_api_key_new",
         "openrouter_api_key_new",
         "sd_api_key_new",
+        "comfyui_api_key_new",
     }
+
+
+def test_credentials_in_a_saved_address_never_come_back_to_the_page(admin_client):
+    """An endpoint may carry a proxy's user and token; after saving they are shown masked, and saving the page
+    again as it came keeps the real address."""
+    secret_url = "http://alice:hunter2-token@sd-webui:7860"
+    save(admin_client, sd_endpoint=secret_url)
+    html = admin_client.get(CHANGE_URL).content.decode()
+    assert "hunter2-token" not in html and "http://alice:********@sd-webui:7860" in html
+    save(admin_client, sd_endpoint="http://alice:********@sd-webui:7860", sd_timeout="90")
+    assert (admin_value("sd.endpoint"), admin_value("sd.timeout")) == (secret_url, 90)

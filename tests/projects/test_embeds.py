@@ -119,3 +119,31 @@ def test_an_appended_embed_is_found_and_removed_again(body: str, media_id: int, 
     with_embed = embeds.append_embed(body, media_id, caption)
     assert media_id in embeds.embedded_ids(with_embed)
     assert media_id not in embeds.embedded_ids(embeds.remove_embeds(with_embed, media_id))
+
+
+# --- Line endings: a browser sends a textarea's lines with CRLF -------------------------------------------------
+
+
+def test_embeds_in_a_body_with_crlf_line_endings_are_found_rendered_and_removed() -> None:
+    body = "Intro\r\n\r\n[[image:1|Dawn]]\r\nmore\r\n\r\n[[image:2]]\r\n"
+    assert embeds.embedded_ids(body) == [1, 2]
+    html = embeds.render_body(body, [fake_item(1), fake_item(2)], url_for)
+    assert html.count('class="doc-figure"') == 2 and "Image removed" not in html
+    assert "<figcaption>Dawn</figcaption>" in html
+    assert embeds.embedded_ids(embeds.remove_embeds(body, 1)) == [2]
+
+
+def test_a_document_saved_from_a_browser_shows_its_image(project, media_item, client_for) -> None:
+    from django.urls import reverse
+
+    from projects.models import Document
+
+    client = client_for("editor")
+    body = f"Intro\r\n\r\n[[image:{media_item.pk}]]\r\nmore"
+    client.post(
+        reverse("projects:document_create", args=[project.slug]), {"title": "Ch 1", "body": body, "order": 1}
+    )
+    document = Document.objects.get(title="Ch 1")
+    assert "\r" not in document.body  # stored with plain newlines
+    page = client.get(document.get_absolute_url()).content.decode()
+    assert 'class="doc-figure"' in page and "Image removed" not in page

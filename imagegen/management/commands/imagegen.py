@@ -6,13 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from imagegen.cli import Subcommand, housekeeping_cmds, job_cmds, provider_cmds, settings_cmds
+from imagegen.cli import Subcommand, housekeeping_cmds, iterate_cmds, job_cmds, provider_cmds, settings_cmds
 
 # Every subcommand, in help order. A new topic is a module in imagegen/cli/ plus one line here.
 SUBCOMMANDS: list[Subcommand] = [
     *settings_cmds.SUBCOMMANDS,
     *provider_cmds.SUBCOMMANDS,
     *job_cmds.SUBCOMMANDS,
+    *iterate_cmds.SUBCOMMANDS,
     *housekeeping_cmds.SUBCOMMANDS,
 ]
 

@@ -7,6 +7,7 @@ stand-in's own (tests.standin.wire_bodies): the replayed answers and the stand-i
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, ClassVar
 
@@ -14,10 +15,17 @@ import responses
 from responses import matchers
 
 from imagegen.providers import GenerationRequest
+from tests.standin import comfyui_nodes
 from tests.standin.wire_bodies import (
     FAILURE_FOR_ERROR_CLASS,
     a1111_failure,
     a1111_images_body,
+    comfyui_failure,
+    comfyui_history_success,
+    comfyui_image_ref,
+    comfyui_prompt_accepted,
+    comfyui_system_stats,
+    comfyui_value_not_in_list,
     openai_failure,
     openai_image_body,
     openai_models_body,
@@ -54,6 +62,13 @@ class ProviderCase:
     def prepare(self, rsps: responses.RequestsMock) -> None:
         """Register what the provider asks before generating (model lists)."""
 
+    def prepare_check(self, rsps: responses.RequestsMock) -> None:
+        """Register what check() asks after `check_url` (nothing, for most)."""
+
+    def prepare_models(self, rsps: responses.RequestsMock) -> None:
+        """Register what models() asks: by default what generating asks first."""
+        self.prepare(rsps)
+
     def success(self, images_b64: list[str]) -> Any:
         raise NotImplementedError
 
@@ -87,6 +102,10 @@ class OpenAICase(ProviderCase):
     check_body: ClassVar[Any] = openai_models_body(["gpt-image-2", "gpt-4o"])
     model = "gpt-image-2"
     authorization = "Bearer sk-test-openai-0123456789abcdef"
+
+    def prepare_models(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(self.check_url, json=self.check_body)
+
     errors: ClassVar[dict[str, ErrorReply]] = {
         kind: tuple(openai_failure(name, model="gpt-image-2", key="sk-test-openai-0123456789abcdef"))  # type: ignore[misc]
         for kind, name in FAILURE_FOR_ERROR_CLASS.items()
@@ -199,4 +218,85 @@ class StableDiffusionCase(ProviderCase):
         return a1111_images_body(images_b64, {"prompt": "A lighthouse at dusk"}, info)
 
 
-CASES = [OpenAICase(), OpenRouterCase(), StableDiffusionCase()]
+COMFYUI_CHECKPOINTS = ["v1-5-pruned-emaonly.safetensors", "sd_xl_base_1.0.safetensors"]
+COMFYUI_PROMPT_ID = "6e4d8b0c-2f51-4d7a-9a3e-1c0b7f5e2a10"
+
+
+def comfyui_node_body(class_type: str, **lists: list[str]) -> dict[str, Any]:
+    """`GET /object_info/{class}` for the built-in workflow's nodes, as the stand-in describes them, with `lists`
+    (ckpt_name=…, sampler_name=…) replacing the server's combo lists."""
+    nodes = comfyui_nodes.node_definitions(COMFYUI_CHECKPOINTS, list(comfyui_nodes.UPSCALE_MODELS), [])
+    definition = comfyui_nodes.object_info(nodes[class_type])
+    required = definition["input"]["required"]
+    for name, values in lists.items():
+        required[name] = [values, *required[name][1:]]
+    return {class_type: definition}
+
+
+class ComfyUICase(ProviderCase):
+    provider_id = "comfyui"
+    base_url = "http://comfyui.local:8188"
+    api_key = "writer:s3cret-passw0rd"  # a proxy in front asking for HTTP Basic
+    generate_url = "http://comfyui.local:8188/prompt"
+    check_url = "http://comfyui.local:8188/system_stats"
+    model = COMFYUI_CHECKPOINTS[0]
+    authorization = "Basic d3JpdGVyOnMzY3JldC1wYXNzdzByZA=="  # base64("writer:s3cret-passw0rd")
+
+    check_body: ClassVar[Any] = comfyui_system_stats()
+    # What a proxy in front answers (ComfyUI has no auth or limits of its own), and ComfyUI's own refusal of a graph.
+    FAILURES: ClassVar[dict[str, str]] = {
+        "authentication": "unauthorized", "rate_limited": "rate_limit", "unavailable": "unavailable",
+    }  # fmt: skip
+    REFUSAL: ClassVar[ErrorReply] = tuple(  # type: ignore[assignment]
+        comfyui_value_not_in_list("3", "KSampler", "sampler_name", "euler_x", ["euler"], "9")
+    )
+    errors: ClassVar[dict[str, ErrorReply]] = {
+        # A proxy's page as text: the suite also replays these bodies as JSON (a string), as a check answer.
+        **{
+            kind: comfyui_failure(name)._replace(body=comfyui_failure(name).body.decode())
+            for kind, name in FAILURES.items()
+        },  # type: ignore[misc]
+        "bad_request": REFUSAL,
+    }
+
+    def failure(self, kind: str, retry_after: float) -> ErrorReply:
+        if kind == "bad_request":
+            return self.REFUSAL
+        return tuple(comfyui_failure(self.FAILURES[kind], retry_after=retry_after))  # type: ignore[return-value]
+
+    def request(self, **changes: Any) -> GenerationRequest:
+        return super().request(**{"size": "512x512", **changes})
+
+    def prepare_check(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(
+            f"{self.base_url}/object_info/CheckpointLoaderSimple",
+            json=comfyui_node_body("CheckpointLoaderSimple"),
+        )
+
+    def prepare_models(self, rsps: responses.RequestsMock) -> None:
+        rsps.get(
+            f"{self.base_url}/object_info/CheckpointLoaderSimple",
+            json=comfyui_node_body("CheckpointLoaderSimple"),
+        )
+        rsps.get(f"{self.base_url}/object_info/KSampler", json=comfyui_node_body("KSampler"))
+
+    def success(self, images_b64: list[str]) -> Any:
+        return comfyui_prompt_accepted(COMFYUI_PROMPT_ID, 0)
+
+    def add_success(
+        self, rsps: responses.RequestsMock, images_b64: list[str] | None = None, **kw: Any
+    ) -> None:
+        """Queued, finished (the history lists the images), and each image served by /view."""
+        images_b64 = images_b64 or [TINY_PNG_B64]
+        super().add_success(rsps, images_b64, **kw)
+        refs = [comfyui_image_ref(f"Inkweld_{i + 1:05}_.png") for i in range(len(images_b64))]
+        rsps.get(
+            f"{self.base_url}/history/{COMFYUI_PROMPT_ID}",
+            json=comfyui_history_success(COMFYUI_PROMPT_ID, {"9": refs}),
+        )
+        for ref, data in zip(refs, images_b64, strict=True):
+            rsps.get(f"{self.base_url}/view", body=base64.b64decode(data), content_type="image/png",
+                     match=[matchers.query_param_matcher(ref)])  # fmt: skip
+
+
+CASES = [OpenAICase(), OpenRouterCase(), StableDiffusionCase(), ComfyUICase()]

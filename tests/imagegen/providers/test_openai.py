@@ -7,6 +7,7 @@ import threading
 from datetime import date
 
 import pytest
+import requests
 import responses
 from django.core.cache import cache
 
@@ -339,3 +340,19 @@ def test_keys_echoed_by_the_upstream_are_scrubbed(rsps, provider, on):
     with pytest.raises(ProviderError) as caught:
         provider.generate(GenerationRequest(model="gpt-image-2", prompt="p"))
     assert CASE.api_key not in caught.value.detail and "[redacted]" in caught.value.detail
+
+
+def test_a_parallel_call_that_may_have_been_billed_is_counted_not_dropped(rsps, provider, on):
+    """Three DALL·E 3 calls: two answer, one times out after sending. Its image may have been made and billed."""
+    on(date(2026, 3, 1))
+    calls = iter(range(3))
+
+    def answer(request):
+        if next(calls) == 1:
+            raise requests.exceptions.ReadTimeout("read timed out")
+        return 200, {}, json.dumps(ok(TINY_PNG_B64))
+
+    rsps.add_callback(responses.POST, GENERATIONS, callback=answer, content_type="application/json")
+    result = provider.generate(GenerationRequest(model="dall-e-3", prompt="p", count=3))
+    assert len(result.images) == 2 and result.uncounted_images == 1
+    assert [e.upstream_code for e in result.errors] == ["outcome_unknown"]

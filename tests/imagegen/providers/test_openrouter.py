@@ -228,3 +228,15 @@ def test_check_reports_a_used_up_limit(rsps, provider):
 
 def test_model_lists_are_shared_between_fixtures():
     assert {m["id"] for m in OPENROUTER_IMAGE_MODELS["data"]} <= {m["id"] for m in OPENROUTER_MODELS["data"]}
+
+
+def test_a_failure_inside_a_200_that_was_charged_is_kept_and_never_repeated(rsps, provider, sleeps):
+    """OpenRouter charged for a generation that then failed: no retry (it would bill twice), the cost stays."""
+    CASE.prepare(rsps)
+    failed = {"id": "gen-9", "error": {"code": 502, "message": "Provider returned error"},
+              "usage": {"prompt_tokens": 10, "completion_tokens": 0, "cost": 0.0123}}  # fmt: skip
+    rsps.post(f"{BASE}/images", json=failed)
+    with pytest.raises(ProviderError) as caught:
+        provider.generate(GenerationRequest(model=CASE.model, prompt="p"))
+    assert len(rsps.calls) == 3 and sleeps == []  # the two lists, then one generation
+    assert caught.value.may_have_cost and caught.value.cost == Decimal("0.0123")

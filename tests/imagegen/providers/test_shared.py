@@ -141,6 +141,17 @@ def test_a_connection_dropped_after_sending_is_never_repeated(case, rsps, sleeps
 
 
 @each_provider
+def test_a_tls_failure_is_never_repeated_and_may_have_cost(case, rsps, sleeps):
+    """urllib3 raises SSLError for a TLS failure while reading the answer too, after the request went out."""
+    case.prepare(rsps)
+    rsps.post(case.generate_url, body=requests.exceptions.SSLError("EOF occurred in violation of protocol"))
+    with pytest.raises(ProviderError) as caught:
+        make(case, sleeps).generate(case.request())
+    assert caught.value.permanent and caught.value.may_have_cost
+    assert len(generation_calls(rsps, case)) == 1 and sleeps == []
+
+
+@each_provider
 @pytest.mark.parametrize(
     "before_sending",
     [
@@ -209,6 +220,7 @@ def test_one_bad_image_keeps_the_good_ones(case, rsps, sleeps):
 @each_provider
 def test_check_ok(case, rsps, sleeps):
     rsps.get(case.check_url, json=case.check_body)
+    case.prepare_check(rsps)
     result = make(case, sleeps).check()
     assert result.ok and result.status == "ok" and result.reason
 
@@ -233,9 +245,7 @@ def test_check_unreachable(case, rsps, sleeps):
 
 @each_provider
 def test_models_are_model_options(case, rsps, sleeps):
-    case.prepare(rsps)
-    if case.provider_id == "openai":
-        rsps.get(case.check_url, json=case.check_body)
+    case.prepare_models(rsps)
     options = make(case, sleeps).models()
     assert options and all(isinstance(o, ModelOption) for o in options)
     assert case.model in {o.id for o in options if o.available}

@@ -1,0 +1,689 @@
+"""ComfyUI, self-hosted: a graph of nodes in "API format", queued with `POST /prompt` and followed until it ends.
+
+Models are the checkpoints ComfyUI lists for the workflow's loader (`/object_info/CheckpointLoaderSimple` for the
+built-in text-to-image workflow). Our options are written into the graph's node inputs; an admin may paste a
+workflow of their own and say which input takes which option (comfyui_workflow.py: the graphs, the mapping and what
+a server's nodes would refuse). It is checked against the server's nodes when saved (`check_workflow`), naming the
+node.
+
+A prompt is followed on the websocket `/ws?clientId=` (progress) while someone watches, and by polling
+`/history/{prompt_id}`, which alone is enough: proxies often refuse websockets. `comfyui.timeout` bounds the
+whole wait, queue included; a prompt given up on, or cancelled, is taken off the queue or interrupted, so the GPU
+does not work for nobody. ComfyUI has no auth of its own: the key is for a proxy in front (`user:password` →
+HTTP Basic, anything else → Bearer).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import websocket
+from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
+
+from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, parse_size
+from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS, MAX_SEED
+
+from .base import (
+    CancelCheck,
+    CheckResult,
+    GenerationRequest,
+    GenerationResult,
+    ProgressCallback,
+    Provider,
+    check_failed,
+    collect_images,
+    validate_request,
+)
+from .comfyui_workflow import (
+    WORKFLOW_HELP,
+    WORKFLOW_INPUTS_HELP,
+    Workflow,
+    WorkflowProblem,
+    by_node_id,
+    choices_of,
+    describe_problems,
+    input_spec,
+    load_workflow,
+    workflow_problems,
+)
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    ProviderError,
+    UnavailableError,
+)
+from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
+from .settings import Declared, declare
+from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
+
+logger = logging.getLogger(__name__)
+
+MODELS_TTL = 60  # node lists change when someone drops a file in; a minute keeps validation honest and cheap
+HISTORY_EVERY = 5.0  # with the websocket: /history is still asked this often, in case a message was missed
+_QUICK = 5.0  # websocket handshake, /queue and /interrupt: a person is waiting on them
+
+# Same latent space rules as a WebUI's checkpoints: sizes in multiples of 8, the same limits.
+CHECKPOINT = SD_CHECKPOINT.replace(provider_id="comfyui")
+# Every checkpoint ComfyUI lists is a model: its file name is the id, and without the extension its label.
+FAMILIES = (
+    ModelFamily(
+        key="checkpoint",
+        label="Checkpoint",
+        pattern=r"(?s).+",
+        template=CHECKPOINT,
+        label_for=lambda match: re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", "", match.group(0)),
+    ),
+)
+
+
+class CancelledError(ProviderError):
+    """The prompt was interrupted or taken off ComfyUI's queue before it made its images."""
+
+    error_class = "cancelled"
+    default_permanent = True
+
+
+def check_workflow(value: Any, connection: Any) -> str:
+    """`comfyui.workflow` on save: the pasted graph against the server's nodes ("" when it fits)."""
+    return ComfyUIProvider(connection).workflow_problem(graph=value)
+
+
+def check_workflow_inputs(value: Any, connection: Any) -> str:
+    """`comfyui.workflow_inputs` on save: the mapping against the workflow and the server's nodes."""
+    provider = ComfyUIProvider(connection)
+    if value not in (None, "") and provider._setting("workflow") in (None, "", {}):
+        return "Workflow inputs describe a workflow of your own: set the ComfyUI workflow first."
+    return provider.workflow_problem(inputs=value)
+
+
+_UNSET: Any = object()
+
+
+# --- The provider -------------------------------------------------------------------------------------------------
+
+
+class ComfyUIProvider(Provider):
+    provider_id = "comfyui"
+    label = "ComfyUI"
+    settings = declare(
+        "comfyui",
+        "ComfyUI",
+        url_key="endpoint",
+        credential="endpoint",
+        url_help="ComfyUI's address, e.g. http://127.0.0.1:8188, or the proxy in front of it.",
+        key_help="Optional, for a proxy in front: user:password (sent as HTTP Basic), or a token (sent as Bearer).",
+        timeout=300,
+        extra=(
+            Declared("workflow", "json", "ComfyUI workflow", None, help=WORKFLOW_HELP, check=check_workflow),
+            Declared(
+                "workflow_inputs",
+                "text",
+                "ComfyUI workflow inputs",
+                "",
+                help=WORKFLOW_INPUTS_HELP,
+                check=check_workflow_inputs,
+            ),
+        ),
+    )
+    families = FAMILIES
+    poll_interval: float = 1.0
+
+    @sensitive_variables()
+    def auth(self) -> dict[str, Any]:
+        """A proxy's credential, read as a WebUI's is: user:password → HTTP Basic, anything else → Bearer."""
+        user, colon, password = self.connection.api_key.partition(":")
+        return {"auth": (user, password)} if colon else super().auth()
+
+    # --- the workflow from the settings ------------------------------------------------------------------------
+
+    def _setting(self, key: str) -> Any:
+        """An extra declared setting (workflow, workflow_inputs) as the connection carries it; None when unset."""
+        extra = getattr(self.connection, "extra", None)
+        return extra.get(key) if isinstance(extra, Mapping) else None
+
+    def workflow(self, *, graph: Any = _UNSET, inputs: Any = _UNSET) -> Workflow:
+        """The workflow in use; raises BadRequestError (for an admin) when the admin's cannot be used."""
+        try:
+            return load_workflow(
+                self._setting("workflow") if graph is _UNSET else graph,
+                self._setting("workflow_inputs") if inputs is _UNSET else inputs,
+            )
+        except WorkflowProblem as problem:
+            raise BadRequestError(
+                f"The ComfyUI workflow in the AI Image Generation settings cannot be used: {problem} "
+                "An admin must fix it.",
+                detail=str(problem),
+                upstream_code="workflow_invalid",
+            ) from None
+
+    def workflow_problem(self, *, graph: Any = _UNSET, inputs: Any = _UNSET) -> str:
+        """Why the workflow (with `graph` / `inputs` in place of the saved ones) does not fit the server, or ""."""
+        try:
+            workflow = load_workflow(
+                self._setting("workflow") if graph is _UNSET else graph,
+                self._setting("workflow_inputs") if inputs is _UNSET else inputs,
+            )
+        except WorkflowProblem as problem:
+            return str(problem)
+        try:
+            definitions = {kind: self.node_info(kind, fresh=True) for kind in self._classes(workflow)}
+        except ProviderError as err:
+            return (
+                f"ComfyUI could not be asked about its nodes, so the workflow is not checked: {err.message}"
+            )
+        return describe_problems(workflow_problems(workflow, definitions))
+
+    @staticmethod
+    def _classes(workflow: Workflow) -> list[str]:
+        return sorted({node["class_type"] for node in workflow.graph.values()})
+
+    # --- models -------------------------------------------------------------------------------------------------
+
+    def node_info(self, class_type: str, *, fresh: bool = False) -> dict[str, Any] | None:
+        """A node class as `/object_info/{class}` describes it (cached a minute), or None if the server lacks it."""
+        key = self.cache_key(f"comfyui-node:{class_type}")
+        cached = None if fresh else cache.get(key)
+        if cached is not None:
+            return cached or None
+        answer = self.request("GET", f"/object_info/{class_type}", retry=False, timeout=self.quick_timeout)
+        if not isinstance(answer.data, dict):
+            raise BadResponseError(reason="the node description is not an object")
+        definition = answer.data.get(class_type)
+        definition = definition if isinstance(definition, dict) else {}
+        cache.set(key, definition, MODELS_TTL)
+        return definition or None
+
+    def choices(self, workflow: Workflow, option: str, *, fresh: bool = False) -> tuple[str, ...]:
+        """The server's list for the input `option` goes to (checkpoints, samplers …); () when it has none."""
+        targets = workflow.inputs.get(option)
+        if not targets:
+            return ()
+        node_id, name = targets[0]
+        definition = self.node_info(workflow.class_of(node_id), fresh=fresh)
+        return tuple(choices_of(input_spec(definition, name)) or ()) if definition else ()
+
+    def checkpoints(self, *, fresh: bool = False) -> tuple[str, ...]:
+        return self.choices(self.workflow(), "checkpoint", fresh=fresh)
+
+    def cached_models(self) -> list[ModelOption] | None:
+        try:
+            workflow = self.workflow()
+        except ProviderError:
+            return None
+        node_id, _ = workflow.inputs["checkpoint"][0]
+        if cache.get(self.cache_key(f"comfyui-node:{workflow.class_of(node_id)}")) is None:
+            return None
+        return self.models()
+
+    def _spec(self, checkpoint: str, workflow: Workflow, *, lists: bool = True) -> ModelSpec:
+        """A checkpoint's rules, offering only the options the workflow takes; with `lists`, the server's
+        samplers and schedulers to choose from."""
+        spec = FAMILIES[0].spec_for(checkpoint)
+        assert spec is not None  # the family takes any non-empty name
+        takes = workflow.takes
+        changes: dict[str, Any] = {
+            "negative_prompt": takes("negative_prompt"),
+            "seed": takes("seed"),
+            "steps": takes("steps"),
+            "cfg_scale": takes("cfg_scale"),
+        }
+        if not (takes("width") and takes("height")):
+            changes.update(sizes=(AUTO,), size_rule=None, default_size=AUTO)  # the workflow's own size
+        if not takes("count"):
+            changes.update(images_per_request=1, max_images_per_job=1)
+        if lists:
+            for option, attribute in (("sampler", "samplers"), ("scheduler", "schedulers")):
+                try:
+                    changes[attribute] = self.choices(workflow, option)
+                except ProviderError:
+                    changes[attribute] = ()  # the workflow's own still works; only the choice is missing
+        return spec.replace(**changes)
+
+    def models(self) -> list[ModelOption]:
+        try:
+            workflow = self.workflow()
+            names = self.choices(workflow, "checkpoint")
+        except ProviderError as err:
+            logger.info("comfyui: no checkpoint list: %s", err.error_class)
+            return []  # checkpoints exist only on the server; check() says why
+        return [ModelOption.from_spec(self._spec(name, workflow), source="live") for name in names]
+
+    def check(self) -> CheckResult:
+        try:
+            stats = self.request("GET", "/system_stats", retry=False, timeout=self.quick_timeout).data
+            workflow = self.workflow()
+            names = self.choices(workflow, "checkpoint", fresh=True)
+        except ProviderError as err:
+            if err.upstream_code in {"auth_required", "auth_rejected", "not_comfyui", "workflow_invalid"}:
+                return CheckResult(False, err.upstream_code, err.message)
+            return check_failed(err)
+        if not names:
+            return CheckResult(
+                False,
+                "no_checkpoints",
+                "ComfyUI answers but lists no checkpoints. An admin must put a model in its models/checkpoints "
+                "folder (or the folder the workflow's loader reads).",
+            )
+        if workflow.own and (problem := self.workflow_problem()):
+            return CheckResult(
+                False, "workflow_invalid", f"The ComfyUI workflow does not fit the server: {problem}"
+            )
+        system = stats.get("system") if isinstance(stats, dict) else None
+        version = system.get("comfyui_version") if isinstance(system, dict) else None
+        which = f"ComfyUI {version}" if version else "ComfyUI"
+        own = " with the admin's workflow" if workflow.own else ""
+        return CheckResult(True, "ok", f"{which} answers{own}; {len(names)} checkpoint(s) installed.")
+
+    # --- generation ---------------------------------------------------------------------------------------------
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> GenerationResult:
+        workflow = self.workflow()
+        # Sampler and scheduler are checked against the server's own lists (fetched only when one is chosen).
+        spec = self._spec(
+            request.model, workflow, lists=bool(request.option("sampler") or request.option("scheduler"))
+        )
+        validate_request(spec, request)
+        width, height = parse_size(request.size) or (None, None)
+        seed = request.option("seed")
+        if seed is None and workflow.takes("seed"):
+            seed = secrets.randbelow(MAX_SEED + 1)  # recorded on each image, so it can be repeated
+        values = {
+            "checkpoint": request.model,
+            "prompt": request.prompt,
+            "negative_prompt": request.option("negative_prompt"),
+            "width": width,
+            "height": height,
+            "count": request.count,
+            "seed": seed,
+            "steps": request.option("steps", DEFAULT_STEPS),
+            "cfg_scale": request.option("cfg_scale", DEFAULT_CFG_SCALE),
+            "sampler": request.option("sampler"),
+            "scheduler": request.option("scheduler"),
+        }
+        graph = workflow.fill(values)
+        client_id = uuid.uuid4().hex
+        # The websocket only brings progress: opened when someone watches, and never needed.
+        socket = self._open_socket(client_id) if on_progress is not None else None
+        try:
+            # Not repeated once sent: ComfyUI would run it twice.
+            answer = self.request(
+                "POST", "/prompt", json={"prompt": graph, "client_id": client_id}, billed=True
+            )
+            prompt_id = answer.data.get("prompt_id") if isinstance(answer.data, dict) else None
+            if not isinstance(prompt_id, str) or not prompt_id:
+                raise BadResponseError(reason="ComfyUI queued the prompt without saying its id")
+            watch = _Watch(prompt_id, samplers=[n for n, node in graph.items() if "steps" in node["inputs"]])
+            entry = self._follow(watch, socket, on_progress, should_cancel)
+        finally:
+            if socket is not None:
+                socket.close()
+        if watch.cancel_requested:
+            # Cancelled as the writer asked (whatever ComfyUI got done meanwhile): no image is wanted now, and the
+            # job records the cancel itself (services sees cancel_requested). Returned, so that it does.
+            return GenerationResult(errors=[self._cancelled(prompt_id, asked=True)], request_ids=[prompt_id])
+        assert entry is not None  # only a cancelled prompt leaves the queue without a history entry
+        self._raise_for_failure(entry, prompt_id)  # interrupted by someone on the server: this job failed
+        recorded = {
+            "checkpoint": request.model,
+            **{k: values[k] for k in ("steps", "cfg_scale", "sampler", "scheduler") if workflow.takes(k)},
+            "prompt_id": prompt_id,
+        }
+        refs = _image_refs(entry.get("outputs"))
+        images, errors = collect_images(
+            enumerate(refs),
+            lambda pair: self.image_from_bytes(
+                self._view(pair[1]),
+                seed=seed,
+                extra={**recorded, "batch_index": pair[0]},
+            ),
+            expected=request.count,
+            request_id=prompt_id,
+        )
+        return GenerationResult(images=images, errors=errors, cost=None, request_ids=[prompt_id], usage={})
+
+    # --- following a prompt -------------------------------------------------------------------------------------
+
+    def _follow(
+        self,
+        watch: _Watch,
+        socket: _Socket | None,
+        on_progress: ProgressCallback | None,
+        should_cancel: CancelCheck | None,
+    ) -> dict[str, Any] | None:
+        """Wait for the prompt's history entry; None when it left the queue unrun (cancelled while pending)."""
+        deadline = time.monotonic() + self.timeout
+        ask_history, next_history = True, 0.0
+        while True:
+            if ask_history:
+                entry = self._history(watch.prompt_id)
+                if entry is not None:
+                    return entry
+                next_history = time.monotonic() + HISTORY_EVERY
+            if should_cancel is not None and (watch.cancel_requested or should_cancel()):
+                watch.cancel_requested = True
+                if self._stop(watch) == "gone":
+                    return self._history(watch.prompt_id)  # it may have ended just before; else it never ran
+            if time.monotonic() > deadline:
+                self._stop(watch)
+                raise UnavailableError(
+                    f"ComfyUI did not finish within {round(self.timeout)} seconds (its queue may be long), so the "
+                    "request was withdrawn. Try again later, or ask an admin to raise the ComfyUI timeout.",
+                    permanent=True,
+                    request_id=watch.prompt_id,
+                    upstream_code="timeout",
+                )
+            if socket is not None and socket.alive:
+                ended = socket.listen(self.poll_interval, watch, on_progress)
+                ask_history = ended or time.monotonic() >= next_history
+            else:
+                self.sleep(self.poll_interval)
+                ask_history = True
+
+    def _history(self, prompt_id: str) -> dict[str, Any] | None:
+        answer = self.request("GET", f"/history/{prompt_id}", timeout=self.quick_timeout)
+        entry = answer.data.get(prompt_id) if isinstance(answer.data, dict) else None
+        return entry if isinstance(entry, dict) else None
+
+    def _stop(self, watch: _Watch) -> str:
+        """Take the prompt off the queue, or interrupt it if it runs: "pending", "running" or "gone"."""
+        try:
+            queue = self.request("GET", "/queue", retry=False, timeout=_QUICK).data
+        except ProviderError as err:
+            logger.warning("comfyui: cannot read the queue to cancel: %s", err.error_class)
+            return "running"
+        running, pending = (_queued_ids(queue, key) for key in ("queue_running", "queue_pending"))
+        try:
+            if watch.prompt_id in pending:
+                self.request(
+                    "POST", "/queue", json={"delete": [watch.prompt_id]}, retry=False, timeout=_QUICK
+                )
+                return "pending"
+            if watch.prompt_id in running:
+                if not watch.interrupt_sent:
+                    # With its id, a newer ComfyUI stops only this prompt; an older one stops whatever runs,
+                    # which the queue just said is ours.
+                    self.request(
+                        "POST", "/interrupt", json={"prompt_id": watch.prompt_id}, retry=False, timeout=_QUICK
+                    )
+                    watch.interrupt_sent = True
+                return "running"
+        except ProviderError as err:
+            logger.warning("comfyui: cancelling failed: %s", err.error_class)
+            return "running"
+        return "gone"
+
+    # --- reading the outcome ------------------------------------------------------------------------------------
+
+    def _cancelled(self, prompt_id: str, *, asked: bool) -> CancelledError:
+        if asked:
+            message = "The generation was cancelled; ComfyUI stopped it."
+        else:
+            message = (
+                "Someone stopped this generation on the ComfyUI server. Use Try again if you still want it."
+            )
+        return CancelledError(message, request_id=prompt_id, upstream_code="interrupted")
+
+    def _raise_for_failure(self, entry: dict[str, Any], prompt_id: str) -> None:
+        """An execution error or an interruption in the history entry, as our error classes."""
+        status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+        for message in status.get("messages") or []:
+            if not (isinstance(message, list) and len(message) == 2 and isinstance(message[1], dict)):
+                continue
+            event, data = message
+            if event == "execution_interrupted":
+                raise self._cancelled(prompt_id, asked=False)
+            if event == "execution_error":
+                raise self._execution_error(data, prompt_id)
+        if status.get("status_str") == "error":
+            raise UnavailableError(
+                "ComfyUI could not run the workflow and did not say why. Try again; if it keeps failing, tell an admin.",
+                request_id=prompt_id,
+                permanent=True,
+            )
+
+    def _execution_error(self, data: dict[str, Any], prompt_id: str) -> ProviderError:
+        where = f"node {data.get('node_id')} ({data.get('node_type')})"
+        kind = str(data.get("exception_type") or "error")
+        text = str(data.get("exception_message") or "").strip()
+        first = text.splitlines()[0][:300] if text else kind
+        out_of_memory = "OutOfMemory" in kind or "out of memory" in text.lower()
+        if out_of_memory:
+            message = (
+                f"ComfyUI ran out of GPU memory at {where}: {first}. Try a smaller size or fewer images."
+            )
+        else:
+            message = f"ComfyUI failed at {where}: {first}. Try again; if it keeps failing, tell an admin."
+        return UnavailableError(
+            message,
+            detail=f"{kind}: {text[:500]}",
+            permanent=True,  # the same graph fails the same way; and it is never run twice unasked
+            request_id=prompt_id,
+            upstream_code="out_of_memory" if out_of_memory else "execution_error",
+        )
+
+    @sensitive_variables()
+    def _view(self, ref: dict[str, str]) -> bytes:
+        """One output image's bytes from `/view`; a failure is this image's (BadResponseError), not the job's."""
+        auth = self.auth()
+        params = {
+            "filename": ref.get("filename", ""),
+            "subfolder": ref.get("subfolder", ""),
+            "type": ref.get("type", "output"),
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.session.get(
+                    self.url("/view"), params=params, stream=True, timeout=self.quick_timeout,
+                    headers=auth.get("headers", {}), auth=auth.get("auth"),
+                )  # fmt: skip
+                if response.status_code == 200:
+                    return bytes(read_capped(response, MAX_IMAGE_BYTES))
+                body, text = error_text(read_capped(response, MAX_ERROR_BYTES, truncate=True))
+                err = self.classify_error(response.status_code, body, text, response.headers)
+            except requests.RequestException as exc:
+                err = UnavailableError(detail=type(exc).__name__)
+            except UnavailableError as exc:
+                err = exc
+            wait = None if err.permanent else self.retry_policy.delay(attempt, err.retry_after)
+            if wait is None:
+                raise BadResponseError(
+                    reason=f"image {params['filename']} could not be fetched ({err.detail or err.error_class})"
+                ).scrubbed(self.secrets)
+            self.sleep(wait)
+
+    # --- the websocket ------------------------------------------------------------------------------------------
+
+    @sensitive_variables()
+    def _open_socket(self, client_id: str) -> _Socket | None:
+        url = re.sub(r"^http", "ws", self.connection.base_url) + f"/ws?clientId={client_id}"
+        headers = [f"User-Agent: {self.session.headers.get('User-Agent', '')}"]
+        auth = self.auth()
+        if "auth" in auth:
+            token = base64.b64encode(":".join(auth["auth"]).encode()).decode()
+            headers.append(f"Authorization: Basic {token}")
+        for name, value in auth.get("headers", {}).items():
+            headers.append(f"{name}: {value}")
+        try:
+            ws = websocket.create_connection(
+                url, timeout=min(_QUICK, self.quick_timeout), header=headers, suppress_origin=True
+            )
+        except (websocket.WebSocketException, OSError) as exc:
+            # A proxy refusing websockets is common: polling /history does the job without progress.
+            logger.info("comfyui: no websocket (%s); following by polling", type(exc).__name__)
+            return None
+        return _Socket(ws)
+
+    # --- errors -------------------------------------------------------------------------------------------------
+
+    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+        if status == 400 and isinstance(body, dict) and "node_errors" in body:
+            reason = _refusal(body)
+            return BadRequestError(
+                f"ComfyUI refused the workflow: {reason}. Change the options and try again; if it keeps "
+                "happening, tell an admin.",
+                detail=reason[:500],
+                upstream_code="node_errors",
+            )
+        if status == 401:
+            if self.connection.api_key:
+                return AuthenticationError(
+                    "The proxy in front of ComfyUI rejected the credentials. An admin must fix the ComfyUI key "
+                    "(user:password or a token) in the AI Image Generation settings.",
+                    detail=text[:200],
+                    upstream_code="auth_rejected",
+                )
+            return AuthenticationError(
+                "ComfyUI sits behind a proxy that asks for credentials. An admin must set the ComfyUI key "
+                "(user:password or a token) in the AI Image Generation settings.",
+                detail=text[:200],
+                upstream_code="auth_required",
+            )
+        if status == 404:
+            return UnavailableError(
+                "The ComfyUI endpoint answers, but not as ComfyUI. An admin must check the endpoint URL.",
+                permanent=True,
+                upstream_code="not_comfyui",
+            )
+        err = super().classify_error(status, body, text, headers)
+        if status >= 500 and not isinstance(err, AuthenticationError):
+            err.message = (
+                f"ComfyUI (or the proxy in front) failed with HTTP {status}. Try again in a few minutes."
+            )
+        return err
+
+
+def _refusal(body: dict[str, Any]) -> str:
+    """A /prompt 400 in a line: each failing node with its reasons, else the error's own message."""
+    reasons = []
+    node_errors = body.get("node_errors")
+    for node_id, failed in sorted(
+        (node_errors if isinstance(node_errors, dict) else {}).items(), key=lambda i: by_node_id(i[0])
+    ):
+        if not isinstance(failed, dict):
+            continue
+        details = "; ".join(
+            f"{e.get('message')}: {e.get('details')}" if e.get("details") else str(e.get("message"))
+            for e in failed.get("errors") or []
+            if isinstance(e, dict)
+        )
+        reasons.append(f"node {node_id} ({failed.get('class_type')}): {details or 'invalid'}")
+    if reasons:
+        return "; ".join(reasons)[:1000]
+    error = body.get("error")
+    if isinstance(error, dict):
+        return f"{error.get('message')}" + (f" ({error['details']})" if error.get("details") else "")
+    return str(error or "the workflow is invalid")
+
+
+def _queued_ids(queue: Any, key: str) -> set[str]:
+    items = queue.get(key) if isinstance(queue, dict) else None
+    return {str(item[1]) for item in items or [] if isinstance(item, list) and len(item) > 1}
+
+
+def _image_refs(outputs: Any) -> list[dict[str, str]]:
+    """The images the prompt made, in node then batch order: saved ones, else previews (not both of one image)."""
+    refs = [
+        ref
+        for node_id in sorted(outputs if isinstance(outputs, dict) else {}, key=by_node_id)
+        if isinstance(outputs[node_id], dict)
+        for ref in outputs[node_id].get("images") or []
+        if isinstance(ref, dict) and isinstance(ref.get("filename"), str)
+    ]
+    saved = [r for r in refs if r.get("type", "output") == "output"]
+    return saved or refs
+
+
+@dataclass
+class _Watch:
+    """One prompt being followed: its sampler nodes (for progress) and whether we asked it to stop."""
+
+    prompt_id: str
+    samplers: list[str]
+    cancel_requested: bool = False  # should_cancel said so
+    interrupt_sent: bool = False
+    reported: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # sampler node → its share done
+
+    def progress(self, node: str, value: Any, maximum: Any) -> float | None:
+        """The whole prompt's progress from one node's steps: each sampler an equal share, never backwards."""
+        if not (isinstance(value, int | float) and isinstance(maximum, int | float) and maximum > 0):
+            return None
+        if self.samplers and node not in self.samplers:
+            return None  # an upscaler's or a decoder's own steps are not the picture's progress
+        self.steps[node] = min(1.0, value / maximum)
+        fraction = sum(self.steps.values()) / max(len(self.samplers), len(self.steps), 1)
+        self.reported = max(self.reported, min(fraction, 0.99))  # 1.0 is when the images are in
+        return self.reported
+
+
+class _Socket:
+    """ComfyUI's websocket for one client id: progress of our prompt, and the word that it ended."""
+
+    def __init__(self, ws: websocket.WebSocket) -> None:
+        self.ws = ws
+        self.alive = True
+
+    def listen(self, seconds: float, watch: _Watch, on_progress: ProgressCallback | None) -> bool:
+        """Read messages for up to `seconds`; True once the prompt ended (history can be read)."""
+        until = time.monotonic() + seconds
+        for message in self._messages(until):
+            if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
+                continue
+            kind, data = message.get("type"), message["data"]
+            if data.get("prompt_id") != watch.prompt_id:
+                continue
+            if kind == "progress" and on_progress is not None:
+                fraction = watch.progress(str(data.get("node")), data.get("value"), data.get("max"))
+                if fraction is not None:
+                    on_progress(fraction)
+            elif kind in ("execution_success", "execution_error", "execution_interrupted") or (
+                kind == "executing" and data.get("node") is None
+            ):
+                return True
+        return False
+
+    def _messages(self, until: float) -> Iterator[Any]:
+        while self.alive and (left := until - time.monotonic()) > 0:
+            try:
+                self.ws.settimeout(left)
+                frame = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                return
+            except (websocket.WebSocketException, OSError) as exc:
+                logger.info("comfyui: websocket lost (%s); following by polling", type(exc).__name__)
+                self.alive = False
+                return
+            if isinstance(frame, str):  # binary frames are previews
+                try:
+                    yield json.loads(frame)
+                except ValueError:
+                    continue
+
+    def close(self) -> None:
+        self.alive = False
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            self.ws.close()
+
+
+__all__ = ["CancelledError", "ComfyUIProvider", "check_workflow", "check_workflow_inputs"]
