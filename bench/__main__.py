@@ -1,6 +1,6 @@
 """`python -m bench [figure ...]`: run the figures (all by default), print the table, write the JSON.
 
-Figures: overhead fanout responsiveness scale memory throughput. `--quick` runs fewer repetitions.
+Figures: overhead fanout responsiveness scale memory throughput workers. `--quick` runs fewer repetitions.
 Only a full run (every figure, no --quick) writes the committed docs/bench/latest.json; a partial or quick run
 writes bench/results/latest.json (git-ignored) unless --out says otherwise.
 """
@@ -25,6 +25,7 @@ from . import (
     fig4_scale,
     fig5_memory,
     fig6_throughput,
+    fig7_workers,
 )
 from .harness import REPO, Stack, ignore_signal, worker_interval
 from .results import Figure
@@ -36,8 +37,9 @@ FIGURES = {
     "throughput": (fig6_throughput.run, {"rounds": 3}, {"rounds": 1}),
     "responsiveness": (fig3_responsiveness.run, {"rounds": 5}, {"rounds": 1}),
     "memory": (fig5_memory.run, {"runs": 3}, {"runs": 1}),
+    "workers": (fig7_workers.run, {"rounds": 3}, {"rounds": 1}),
 }
-ORDER = ["overhead", "fanout", "responsiveness", "scale", "memory", "throughput"]
+ORDER = ["overhead", "fanout", "responsiveness", "scale", "memory", "throughput", "workers"]
 OUT = REPO / "docs" / "bench" / "latest.json"  # the README's numbers: full runs only
 SCRATCH_OUT = REPO / "bench" / "results" / "latest.json"  # git-ignored: partial and quick runs
 

@@ -316,6 +316,7 @@ class Stack:
     start_worker: bool = True
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="inkweld-bench-")))
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: dict[int, Path] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     base: str = ""
     slug: str = ""
@@ -434,13 +435,21 @@ class Stack:
 
     def spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         assert self.log_dir is not None
-        log = (self.log_dir / f"{name}-{len(self.processes)}.log").open("wb")
+        path = self.log_dir / f"{name}-{len(self.processes)}.log"
+        log = path.open("wb")
         process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own commands
         log.close()
         self.processes.append(process)
+        self.logs[process.pid] = path
         return process
 
-    def start_db_worker(self, interval: float | None = None, name: str = "worker") -> subprocess.Popen[bytes]:
+    def log_path(self, process: subprocess.Popen[bytes]) -> Path:
+        return self.logs[process.pid]
+
+    def start_db_worker(
+        self, interval: float | None = None, name: str = "worker", verbosity: int = 0
+    ) -> subprocess.Popen[bytes]:
+        """A `manage.py db_worker`; its log is log_path(process). Verbosity 1 logs "Starting worker" when it polls."""
         interval = worker_interval() if interval is None else interval
         return self.spawn(
             name,
@@ -453,7 +462,7 @@ class Stack:
                 "--no-startup-delay",
                 "--no-reload",
                 "--verbosity",
-                "0",
+                str(verbosity),
             ],
         )
 

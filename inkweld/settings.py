@@ -175,6 +175,36 @@ STORAGES = {
     },
 }
 
+# --- Media storage: local files, or S3-compatible object storage ------------------------------------------------
+# Naming a bucket moves media (uploads, thumbnails, generation candidates) to S3-compatible storage through
+# django-storages. Its settings keep django-storages' own names and are read from environment variables of the
+# same names; unset ones fall through to django-storages' and boto3's defaults (boto3 also finds an instance role).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+# The server, e.g. http://seaweedfs:8333 (none: AWS itself).
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_SESSION_TOKEN = env.str("AWS_SESSION_TOKEN", default="") or None
+AWS_LOCATION = env.str("AWS_LOCATION", default="")  # a folder inside the bucket, when the bucket is shared
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None  # "path" for some servers
+# Fixed, not configurable: what keeps media private and makes the bucket behave as the disk does.
+# Never overwrite: like FileSystemStorage, a taken name gets a new one. Two writers saving the same picture at once
+# must each get their own object, or the loser's clean-up (media_library.services) would delete the winner's file.
+AWS_S3_FILE_OVERWRITE = False
+AWS_DEFAULT_ACL = None  # objects take the bucket's policy, which must be private (no ACL makes them public)
+AWS_QUERYSTRING_AUTH = True  # any URL django-storages makes is signed; the app itself never hands one out
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+AWS_S3_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # a served file past this spools to a temporary file, not memory
+if AWS_STORAGE_BUCKET_NAME:
+    # Media bytes always pass through the app's access checks (media_library.serving); see the README's Deploy.
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+    if MEDIA_SENDFILE_HEADER:
+        raise ImproperlyConfigured(
+            "MEDIA_SENDFILE_HEADER lets the proxy send media files from the local disk, but media is in the "
+            f"bucket {AWS_STORAGE_BUCKET_NAME!r}: unset MEDIA_SENDFILE_HEADER."
+        )
+
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
@@ -182,7 +212,30 @@ TASKS = {
     }
 }
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://inkweld")}
+# --- Cache: per process by default, shared with CACHE_URL ----------------------------------------------------------
+# Model lists, the dialogs' poll budget and the worker's once-a-minute stuck-job sweep live here (login lockouts are
+# in the database). With several web processes or hosts they must be shared: CACHE_URL=redis://host:6379/N (Django's
+# own Redis backend). Empty (as .env.example leaves it) means the default.
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://inkweld")}
+if "KEY_PREFIX" not in CACHES["default"] and "key_prefix" in CACHES["default"]:
+    # django-environ reads ?key_prefix= in lower case, which Django ignores.
+    CACHES["default"]["KEY_PREFIX"] = CACHES["default"].pop("key_prefix")
+
+# --- Backups: django-dbbackup (manage.py dbbackup / mediabackup, dbrestore / mediarestore) -----------------------
+# The database (SQLite's backup API, or pg_dump) and every media file (from the disk or the bucket) go to BACKUP_DIR.
+# Saved API keys stay encrypted in the dump: reading them after a restore needs the same SECRET_KEY and SALT_KEY.
+INSTALLED_APPS += ["dbbackup"]
+BACKUP_DIR = env.path("BACKUP_DIR", default=DATA_DIR / "backups")
+STORAGES["dbbackup"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(BACKUP_DIR)},
+}
+# Named by what and when, not by host or database name, so a fresh install finds the latest without -i.
+DBBACKUP_FILENAME_TEMPLATE = "inkweld-db-{datetime}.{extension}"
+DBBACKUP_MEDIA_FILENAME_TEMPLATE = "inkweld-media-{datetime}.{extension}"
+# PostgreSQL: a restore may run as another role than the one that owned the tables.
+DBBACKUP_CONNECTORS = {"default": {"RESTORE_SUFFIX": "--no-owner --no-privileges"}}
+DBBACKUP_SEND_EMAIL = False  # a failed backup fails its command (cron mails the output); no ADMINS to mail
 
 # HTTPS: on by default in production, off in development. Behind a TLS-terminating proxy,
 # SECURE_PROXY_SSL_HEADER trusts its X-Forwarded-Proto.

@@ -21,7 +21,7 @@ if not os.environ.get("MEDIA_ROOT"):
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 
 from inkweld.settings import *  # noqa: F403
-from inkweld.settings import DATABASES, STORAGES
+from inkweld.settings import CACHES, DATABASES, STORAGES
 
 # Tests must not depend on collectstatic having run.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -41,3 +41,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 UPSTREAM_IMAGE_LINKS_ALLOW = [
     n.strip() for n in os.environ.get("INKWELD_TEST_IMAGE_LINKS_ALLOW", "").split(",") if n.strip()
 ]
+
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A shared Redis database (the CI run with CACHE_URL): every test process keeps its keys under a prefix of its
+    # own, and so do the server and worker processes it starts (they inherit the environment: the base of the prefix
+    # and, under pytest-xdist, the worker id). Clearing the cache clears only that prefix.
+    _run = os.environ.setdefault("INKWELD_TEST_CACHE_PREFIX", f"inkweld-test-{os.getpid()}")
+    CACHES["default"]["KEY_PREFIX"] = f"{_run}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    CACHES["default"]["BACKEND"] = "tests.redis_cache.PrefixScopedRedisCache"

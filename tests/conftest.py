@@ -9,6 +9,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from tests.fixtures_projects import *  # noqa: F403
+from tests.fixtures_storage import *  # noqa: F403
 
 PASSWORD = "correct-horse-battery-staple"
 

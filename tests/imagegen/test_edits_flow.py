@@ -25,7 +25,8 @@ from tests.standin.masks import repaint_bbox, repaint_overlap
 
 from .conftest import SD_MODEL
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media_storage")]
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "generate-dialog-body"}
 BOX = (100, 50, 300, 250)
 GEMINI = "google/gemini-2.5-flash-image"

@@ -15,7 +15,8 @@ from projects.models import Element
 
 from .conftest import SD_MODEL
 
-pytestmark = pytest.mark.django_db
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_storage")]
 
 
 def dialog_url(project):

@@ -21,6 +21,9 @@ from tests.fixtures_projects import image_bytes
 from tests.imagegen.test_usage import at, make_job
 from tests.standin.server import StandinServer
 
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = pytest.mark.usefixtures("media_storage")
+
 Status = GenerationJob.Status
 SD_CHECKPOINT = "v1-5-pruned-emaonly"
 # services.job_run watches the job from a second thread with its own connection: it must see committed rows.

@@ -20,7 +20,8 @@ from imagegen.models import GenerationJob
 
 from .conftest import SD_MODEL
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media_storage")]
 
 
 def submit(client, project, **overrides) -> GenerationJob:

@@ -7,6 +7,9 @@ from django.urls import reverse
 from media_library.models import MediaItem
 from projects.models import Project
 
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = pytest.mark.usefixtures("media_storage")
+
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_in_admin_removes_the_files(admin_client, media_item):

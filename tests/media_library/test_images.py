@@ -13,6 +13,9 @@ from media_library.images import ImageRejected, process_image
 from media_library.models import MediaItem
 from tests.fixtures_projects import image_bytes
 
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = pytest.mark.usefixtures("media_storage")
+
 
 def photo_with_exif(orientation: int = 6, gps: bool = True) -> bytes:
     """A 60 by 30 JPEG, red on the left half, tagged as rotated (6 = turn 90° clockwise to view) and with a location."""

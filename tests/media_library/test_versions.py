@@ -15,7 +15,8 @@ from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes, media_item_delete
 from tests.fixtures_projects import image_bytes
 
-pytestmark = pytest.mark.django_db
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_storage")]
 Op = MediaItem.Operation
 
 

@@ -12,6 +12,9 @@ from media_library.services import media_item_create_from_bytes
 from projects.models import Document, Element, Project
 from tests.fixtures_projects import image_bytes
 
+# Storage-relevant: every test runs on the local disk and on a real S3-compatible server (tests/fixtures_storage.py).
+pytestmark = pytest.mark.usefixtures("media_storage")
+
 
 def url(name: str, project: Project, **kwargs) -> str:
     return reverse(name, kwargs={"slug": project.slug, **kwargs})
