@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# Two test processes: the suite is mostly waiting on browsers, workers and servers, and CI runs it three times.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install install-dev lint format chromium bench screenshots clean
 

@@ -8,7 +8,11 @@ class ImagegenConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from imagegen import admin_jobs, admin_prices  # noqa: F401  register the job and price admins
+        from imagegen import (  # noqa: F401  register the job and price admins
+            admin_jobs,
+            admin_prices,
+            signals,
+        )
         from imagegen.checks import check_environment
 
         checks.register(check_environment, "imagegen")

@@ -18,7 +18,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -26,7 +25,7 @@ from django.utils.crypto import salted_hmac
 
 from media_library.images import ProcessedImage, format_of, process_image
 from media_library.models import MediaItem
-from media_library.services import media_item_create
+from media_library.services import delete_stored_files, media_item_create
 from projects.models import Element, Project
 
 from . import costs, sources
@@ -517,12 +516,9 @@ def candidates_expire(*, older_than: timedelta = CANDIDATE_MAX_AGE) -> int:
     cutoff = timezone.now() - older_than
     # Also a saved candidate whose library copy was deleted since: no file, no item, nothing left to show.
     old = Candidate.objects.filter(saved_item__isnull=True).filter(Q(created_at__lt=cutoff) | Q(file=""))
-    names = [name for pair in old.values_list("file", "thumbnail") for name in pair]
-    count, _ = old.delete()
+    count, _ = old.delete()  # their files go with them (imagegen/signals.py)
     saved = Candidate.objects.filter(saved_item__isnull=False, created_at__lt=cutoff).exclude(file="")
-    names += [name for pair in saved.values_list("file", "thumbnail") for name in pair]
+    names = [name for pair in saved.values_list("file", "thumbnail") for name in pair]
     saved.update(file="", thumbnail="")
-    for name in names:
-        if name:
-            default_storage.delete(name)
+    delete_stored_files(names)
     return count

@@ -106,7 +106,7 @@ def test_candidates_and_saved_images_with_their_png_metadata(
     client = client_for("editor")
     job = generate(client, project, count=2)
     candidates = list(job.candidates.all())
-    assert s3_media.keys() == sorted(c.file.name for c in candidates)
+    assert s3_media.keys() == sorted(name for c in candidates for name in (c.file.name, c.thumbnail.name))
     assert all(c.file.name.startswith(f"candidates/{job.pk}/") for c in candidates)
 
     # The dialog shows candidates from the bucket, through the app.
@@ -153,7 +153,9 @@ def test_cleanup_leaves_only_the_saved_images_in_the_bucket(s3_media: S3Media, u
     first, *_ = job.candidates.all()
     client.post(url("imagegen:save", project, pk=job.pk), {"candidate": [first.pk]})
     item = MediaItem.objects.get()
-    assert len(s3_media.keys()) == 3 + 2  # three candidates, the saved file and its thumbnail
+    assert (
+        len(s3_media.keys()) == 3 * 2 + 2
+    )  # three candidates and their thumbnails, the saved file and its own
 
     # A day later the hourly cleanup runs.
     Candidate.objects.update(created_at=timezone.now() - timedelta(hours=25))
@@ -161,6 +163,17 @@ def test_cleanup_leaves_only_the_saved_images_in_the_bucket(s3_media: S3Media, u
     assert s3_media.keys() == item_keys(item)
 
     client.post(url("media:delete", project, pk=item.pk))
+    assert s3_media.keys() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_project_takes_its_candidates_and_masks_from_the_bucket(
+    s3_media: S3Media, upstream, project, client_for
+):
+    job = generate(client_for("editor"), project, count=2)
+    job.mask.save("painted.png", ContentFile(image_bytes()), save=True)  # as an edit keeps the painted mask
+    assert len(s3_media.keys()) == 2 * 2 + 1
+    project.delete()
     assert s3_media.keys() == []
 
 

@@ -180,7 +180,7 @@ def test_progress_is_reported_from_a_polling_thread(rsps, provider):
         return 200, {}, json.dumps({"progress": 0.5, "eta_relative": 3.2, "state": {"job_count": 1}, "current_image": None, "textinfo": None})  # fmt: skip
 
     def txt2img(request):
-        assert polled.wait(5), "progress was never polled while txt2img ran"
+        assert polled.wait(30), "progress was never polled while txt2img ran"
         return 200, {}, json.dumps(CASE.success([TINY_PNG_B64]))
 
     rsps.add_callback(
@@ -204,7 +204,7 @@ def test_cancelling_interrupts_the_webui(rsps, provider):
         return 200, {}, "{}"
 
     def txt2img(request):
-        assert interrupted.wait(5), "the WebUI was never interrupted"
+        assert interrupted.wait(30), "the WebUI was never interrupted"
         return 200, {}, json.dumps(CASE.success([TINY_PNG_B64]))  # the WebUI answers with what it had
 
     rsps.add_callback(
