@@ -11,7 +11,7 @@ from imagegen.catalog import ModelFamily, ModelSpec, SizeRule, snapshot_suffix
 from imagegen.pricing import PerImage, PerToken, usd
 
 PRICES_AS_OF = date(2026, 12, 1)
-PRICES_SOURCE = "OpenAI's published prices (provider-apis.md)"
+PRICES_SOURCE = "OpenAI's pricing page"
 
 
 def _per_image(table: dict[tuple[str, str], str]) -> PerImage:

@@ -61,7 +61,7 @@ ASPECTS = {
     "1248x832": "3:2",
     "832x1248": "2:3",
 }
-PRICES_SOURCE = "the seed's cost table"
+PRICES_SOURCE = "OpenRouter's model list when last checked"
 OPENROUTER_MODEL = ModelSpec("openrouter", "", "", sizes=tuple(ASPECTS), seed=True)
 
 
@@ -72,7 +72,7 @@ def _listed(model_id: str, label: str, price: str | None = None, **changes: Any)
     return spec
 
 
-# What is offered when the live lists cannot be fetched: a few well-known models with the seed's prices.
+# What is offered when the live lists cannot be fetched: a few well-known models with the prices OpenRouter listed when last checked.
 FALLBACK_MODELS = {
     spec.id: spec
     for spec in (
@@ -111,7 +111,7 @@ class OpenRouterProvider(Provider):
         url_help="Default https://openrouter.ai/api/v1.",
     )
     families = FAMILIES
-    # Offered (with the seed's prices) when the live lists cannot be fetched.
+    # Offered (with the prices OpenRouter listed when last checked) when the live lists cannot be fetched.
     fallback_ids = tuple(FALLBACK_MODELS)
     # Models that take images edit by instruction, through the call that generates: the source goes first in
     # input_references (see _images). None takes a mask: the model redraws the whole picture, as the dialog says.

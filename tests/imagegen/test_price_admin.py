@@ -20,7 +20,7 @@ def test_prices_in_force_name_their_source_and_date(admin_client):
     assert (
         rows["gpt-image-2.6-sunburst"].price == "per million tokens: text in $5, image in $8, image out $30"
     )
-    assert "OpenAI's published prices" in rows["gpt-image-2.6-sunburst"].source
+    assert "OpenAI's pricing page" in rows["gpt-image-2.6-sunburst"].source
     assert f"{rows['gpt-image-2.6-sunburst'].as_of:%Y-%m-%d}" == "2026-12-01"
     assert rows["black-forest-labs/flux-schnell"].price == "$0.003 per image"
     assert "model=gpt-image-2" in rows["gpt-image-2"].override_url  # "Set a price" prefills the family

@@ -377,8 +377,8 @@ def test_models_openai_from_the_live_list(
         "    styles: none to choose",
         "    images per job: up to 4",
         "    edits: yes, with a painted mask; up to 16 input images",
-        "    price: per million tokens: text in $5, image in $8, image out $30 (OpenAI's published prices "
-        "(provider-apis.md), second-hand, 2026-12-01)",
+        "    price: per million tokens: text in $5, image in $8, image out $30 (OpenAI's pricing page, "
+        "second-hand, 2026-12-01)",
     ]
     dalle3 = model_block(out, "dall-e-3")
     assert (
@@ -389,8 +389,8 @@ def test_models_openai_from_the_live_list(
     assert dalle3[4] == "    images per job: up to 4 (one per request; several are requested in parallel)"
     assert dalle3[6] == (
         "    price: per image: 1024x1024 standard $0.04, 1792x1024 standard $0.08, 1024x1792 standard $0.08, "
-        "1024x1024 hd $0.08, 1792x1024 hd $0.12, 1024x1792 hd $0.12 (OpenAI's published prices "
-        "(provider-apis.md), 2026-12-01)"
+        "1024x1024 hd $0.08, 1792x1024 hd $0.12, 1024x1792 hd $0.12 (OpenAI's pricing page, "
+        "2026-12-01)"
     )
     assert "gpt-4o" not in out
     assert no_secrets(out + err)
