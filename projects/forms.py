@@ -86,7 +86,33 @@ class AttributesField(forms.CharField):
         return pairs
 
 
+class AliasesField(forms.CharField):
+    """Other names as one line, separated by commas: "Mira, the cartographer". Order kept, repeats dropped."""
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else (value or "")
+
+    def to_python(self, value: Any) -> list[str]:
+        names = [" ".join(part.split()) for part in (value or "").replace("\n", ",").split(",")]
+        unique: dict[str, str] = {}
+        for name in names:
+            if name:
+                unique.setdefault(name.casefold(), name)
+        for name in unique.values():
+            if len(name) > 200:
+                raise forms.ValidationError(
+                    f"“{name[:40]}…” is too long for a name (at most 200 characters)."
+                )
+        return list(unique.values())
+
+
 class ElementForm(forms.ModelForm):
+    aliases = AliasesField(
+        required=False,
+        label="Also called",
+        help_text="Other names a passage may use, separated by commas — e.g. <code>Mira, the cartographer</code>. "
+        "“Illustrate” in a document finds the element by its name and by these.",
+    )
     attributes = AttributesField(
         required=False,
         help_text="One per line, as <code>Key: value</code> — e.g. <code>Hair: silver</code>. The order is kept.",
@@ -95,7 +121,7 @@ class ElementForm(forms.ModelForm):
 
     class Meta:
         model = Element
-        fields = ["kind", "name", "description", "attributes"]
+        fields = ["kind", "name", "aliases", "description", "attributes"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
