@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxLengthValidator
 
+from projects.mentions import mentioned
 from projects.models import Element, Project
 
 from . import costs
@@ -32,6 +33,9 @@ ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
 PORTRAITS_SHOWN = "portraits_shown"
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
+# Illustrate this passage (imagegen/passages.py): the document and paragraph the image is for, carried by the form
+# from the opening of the dialog to the job, so the saved image can go right after that paragraph.
+DOCUMENT, PARAGRAPH = "document", "paragraph"
 
 
 def element_field_name(element: Element) -> str:
@@ -111,6 +115,7 @@ class GenerateForm(forms.Form):
             self._add_model_fields(self.spec)
             self._size_as_custom()
         self._add_element_fields()
+        self._add_passage_fields(source)
         self._drop_stale_initial()
         if (
             portrait_for
@@ -190,12 +195,31 @@ class GenerateForm(forms.Form):
                 **{portrait_field_name(e): portrait_field_name(e) in self.initial for e in self.elements},
             }
 
+    def _add_passage_fields(self, source: Mapping[str, Any]) -> None:
+        if not source.get(DOCUMENT):
+            return
+        hidden = forms.HiddenInput()
+        self.fields[DOCUMENT] = forms.IntegerField(required=False, min_value=1, widget=hidden)
+        self.fields[PARAGRAPH] = forms.IntegerField(
+            required=False, min_value=1, max_value=1_000_000, widget=hidden
+        )
+
+    def passage_target(self) -> dict[str, Any]:
+        """The job's fields naming the paragraph it illustrates (none when the dialog was not opened on one, or
+        the document is not this project's)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        document_id, paragraph = data.get(DOCUMENT), data.get(PARAGRAPH)
+        document = (
+            self.project.documents.filter(pk=document_id).first() if document_id and paragraph else None
+        )
+        return {"target_document": document, "target_paragraph": paragraph} if document else {}
+
     # --- helpers for the template ------------------------------------------------------------------------
 
     @property
     def option_fields(self) -> list[forms.BoundField]:
         """The option fields shown in the Options box (the negative prompt sits under the prompt instead)."""
-        skip = {"provider", "model", "prompt", "negative_prompt", *self.own_fields}
+        skip = {"provider", "model", "prompt", "negative_prompt", DOCUMENT, PARAGRAPH, *self.own_fields}
         return [self[name] for name in self.fields if name not in skip and not name.startswith("element_")]
 
     # Fields a subclass shows in a place of its own rather than among the options (an edit's mask).
@@ -212,6 +236,24 @@ class GenerateForm(forms.Form):
                 self[portrait_field_name(element)] if element.image_id and takes_images else None,
             )
             for element in self.elements
+        ]
+
+    @property
+    def is_passage(self) -> bool:
+        return DOCUMENT in self.fields
+
+    @property
+    def mentions(self) -> list[tuple[Element, list[str], str]]:
+        """The elements the passage names (by name or alias), with the words that named each and its role so far,
+        so the writer sees what was found and can change it (shown when the dialog was opened on a passage)."""
+        if not self.is_passage:
+            return []
+        data = self.data if self.is_bound else self.initial
+        found = mentioned(str(data.get("prompt") or ""), self.elements)
+        labels = dict(ROLE_CHOICES)
+        return [
+            (element, words, labels.get(data.get(element_field_name(element)) or "", ""))
+            for element, words in found.items()
         ]
 
     @property

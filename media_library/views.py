@@ -219,11 +219,15 @@ def insert_into_document(request: HttpRequest, project: Project, pk: int) -> Htt
         messages.error(request, "Choose one of this project's documents.")
         return redirect(item)
     document: Document = form.cleaned_data["document"]
+    after = form.cleaned_data["after_paragraph"]
     services.media_item_insert_into_document(
-        item=item, document=document, caption=form.cleaned_data["caption"]
+        item=item, document=document, caption=form.cleaned_data["caption"], after_paragraph=after
     )
-    messages.success(request, f"Added the image at the end of “{document.title}”.")
-    return redirect(document)
+    if after is None:
+        messages.success(request, f"Added the image at the end of “{document.title}”.")
+        return redirect(document)
+    messages.success(request, f"Added the image after paragraph {after} of “{document.title}”.")
+    return redirect(f"{document.get_absolute_url()}#paragraph-{after}")
 
 
 @project_view("edit")
