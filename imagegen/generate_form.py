@@ -84,6 +84,12 @@ class GenerateForm(forms.Form):
         # Generate portrait: the element this image is for (it starts as the Subject, at a portrait size).
         self.portrait_for = portrait_for
         self.elements = list(Element.objects.filter(project=project).order_by("kind", "name"))
+        # The project's house style goes along as Style unless the writer says otherwise (then its role is in
+        # the data, as "Not used"); only while it is still a Style element.
+        self.house_style = next(
+            (e for e in self.elements if e.pk == project.house_style_id and e.kind == Element.Kind.STYLE),
+            None,
+        )
         self.composed: ComposedPrompt | None = None
 
         source = data if data is not None else (initial or {})
@@ -188,6 +194,16 @@ class GenerateForm(forms.Form):
                 self.fields[portrait_field_name(element)] = forms.BooleanField(
                     label=f"Send {element.name}'s image", required=False, initial=True
                 )
+        if self.house_style is not None:
+            # Absent means the default, so the command line and a link get it too; the dialog always sends the
+            # role, so "Not used" there leaves it out.
+            name = element_field_name(self.house_style)
+            if self.is_bound and name not in self.data:
+                self.data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)
+                self.data[name] = Role.STYLE
+            elif not self.is_bound:
+                self.initial = {**self.initial}
+                self.initial.setdefault(name, Role.STYLE)
         if not self.is_bound and PORTRAITS_SHOWN in self.initial:
             # A refresh: the previous form's switches as they were (an unticked box is simply absent).
             self.initial = {

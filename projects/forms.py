@@ -14,12 +14,29 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["title", "description"]
+        fields = ["title", "description", "house_style"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
-        help_texts = {"description": "A line or two shown on the project's card."}
+        help_texts = {
+            "description": "A line or two shown on the project's card.",
+            "house_style": "Added to every image you generate here, so covers, portraits and scenes match. "
+            "You can leave it out of any one generation in the Generate dialog.",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Only this project's Style elements; a new project has none yet, so no choice to offer.
+        styles = (
+            Element.objects.filter(project=self.instance, kind=Element.Kind.STYLE)
+            if self.instance.pk
+            else Element.objects.none()
+        )
+        if styles.exists():
+            house_style = self.fields["house_style"]
+            assert isinstance(house_style, forms.ModelChoiceField)
+            house_style.queryset = styles
+            house_style.empty_label = "None"
+        else:
+            del self.fields["house_style"]
         if not (self.instance.pk and self.instance.cover_id):
             del self.fields["remove_cover"]
         else:
