@@ -25,7 +25,7 @@ from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
-from .sizes import offered_sizes, parse_size
+from .sizes import offered_sizes, parse_size, size_of
 
 ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
@@ -360,6 +360,8 @@ class GenerateForm(forms.Form):
         ):
             return str(generation_options.SIZE.value(self.cleaned_data) or self.spec.initial_size)
         size = self._current("size")
+        if isinstance(size, str):
+            size = size_of(size)
         if size == generation_options.CUSTOM:
             dims = generation_options.parse_size_text(str(self._current("custom_size") or ""))
             size = f"{dims[0]}x{dims[1]}" if dims else self.spec.initial_size

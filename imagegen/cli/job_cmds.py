@@ -22,13 +22,14 @@ from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
-from imagegen.generate_form import GenerateForm
+from imagegen.generate_form import GenerateForm, element_field_name
 from imagegen.limits import LimitReached
 from imagegen.models import GenerationJob
 from imagegen.options import OPTIONS
 from imagegen.permissions import PERMISSION_NAME, can_generate
 from imagegen.prompts import ComposedPrompt, Role
 from imagegen.providers import PROVIDERS, ProviderError, get_provider
+from imagegen.sizes import preset_choice
 from projects.access import can_edit
 from projects.models import Element, Project
 
@@ -188,8 +189,14 @@ def plan_generation(
     for option in OPTIONS:
         if o.get(option.name) is not None:
             data[option.name] = str(o[option.name])
+    # A thing writers make ("print-6x9") is the size the dialog offers for it on this model.
+    if o.get("size") is not None and (choice := preset_choice(spec, str(o["size"]))):
+        data["size"] = choice
     for element, role in elements:
         data[f"element_{element.pk}"] = role
+    if o.get("no_house_style") and shown.house_style is not None:
+        # The house style goes along unless its role is given ("" is "Not used", as in the dialog).
+        data.setdefault(element_field_name(shown.house_style), "")
     bound = form(data)
     if not bound.is_valid():
         raise _bad(_terminal_errors(bound))
@@ -279,6 +286,11 @@ class GenerateCommand(Subcommand):
             action="append",
             metavar="NAME:ROLE",
             help=f"a worldbuilding element and its role ({', '.join(Role.ORDER)}); repeat for more",
+        )
+        parser.add_argument(
+            "--no-house-style",
+            action="store_true",
+            help="leave the project's house style out of this generation (it goes along by default)",
         )
         parser.add_argument("--save", action="store_true", help="save every image made to the media library")
         parser.add_argument("--user", metavar="USERNAME", help="who generates (default: the project's owner)")
