@@ -82,6 +82,24 @@ class GenerationOptions:
         return {"size": self.size, "count": self.count, **self.values}
 
 
+def recent_prompts(*, project: Project, user: AbstractBaseUser, limit: int = 6) -> list[str]:
+    """The writer's latest prompts in this project, newest first, each once: to reuse or adjust in the dialog."""
+    prompts: list[str] = []
+    rows = (
+        GenerationJob.objects.filter(project=project, user=user, operation=GenerationJob.Operation.GENERATE)
+        .exclude(prompt="")
+        .order_by("-created_at", "-pk")
+        .values_list("prompt", flat=True)
+    )
+    # A writer retries a prompt many times: read a few pages of jobs, not the whole history, to find distinct ones.
+    for prompt in rows[: limit * 10]:
+        if prompt not in prompts:
+            prompts.append(prompt)
+            if len(prompts) == limit:
+                break
+    return prompts
+
+
 def user_reference(user_id: int | None) -> str:
     """A stable stand-in for a writer that reveals nothing about them (OpenAI's safety_identifier)."""
     if user_id is None:

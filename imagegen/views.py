@@ -36,6 +36,8 @@ from .services import candidates_save, job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
+# The query key of a recent prompt chosen to reuse (templates/imagegen/_recent_prompts.html).
+REUSE = "reuse"
 # The dialog's submit buttons: rebuild the form for another model, show the composed prompt, start the job.
 DIALOG_ACTIONS = frozenset({"refresh", "preview", "generate"})
 
@@ -93,7 +95,13 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
 
     if request.method != "POST":
         initial = _initial_from_query(request.GET)
-        if request.GET.get(DOCUMENT):
+        if REUSE in request.GET:
+            # A recent prompt chosen in the open dialog: the rest of the form as it was (htmx sends it along),
+            # still on the passage it was opened on, if any.
+            initial["prompt"] = request.GET[REUSE]
+            if request.GET.get(DOCUMENT):
+                initial.update({DOCUMENT: request.GET[DOCUMENT], PARAGRAPH: request.GET.get(PARAGRAPH, "")})
+        elif request.GET.get(DOCUMENT):
             initial.update(_initial_from_passage(project, request.GET))
         return _render(
             request, project, "imagegen/_form.html", {"form": _form(project, config, initial=initial)}

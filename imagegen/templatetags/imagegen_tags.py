@@ -12,6 +12,7 @@ from ..config import get_config
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
 from ..services import model_label as label_of_model
+from ..services import recent_prompts as services_recent_prompts
 from ..usage import cost_text
 
 register = template.Library()
@@ -29,6 +30,15 @@ def generate_image_button(context: dict[str, Any], project: Project, can_edit: b
         "project": project,
         "show": allowed,
         "not_allowed": NOT_ALLOWED if available and not allowed else "",
+    }
+
+
+@register.inclusion_tag("imagegen/_recent_prompts.html", takes_context=True)
+def recent_prompts(context: dict[str, Any], project: Project) -> dict[str, Any]:
+    """The writer's recent prompts in this project, offered in the Generate dialog to reuse."""
+    return {
+        "project": project,
+        "prompts": services_recent_prompts(project=project, user=context["request"].user),
     }
 
 
