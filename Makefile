@@ -48,7 +48,7 @@ test: install-dev chromium lint
 
 # Browser journeys that write PNGs into docs/screenshots/ (the README shows them).
 screenshots: install-dev chromium
-	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest tests/e2e/test_generation_journeys.py tests/e2e/test_admin_journey.py tests/e2e/test_edit_journeys.py -q -p no:cacheprovider
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest tests/e2e/test_generation_journeys.py tests/e2e/test_admin_journey.py tests/e2e/test_edit_journeys.py tests/e2e/test_passage_journey.py tests/e2e/test_small_screens.py -q -p no:cacheprovider
 
 # Benchmarks: figures and ratios printed as a table and written as JSON (the README records the latest).
 bench: install-dev

@@ -267,8 +267,18 @@ class GenerateForm(forms.Form):
         data = self.data if self.is_bound else self.initial
         found = mentioned(str(data.get("prompt") or ""), self.elements)
         labels = dict(ROLE_CHOICES)
+
+        def other_words(element: Element, words: list[str]) -> list[str]:
+            # "as “the Drowned Library”" says nothing when those are its name's own words.
+            name = " ".join(element.name.casefold().split())
+            return [w for w in words if " ".join(w.casefold().split()) != name]
+
         return [
-            (element, words, labels.get(data.get(element_field_name(element)) or "", ""))
+            (
+                element,
+                other_words(element, words),
+                labels.get(data.get(element_field_name(element)) or "", ""),
+            )
             for element, words in found.items()
         ]
 

@@ -16,7 +16,7 @@ from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Document, Element, Project
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS, shot  # noqa: F401
+from tests.e2e.conftest import shot
 from tests.fixtures_projects import image_bytes
 
 SIZES = {"phone": {"width": 360, "height": 740}, "tablet": {"width": 820, "height": 1180}}
@@ -146,6 +146,8 @@ def test_every_page_and_the_dialog_fit_phone_and_tablet(
         page.goto(f"{live_server.url}{book['document'].get_absolute_url()}")  # type: ignore[attr-defined]
         page.locator(".illustrate-link").first.click()
         expect(dialog.get_by_label("Prompt", exact=True)).to_contain_text("The cartographer")
+        if size == "phone":
+            shot(page, "illustrate-dialog-phone")
         problems["illustrate-dialog"] = page.evaluate(STICKING_OUT)
         small["illustrate-dialog"] = page.evaluate(SMALL_TARGETS)
         # The dialog's far side is reachable: its last option field and the Generate button are on screen when
