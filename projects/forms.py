@@ -72,7 +72,8 @@ class AttributesField(forms.CharField):
             return "\n".join(f"{k}: {v}" for k, v in value)
         return value or ""
 
-    def to_python(self, value: Any) -> list[list[str]]:
+    # The text is typed as a CharField's, but the cleaned value is the pairs it spells.
+    def to_python(self, value: Any) -> list[list[str]]:  # type: ignore[override]
         pairs: list[list[str]] = []
         for number, line in enumerate((value or "").splitlines(), start=1):
             if not line.strip():
