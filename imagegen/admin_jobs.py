@@ -34,7 +34,7 @@ class ProviderFilter(admin.SimpleListFilter):
     parameter_name = "provider"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        used = set(model_admin.get_queryset(request).values_list("provider", flat=True).distinct())
+        used: set[str] = set(model_admin.get_queryset(request).values_list("provider", flat=True).distinct())
         known = [pid for pid in PROVIDER_IDS if pid in used]
         return [(pid, PROVIDER_LABELS.get(pid, pid)) for pid in known + sorted(used - set(known))]
 
@@ -236,8 +236,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
-        context = getattr(response, "context_data", None)
-        changelist = context.get("cl") if context else None
+        context = getattr(response, "context_data", None) or {}
+        changelist = context.get("cl")
         if changelist is not None:  # None on redirects, e.g. after an invalid filter
             # The filtered and searched queryset, every page of it, not just the rows shown.
             totals = usage.usage_of(changelist.queryset)

@@ -15,7 +15,7 @@ from django import forms
 
 from . import options as generation_options
 from .catalog import AUTO, ModelOption
-from .generate_form import GenerateForm
+from .generate_form import GenerateForm, choices_of
 from .masks import Mask, MaskRejected, mask_from_png, png_from_data_url
 from .providers import PROVIDERS, provider_label
 from .sources import EditSource
@@ -38,7 +38,7 @@ class EditForm(GenerateForm):
         )
         prompt.widget.attrs["placeholder"] = "What should change?"
         prompt.error_messages = {**prompt.error_messages, "required": "Say what should change."}
-        providers = [p for p, _ in self.fields["provider"].choices]
+        providers = [p for p, _ in choices_of(self.fields["provider"])]
         if len(providers) > 1:
             takers = [provider_label(p) for p in providers if PROVIDERS[p].offers_masks]
             others = [provider_label(p) for p in providers if not PROVIDERS[p].offers_masks]

@@ -137,7 +137,8 @@ class _SettingsForm(forms.ModelForm):
 
     @sensitive_variables()
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for spec in PROVIDER_SPECS:
             name = f"{spec.field}_new" if spec.secret else spec.field
             value = cleaned.get(name)
