@@ -259,7 +259,7 @@ class Browser:
 
     @property
     def csrf(self) -> str:
-        return self.http.cookies.get("csrftoken", "")
+        return self.http.cookies.get("csrftoken") or ""
 
     def htmx(self, method: str, path: str, target: str, **kwargs: Any) -> requests.Response:
         headers = {"HX-Request": "true", "HX-Target": target, "X-CSRFToken": self.csrf}
@@ -513,7 +513,7 @@ class Stack:
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             browser = Browser(self.base)
-            browser.http.cookies.set("sessionid", session.session_key, domain="127.0.0.1", path="/")
+            browser.http.cookies.set("sessionid", session.session_key or "", domain="127.0.0.1", path="/")
             browser.htmx("GET", f"/projects/{slug}/generate/", "generate-dialog-body").raise_for_status()
             out.append((slug, browser))
         self._close_db()
