@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from imagegen.config import PROVIDER_IDS, EffectiveConfig, get_config
 from imagegen.connection_check import LiveCheck, run_checks
-from imagegen.forms import KEY_INPUTS, ImageGenerationSettingsForm, key_saved
+from imagegen.forms import KEY_INPUTS, ImageGenerationSettingsForm, SettingsForm, key_saved
 from imagegen.models import ImageGenerationSettings
 from imagegen.retirement import retirement_warnings
 from imagegen.saved_settings import load_saved
@@ -141,7 +141,13 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
             ("Limits", {"fields": [spec.field for spec in LIMIT_SPECS]}),
         ]
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: ImageGenerationSettings,
+        form: SettingsForm,
+        change: bool,
+    ) -> None:
         obj.save()
         form.save_provider_settings()  # the providers' settings are rows of their own, not the singleton's columns
 

@@ -77,19 +77,19 @@ class CandidateInline(admin.TabularInline):
     verbose_name_plural = "Candidates (images the job returned)"
 
     # Candidates belong to the job: whoever may see the job sees them, nobody edits them.
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         opts = GenerationJob._meta
         return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or request.user.has_perm(
             f"{opts.app_label}.change_{opts.model_name}"
         )
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
     @admin.display(description="file")
@@ -195,10 +195,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
     # --- columns -------------------------------------------------------------------------------------------------

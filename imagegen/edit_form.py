@@ -9,6 +9,7 @@ edited is the first of the model's input images, so one place fewer is left for 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -27,7 +28,7 @@ class EditForm(GenerateForm):
     operation = generation_options.EDIT
     own_fields = ("mask",)
 
-    def __init__(self, data: Any = None, *, source: EditSource, **kwargs: Any) -> None:
+    def __init__(self, data: Mapping[str, Any] | None = None, *, source: EditSource, **kwargs: Any) -> None:
         self.source = source
         super().__init__(data, **kwargs)
         self.fields["mask"] = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -95,7 +95,7 @@ def _provider_inputs(specs: Iterable[Spec]) -> dict[str, forms.Field]:
     return fields
 
 
-class _SettingsForm(forms.ModelForm):
+class SettingsForm(forms.ModelForm):
     # The registry's providers; the column itself has no choices, so adding a provider needs no migration.
     default_provider = forms.ChoiceField(
         label="Default provider",
@@ -246,7 +246,7 @@ def _as_input(spec: Spec, value: Any) -> Any:
 # The form class with every provider's fields declared on it (admin's fieldsets may only name declared fields).
 ImageGenerationSettingsForm = type(
     "ImageGenerationSettingsForm",
-    (_SettingsForm,),
+    (SettingsForm,),
     {**_provider_inputs(PROVIDER_SPECS), "__module__": __name__},
 )
 
@@ -256,6 +256,7 @@ __all__ = [
     "KEY_SPECS",
     "PROVIDER_SPECS",
     "ImageGenerationSettingsForm",
+    "SettingsForm",
     "ThreeWaySelect",
     "key_saved",
 ]

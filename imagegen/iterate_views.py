@@ -8,7 +8,7 @@ a viewer gets 403, anyone else 404, and anonymous visitors are sent to sign in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -54,6 +54,8 @@ UPSCALE_ACTIONS = frozenset({"refresh", "upscale"})
 # The dialog's form: the Generate Image form (variations, portraits), its Edit form, or the Upscale form.
 DialogForm = TypeVar("DialogForm", bound=GenerateForm | UpscaleForm)
 FormFor = Callable[..., DialogForm]
+FormData = Mapping[str, Any] | None
+FormInitial = MutableMapping[str, Any] | None
 Create = Callable[[DialogForm, EffectiveConfig], GenerationJob]
 
 
@@ -114,7 +116,7 @@ def _flow(
 
 
 def _edit_form(project: Project, source: EditSource) -> FormFor[EditForm]:
-    def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> EditForm:
+    def make(config: EffectiveConfig, data: FormData = None, initial: FormInitial = None) -> EditForm:
         providers = iterate.editing_providers(config)
         default = config.effective_default_provider()
         return EditForm(
@@ -192,7 +194,7 @@ def edit_candidate(request: AuthenticatedRequest, project: Project, pk: int) -> 
 
 
 def _generate_form(project: Project, **extra: Any) -> FormFor[GenerateForm]:
-    def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> GenerateForm:
+    def make(config: EffectiveConfig, data: FormData = None, initial: FormInitial = None) -> GenerateForm:
         return _form(project, config, data=data, initial=initial, **extra)
 
     return make
@@ -255,7 +257,7 @@ def portrait(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRe
 
 
 def _upscale_form(source: EditSource) -> FormFor[UpscaleForm]:
-    def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> UpscaleForm:
+    def make(config: EffectiveConfig, data: FormData = None, initial: FormInitial = None) -> UpscaleForm:
         def upscalers_for(provider_id: str) -> list[str]:
             return get_provider(provider_id, config.connection(provider_id)).upscalers()
 

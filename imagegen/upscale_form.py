@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -33,12 +33,12 @@ class UpscaleForm(forms.Form):
 
     def __init__(
         self,
-        data: Any = None,
+        data: Mapping[str, Any] | None = None,
         *,
         source: EditSource,
         providers: Sequence[str],
         upscalers_for: UpscalersFor,
-        initial: dict[str, Any] | None = None,
+        initial: MutableMapping[str, Any] | None = None,
     ) -> None:
         super().__init__(data, initial=initial)
         self.source = source

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,7 +27,7 @@ from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
-from .generate_form import GenerateForm
+from .generate_form import GenerateForm, ModelsFor
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
@@ -40,7 +41,7 @@ DIALOG_TARGET = "generate-dialog-body"
 DIALOG_ACTIONS = frozenset({"refresh", "preview", "generate"})
 
 
-def models_for(config: EffectiveConfig) -> Any:
+def models_for(config: EffectiveConfig) -> ModelsFor:
     def load(provider_id: str) -> list[ModelOption]:
         return get_provider(provider_id, config.connection(provider_id)).models()
 
@@ -48,7 +49,11 @@ def models_for(config: EffectiveConfig) -> Any:
 
 
 def _form(
-    project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None, **extra: Any
+    project: Project,
+    config: EffectiveConfig,
+    data: Mapping[str, Any] | None = None,
+    initial: MutableMapping[str, Any] | None = None,
+    **extra: Any,
 ) -> GenerateForm:
     return GenerateForm(
         data,
@@ -75,7 +80,7 @@ def _render(
     return render(request, template, context, status=status)
 
 
-def _jobs_for(project: Project) -> Any:
+def _jobs_for(project: Project) -> QuerySet[GenerationJob]:
     return GenerationJob.objects.filter(project=project)
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from . import embeds
 from .models import Document, Element, Membership, Project
@@ -40,7 +41,7 @@ class MemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].help_text = "Editors change documents, worldbuilding and media; viewers read."
 
-    def clean_username(self) -> Any:
+    def clean_username(self) -> User:
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username__iexact=username).first()
         if user is None:
