@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
 from media_library.models import MediaItem
@@ -90,7 +91,7 @@ def store_mask(mask: Mask) -> str:
     return default_storage.save(f"masks/{uuid.uuid4().hex}.png", ContentFile(mask.png))
 
 
-def _read(file: Any) -> bytes:
+def _read(file: FieldFile) -> bytes:
     with file.open("rb") as handle:
         return handle.read()
 

@@ -7,7 +7,7 @@ terminal. With --save the result is saved as a new version of the image, and its
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,9 @@ class EditCommand(Subcommand):
         models_for = _models_for(config)
         source = EditSource(item=item)
 
-        def form(data: Any = None, initial: Any = None) -> EditForm:
+        def form(
+            data: Mapping[str, Any] | None = None, initial: MutableMapping[str, Any] | None = None
+        ) -> EditForm:
             return EditForm(
                 data,
                 initial=initial,

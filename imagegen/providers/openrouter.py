@@ -254,7 +254,7 @@ class OpenRouterProvider(Provider):
             raise
 
     def _chat_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
-        content: Any = request.prompt
+        content: str | list[dict[str, Any]] = request.prompt
         if references := _images(request):
             content = [{"type": "text", "text": request.prompt}] + [
                 {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in references

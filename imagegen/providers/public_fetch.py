@@ -82,7 +82,9 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     ]
 
 
-def address_allowed(address: IPAddress, allow: Iterable[Any] = ()) -> bool:
+def address_allowed(
+    address: IPAddress, allow: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
+) -> bool:
     return is_public(address) or any(address in network for network in allow)
 
 
