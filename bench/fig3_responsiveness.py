@@ -40,7 +40,7 @@ def latencies(base: str, path: str, cookie: str, n: int, limit_s: float = 30.0) 
     out: list[float] = []
     deadline = time.perf_counter() + limit_s
     while len(out) < n and time.perf_counter() < deadline:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn = http.client.HTTPConnection(parts.netloc, timeout=10)
         start = time.perf_counter()
         conn.request("GET", path, headers={"Cookie": cookie})
         response = conn.getresponse()
@@ -63,7 +63,7 @@ def _dialog(base: str, path: str, cookie: str, until: float, out: list[tuple[int
     errors: list[str] = []
     while time.perf_counter() < until:
         try:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            conn = http.client.HTTPConnection(parts.netloc, timeout=10)
             try:
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()

@@ -25,10 +25,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from projects.models import Project
+    from tests.standin.client import StandinClient, StandinProcess
 
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -118,7 +124,7 @@ def drawn_png(seed: int) -> bytes:
     return out.getvalue()
 
 
-def seed_library(project: Any, user: Any, count: int) -> None:
+def seed_library(project: Project, user: User, count: int) -> None:
     """Give `project` a library of `count` items, newest first as one grows over time.
 
     A few (REAL_FILES) are stored by the app itself from drawn images (file, WebP thumbnail, sizes); the rest are
@@ -259,7 +265,7 @@ class Browser:
 
     @property
     def csrf(self) -> str:
-        return self.http.cookies.get("csrftoken", "")
+        return self.http.cookies.get("csrftoken") or ""
 
     def htmx(self, method: str, path: str, target: str, **kwargs: Any) -> requests.Response:
         headers = {"HX-Request": "true", "HX-Target": target, "X-CSRFToken": self.csrf}
@@ -321,8 +327,8 @@ class Stack:
     base: str = ""
     slug: str = ""
     db: ScratchDatabase | None = None
-    standin: Any = None
-    _standin_process: Any = None
+    standin: StandinClient = field(init=False, repr=False)  # set by start(), before anything reads it
+    _standin_process: StandinProcess | None = None
     gunicorn: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     log_dir: Path | None = None
@@ -513,7 +519,7 @@ class Stack:
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             browser = Browser(self.base)
-            browser.http.cookies.set("sessionid", session.session_key, domain="127.0.0.1", path="/")
+            browser.http.cookies.set("sessionid", session.session_key or "", domain="127.0.0.1", path="/")
             browser.htmx("GET", f"/projects/{slug}/generate/", "generate-dialog-body").raise_for_status()
             out.append((slug, browser))
         self._close_db()

@@ -8,9 +8,9 @@ validates through this same form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxLengthValidator
@@ -32,6 +32,12 @@ ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
 PORTRAITS_SHOWN = "portraits_shown"
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
+
+
+def choices_of(field: forms.Field) -> list[tuple[Any, str]]:
+    """A choice field's (value, label) pairs. Setting `choices` normalises them to such a list (these forms use no
+    groups); django-stubs types the getter as anything `choices=` accepts."""
+    return cast("list[tuple[Any, str]]", cast(forms.ChoiceField, field).choices)
 
 
 def element_field_name(element: Element) -> str:
@@ -72,7 +78,7 @@ class GenerateForm(forms.Form):
         providers: Sequence[str],
         default_provider: str | None,
         models_for: ModelsFor,
-        initial: Mapping[str, Any] | None = None,
+        initial: MutableMapping[str, Any] | None = None,
         portrait_for: Element | None = None,
     ) -> None:
         super().__init__(data, initial=initial)
@@ -85,7 +91,7 @@ class GenerateForm(forms.Form):
         source = data if data is not None else (initial or {})
         provider = source.get("provider") if source.get("provider") in providers else default_provider
         provider = provider or (providers[0] if providers else "")
-        self.fields["provider"].choices = [(p, provider_label(p)) for p in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(p, provider_label(p)) for p in providers]
         # The resolved provider wins over a stale one (Try again on a job whose provider is now off): with a
         # single provider the field is hidden, and an error on a hidden field would make Generate do nothing.
         self.initial = {**self.initial, "provider": provider}
@@ -100,7 +106,7 @@ class GenerateForm(forms.Form):
         usable = [m for m in self.model_options if m.available]
         self.unavailable_models = [m for m in self.model_options if not m.available]
         self.catalog_note = next((m.note for m in self.model_options if m.note), "")
-        self.fields["model"].choices = [(m.id, m.label) for m in usable]
+        cast(forms.ChoiceField, self.fields["model"]).choices = [(m.id, m.label) for m in usable]
         model_id = source.get("model")
         if not any(m.id == model_id for m in usable):
             # After a provider change the old model is not this provider's: start on its preferred one, not the oldest.
@@ -133,7 +139,7 @@ class GenerateForm(forms.Form):
         size = source.get("size")
         if not isinstance(field, forms.ChoiceField) or not size or "custom_size" not in self.fields:
             return
-        if str(size) in {str(v) for v, _ in field.choices}:
+        if str(size) in {str(v) for v, _ in choices_of(field)}:
             return
         changed = source.copy() if hasattr(source, "copy") else dict(source)
         changed["size"], changed["custom_size"] = generation_options.CUSTOM, size
@@ -155,7 +161,7 @@ class GenerateForm(forms.Form):
                 or name not in self.initial
             ):
                 continue
-            offered = {str(value) for value, _ in field.choices}
+            offered = {str(value) for value, _ in choices_of(field)}
             if str(self.initial[name]) not in offered:
                 del self.initial[name]
 
@@ -163,7 +169,7 @@ class GenerateForm(forms.Form):
 
     def _add_model_fields(self, spec: ModelOption) -> None:
         # The writer's words are never cut, so a prompt over the model's limit is an error, not a truncation.
-        self.fields["prompt"].max_length = spec.max_prompt_chars
+        cast(forms.CharField, self.fields["prompt"]).max_length = spec.max_prompt_chars
         self.fields["prompt"].validators.append(
             MaxLengthValidator(
                 spec.max_prompt_chars,
@@ -229,7 +235,8 @@ class GenerateForm(forms.Form):
     # --- validation --------------------------------------------------------------------------------------
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.spec is None:
             raise forms.ValidationError(
                 "This provider offers no model you can use right now. Choose another provider, or ask an admin."
@@ -267,7 +274,7 @@ class GenerateForm(forms.Form):
         data = self.data if self.is_bound else self.initial
         value = data.get(name)
         if isinstance(field, forms.ChoiceField):
-            return value if str(value) in {str(v) for v, _ in field.choices} else field.initial
+            return value if str(value) in {str(v) for v, _ in choices_of(field)} else field.initial
         return value if value not in (None, "") else field.initial
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
@@ -14,6 +14,9 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from imagegen.config import SPEC_BY_NAME
+
+if TYPE_CHECKING:
+    from .pricing import PerImage, PerToken
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
 
@@ -420,7 +423,7 @@ class ModelPrice(models.Model):
             if missing:
                 raise ValidationError(missing)
 
-    def as_price(self) -> Any:
+    def as_price(self) -> PerImage | PerToken:
         from .pricing import PerImage, PerToken
 
         source = f"admin override{f' ({self.note})' if self.note else ''}"

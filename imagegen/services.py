@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -94,7 +94,7 @@ def user_reference(user_id: int | None) -> str:
 
 def job_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     options: GenerationOptions,
     composed: ComposedPrompt,
@@ -141,7 +141,7 @@ def job_create(
 
 def _job_row(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     options: GenerationOptions,
     composed: ComposedPrompt,
@@ -451,13 +451,13 @@ def _cost_per_image(job: GenerationJob) -> str | None:
     return None
 
 
-def candidates_save(
-    *, job: GenerationJob, candidates: Sequence[Candidate], user: AbstractBaseUser
-) -> list[MediaItem]:
+def candidates_save(*, job: GenerationJob, candidates: Sequence[Candidate], user: User) -> list[MediaItem]:
     """Save chosen candidates to the job's project library, with the generation metadata (also in the PNG)."""
+    project = job.project
+    assert project is not None  # candidates go with their project (imagegen/signals.py)
     items = []
     for candidate in candidates:
-        if candidate.saved_item_id:
+        if candidate.saved_item is not None:
             items.append(candidate.saved_item)
             continue
         metadata = generation_metadata(job, candidate)
@@ -469,7 +469,7 @@ def candidates_save(
         if not title and version:
             title = f"{version['source'].display_title} ({job.get_operation_display().lower()})"[:80]
         item, _created = media_item_create(
-            project=job.project,
+            project=project,
             image=image,
             origin=MediaItem.Origin.GENERATED,
             created_by=user,

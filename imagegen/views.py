@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from inkweld.http import AuthenticatedRequest, HtmxRequest
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
@@ -25,7 +27,7 @@ from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
-from .generate_form import GenerateForm
+from .generate_form import GenerateForm, ModelsFor
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
@@ -39,7 +41,7 @@ DIALOG_TARGET = "generate-dialog-body"
 DIALOG_ACTIONS = frozenset({"refresh", "preview", "generate"})
 
 
-def models_for(config: EffectiveConfig) -> Any:
+def models_for(config: EffectiveConfig) -> ModelsFor:
     def load(provider_id: str) -> list[ModelOption]:
         return get_provider(provider_id, config.connection(provider_id)).models()
 
@@ -47,7 +49,11 @@ def models_for(config: EffectiveConfig) -> Any:
 
 
 def _form(
-    project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None, **extra: Any
+    project: Project,
+    config: EffectiveConfig,
+    data: Mapping[str, Any] | None = None,
+    initial: MutableMapping[str, Any] | None = None,
+    **extra: Any,
 ) -> GenerateForm:
     return GenerateForm(
         data,
@@ -61,7 +67,7 @@ def _form(
 
 
 def _render(
-    request: HttpRequest, project: Project, panel: str, context: Mapping[str, Any], status: int | None = None
+    request: HtmxRequest, project: Project, panel: str, context: Mapping[str, Any], status: int | None = None
 ) -> HttpResponse:
     """Render `panel` into the dialog, as a bare partial, or inside the full page."""
     context = {"project": project, "tab": "media", "panel": panel, **context}
@@ -74,7 +80,7 @@ def _render(
     return render(request, template, context, status=status)
 
 
-def _jobs_for(project: Project) -> Any:
+def _jobs_for(project: Project) -> QuerySet[GenerationJob]:
     return GenerationJob.objects.filter(project=project)
 
 
@@ -82,7 +88,7 @@ def _jobs_for(project: Project) -> Any:
 
 
 @project_view("edit")
-def dialog(request: HttpRequest, project: Project) -> HttpResponse:
+def dialog(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     config = get_config()
     status = config.generation_status()
     if not status.available:
@@ -112,6 +118,7 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
         return _render(request, project, "imagegen/_form.html", {"form": form})
     if action == "preview":
         return _render(request, project, "imagegen/_form.html", {"form": form, "preview": form.composed})
+    assert form.composed is not None  # a valid form has composed its prompt (GenerateForm.clean)
     try:
         job = job_create(
             user=request.user,
@@ -129,7 +136,7 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
     return _render(request, project, "imagegen/_job.html", _job_context(job))
 
 
-def _not_allowed(request: HttpRequest, project: Project) -> HttpResponse:
+def _not_allowed(request: HtmxRequest, project: Project) -> HttpResponse:
     """The sentence that says why this editor cannot generate, and what to do (a refused POST is a 403)."""
     status = 403 if request.method == "POST" else 200
     return _render(request, project, "imagegen/_not_allowed.html", {"message": NOT_ALLOWED}, status=status)
@@ -157,7 +164,7 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
 
 @project_view("edit")
 @require_GET
-def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def again(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Generate again: the dialog, filled in with a job's settings."""
     job = get_object_or_404(_jobs_for(project), pk=pk)
     if not can_generate(request.user):
@@ -194,7 +201,7 @@ def poll_delay(job: GenerationJob, *, unfinished: int | None = None) -> str:
     age = max(0.0, (timezone.now() - job.created_at).total_seconds())
     delay = min(POLL_MAX_S, max(POLL_MIN_S, POLL_FRACTION * age))
     if unfinished is None:
-        unfinished = cache.get_or_set("imagegen:poll:unfinished", _unfinished_count, timeout=1)
+        unfinished = cache.get_or_set("imagegen:poll:unfinished", _unfinished_count, timeout=1) or 0
     # The budget applies above the 1 s cap too: 100 open dialogs poll every 5 s, not 100 times a second.
     delay = max(delay, unfinished / POLL_BUDGET)
     return f"{round(1000 * delay)}ms"
@@ -202,7 +209,7 @@ def poll_delay(job: GenerationJob, *, unfinished: int | None = None) -> str:
 
 @project_view("edit")
 @require_GET
-def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def job(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs_for(project), pk=pk)
     extra = {} if job.is_finished else {"poll_delay": poll_delay(job)}
     return _render(request, project, "imagegen/_job.html", _job_context(job, **extra))
@@ -210,14 +217,14 @@ def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_GET
-def jobs(request: HttpRequest, project: Project) -> HttpResponse:
+def jobs(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     """The project's running and recent jobs, for the Media tab (the same list its template tag renders)."""
     return render(request, "imagegen/_recent_jobs.html", recent_generation_jobs(project, can_edit=True))
 
 
 @project_view("edit")
 @require_POST
-def cancel(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def cancel(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = job_cancel(job=get_object_or_404(_jobs_for(project), pk=pk))
     if not request.htmx:
         messages.info(request, "Cancelled." if job.is_finished else "Asked the provider to stop.")
@@ -227,7 +234,7 @@ def cancel(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_POST
-def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs_for(project), pk=pk)
     # Only plain ids a database integer can hold: "²" passes isdigit(), a 30-digit number overflows SQLite.
     ids = [int(i) for i in request.POST.getlist("candidate") if re.fullmatch(r"[0-9]{1,18}", i)]
@@ -255,7 +262,7 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_GET
-def candidate_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def candidate_file(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponseBase:
     candidate = get_object_or_404(Candidate.objects.select_related("job"), pk=pk, job__project=project)
     if not candidate.file:
         raise Http404("This image has expired.")

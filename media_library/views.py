@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.http import urlencode
@@ -60,7 +60,7 @@ def _filtered(project: Project, form: MediaFilterForm) -> QuerySet[MediaItem]:
 def index(request: HttpRequest, project: Project) -> HttpResponse:
     form = MediaFilterForm(request.GET or None)
     page = Paginator(_filtered(project, form), PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = {k: v for k, v in request.GET.items() if k in {"origin", "q"} and v}
+    filters = {k: v for k, v in request.GET.items() if k in {"origin", "q"} and isinstance(v, str) and v}
     return render(
         request,
         "media_library/index.html",
@@ -117,7 +117,7 @@ def upload(request: HttpRequest, project: Project) -> HttpResponse:
 
 def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     gen = item.generation if isinstance(item.generation, dict) else {}
-    options = gen.get("options") if isinstance(gen.get("options"), dict) else {}
+    options = found if isinstance(found := gen.get("options"), dict) else {}
     # The size asked for; the image's own dimensions are shown beside it ("auto" lets the model choose).
     requested = options.get("size") or gen.get("requested_size") or gen.get("size")
     if requested:
@@ -245,7 +245,7 @@ def set_element_image(request: HttpRequest, project: Project, pk: int) -> HttpRe
 
 @project_view("view")
 @require_GET
-def serve_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def serve_file(request: HttpRequest, project: Project, pk: int) -> HttpResponseBase:
     item = _item(project, pk)
     return private_file_response(
         request, name=item.file.name, content_type=item.content_type, etag_value=item.sha256
@@ -254,7 +254,7 @@ def serve_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("view")
 @require_GET
-def serve_thumbnail(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def serve_thumbnail(request: HttpRequest, project: Project, pk: int) -> HttpResponseBase:
     item = _item(project, pk)
     return private_file_response(
         request, name=item.thumbnail.name, content_type="image/webp", etag_value=f"{item.sha256}-thumb"
@@ -263,7 +263,7 @@ def serve_thumbnail(request: HttpRequest, project: Project, pk: int) -> HttpResp
 
 @project_view("view")
 @require_GET
-def download(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def download(request: HttpRequest, project: Project, pk: int) -> HttpResponseBase:
     item = _item(project, pk)
     stem = "".join(c if c.isalnum() or c in " -_" else "_" for c in item.display_title).strip() or "image"
     return private_file_response(

@@ -608,7 +608,7 @@ class ComfyUIProvider(Provider):
 
     def _raise_for_failure(self, entry: dict[str, Any], prompt_id: str) -> None:
         """An execution error or an interruption in the history entry, as our error classes."""
-        status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+        status = found if isinstance(found := entry.get("status"), dict) else {}
         for message in status.get("messages") or []:
             if not (isinstance(message, list) and len(message) == 2 and isinstance(message[1], dict)):
                 continue
@@ -681,7 +681,7 @@ class ComfyUIProvider(Provider):
     @sensitive_variables()
     def _open_socket(self, client_id: str) -> _Socket | None:
         url = re.sub(r"^http", "ws", self.connection.base_url) + f"/ws?clientId={client_id}"
-        headers = [f"User-Agent: {self.session.headers.get('User-Agent', '')}"]
+        headers = [f"User-Agent: {self.user_agent}"]
         auth = self.auth()
         if "auth" in auth:
             token = base64.b64encode(":".join(auth["auth"]).encode()).decode()
@@ -700,7 +700,7 @@ class ComfyUIProvider(Provider):
 
     # --- errors -------------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         if status == 400 and isinstance(body, dict) and "node_errors" in body:
             reason = _refusal(body)
             return BadRequestError(

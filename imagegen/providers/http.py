@@ -10,6 +10,7 @@ import email.utils
 import json
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ class ProviderSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = user_agent
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -72,7 +73,7 @@ class RetryPolicy:
         return backoff * (1 - self.jitter * rand)
 
 
-def parse_retry_after(headers: requests.structures.CaseInsensitiveDict | dict[str, str]) -> float | None:
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date), else None."""
     ms = headers.get("retry-after-ms")
     if ms:

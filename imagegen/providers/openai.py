@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -209,7 +210,7 @@ class OpenAIProvider(Provider):
 
     # --- errors ---------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         error = body.get("error") if isinstance(body, dict) else None
         error = error if isinstance(error, dict) else {}
         code = str(error.get("code") or "")

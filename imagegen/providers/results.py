@@ -215,8 +215,8 @@ def _add_usage(total: dict[str, Any], more: Mapping[str, Any]) -> None:
 
 def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
     merged = GenerationResult()
-    costs = [r.cost for r in results]
-    merged.cost = None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
+    costs = [r.cost for r in results if r.cost is not None]
+    merged.cost = sum(costs, Decimal(0)) if len(costs) == len(results) else None
     for result in results:
         merged.images += result.images
         merged.errors += result.errors

@@ -14,7 +14,7 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -438,7 +438,7 @@ class StableDiffusionProvider(Provider):
 
     # --- errors ---------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         detail = body.get("detail") if isinstance(body, dict) else None
         if status == 401:
             if isinstance(detail, str) and "incorrect" in detail.lower():

