@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 Status = GenerationJob.Status
 
 CANDIDATE_MAX_AGE = timedelta(hours=24)
+KEPT_FOR = f"{CANDIDATE_MAX_AGE // timedelta(hours=1)} hours"  # as writers are told it
 WORKER_STOPPED = "The worker was stopped while this job ran, so its images, if any, are lost. Try again."
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024

@@ -6,6 +6,7 @@ app_name = "imagegen"
 urlpatterns = [
     path("", views.dialog, name="dialog"),
     path("jobs/", views.jobs, name="jobs"),
+    path("history/", views.history, name="history"),
     path("jobs/<int:pk>/", views.job, name="job"),
     path("jobs/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("jobs/<int:pk>/save/", views.save, name="save"),

@@ -26,12 +26,13 @@ from projects.models import Document, Element, Project
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
 from .generate_form import GenerateForm
+from .history import HistoryFilter, history_page
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
 from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
-from .services import candidates_save, job_cancel, job_create
+from .services import KEPT_FOR, candidates_save, job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
@@ -173,7 +174,7 @@ def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
     candidates = list(job.candidates.select_related("saved_item__project"))
     unsaved = [c for c in candidates if not c.saved_item_id and c.file]
-    return {"job": job, "candidates": candidates, "unsaved": unsaved, **extra}
+    return {"job": job, "candidates": candidates, "unsaved": unsaved, "kept_for": KEPT_FOR, **extra}
 
 
 # The open dialog polls an unfinished job at a pace the panel renders. The first poll after submitting comes at 1 s;
@@ -213,6 +214,19 @@ def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 def jobs(request: HttpRequest, project: Project) -> HttpResponse:
     """The project's running and recent jobs, for the Media tab (the same list its template tag renders)."""
     return render(request, "imagegen/_recent_jobs.html", recent_generation_jobs(project, can_edit=True))
+
+
+@project_view("edit")
+@require_GET
+def history(request: HttpRequest, project: Project) -> HttpResponse:
+    """Every job of the project, newest first, filtered and paged; unsaved images can be saved from a job's page."""
+    filters = HistoryFilter(request.GET or None, project=project)
+    page, rows = history_page(filters.jobs(), request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"project": project, "tab": "media", "filters": filters, "page": page, "rows": rows,
+               "page_query": query.urlencode(), "filtered": filters.is_bound, "kept_for": KEPT_FOR}  # fmt: skip
+    return render(request, "imagegen/history.html", context)
 
 
 @project_view("edit")

@@ -131,6 +131,7 @@ DECLARED: dict[str, Declared] = {
         upstream=True,
     ),
     "imagegen:jobs": Declared("edit"),
+    "imagegen:history": Declared("edit"),
     "imagegen:job": Declared("edit", kwargs=pk("job")),
     "imagegen:cancel": Declared("edit", POST, kwargs=pk("running_job")),
     "imagegen:save": Declared(

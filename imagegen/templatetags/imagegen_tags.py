@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -11,6 +12,7 @@ from projects.models import Project
 from ..config import get_config
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
+from ..services import CANDIDATE_MAX_AGE
 from ..services import model_label as label_of_model
 from ..usage import cost_text
 
@@ -44,6 +46,22 @@ def recent_generation_jobs(project: Project, can_edit: bool) -> dict[str, Any]:
         return {"project": project, "jobs": [], "hidden": True}
     jobs = list(GenerationJob.objects.filter(project=project).select_related("user")[:RECENT_JOBS])
     return {"project": project, "jobs": jobs, "running": any(not j.is_finished for j in jobs)}
+
+
+@register.filter
+def kept_until(created_at: datetime) -> datetime:
+    """When an unsaved image made at `created_at` expires."""
+    return created_at + CANDIDATE_MAX_AGE
+
+
+@register.filter
+def images_line(job: GenerationJob) -> str:
+    """How many images a job made, in words: "4 images", or "2 of 4 images" while some are missing."""
+    asked = job.images_requested
+    noun = "image" if asked == 1 else "images"
+    if job.is_finished and job.images_made == asked:
+        return f"{asked} {noun}"
+    return f"{job.images_made} of {asked} {noun}"
 
 
 @register.filter
