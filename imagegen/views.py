@@ -164,7 +164,11 @@ def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     if not can_generate(request.user):
         return _not_allowed(request, project)
     config = get_config()
-    form = _form(project, config, initial=_initial_from_job(job))
+    initial = _initial_from_job(job)
+    if request.GET.get("provider") in config.available_providers():
+        # "Use … instead" on a failure: the same request on another provider, starting on its preferred model.
+        initial["provider"] = request.GET["provider"]
+    form = _form(project, config, initial=initial)
     return _render(request, project, "imagegen/_form.html", {"form": form})
 
 

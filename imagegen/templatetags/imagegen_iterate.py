@@ -12,6 +12,7 @@ from media_library.models import MediaItem
 from projects.models import Element, Project
 
 from ..config import get_config
+from ..failures import failure_for
 from ..iterate import editing_providers, upscaling_providers
 from ..models import GenerationJob
 
@@ -65,6 +66,12 @@ def again_url(job: GenerationJob) -> str:
     if job.operation == Operation.VARIATION and job.source_item_id:
         return reverse("imagegen:variations", kwargs={"slug": slug, "pk": job.source_item_id})
     return reverse("imagegen:again", kwargs={"slug": slug, "pk": job.pk})
+
+
+@register.inclusion_tag("imagegen/_failure.html")
+def job_failure(job: GenerationJob) -> dict[str, Any]:
+    """A failed job's one sentence and the actions that can fix it, main one first (imagegen/failures.py)."""
+    return {"failure": failure_for(job, again=again_url(job), config=get_config())}
 
 
 @register.filter

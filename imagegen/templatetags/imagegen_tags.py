@@ -69,23 +69,6 @@ def percent(value: float | None) -> int:
     return round((value or 0) * 100)
 
 
-ERROR_TITLES = {
-    "content_policy": "The provider’s safety system refused this prompt",
-    "rate_limited": "The provider is busy",
-    "quota_exhausted": "The provider account is out of credit",
-    "authentication": "The provider rejected the API key",
-    "unavailable": "The provider is unavailable",
-    "bad_request": "The provider refused the request",
-    "bad_response": "The provider sent back something unusable",
-    "internal": "Something went wrong on our side",
-}
-
-
-@register.filter
-def error_title(error_class: str) -> str:
-    return ERROR_TITLES.get(error_class, "Generation failed")
-
-
 @register.filter
 def model_label(job: GenerationJob) -> str:
     """The model as writers know it ("GPT Image 2.6 Sunburst"), not its id."""

@@ -198,7 +198,9 @@ def test_a_refused_prompt_is_explained_and_try_again_keeps_the_form(
     # A refusal is final: asked once, never retried.
     assert len(upstream.requests(GENERATIONS)) == 1
 
-    panel.get_by_role("link", name="Try again").click()
+    # A refusal cannot be retried as it is: the main action is to rephrase, and no Try again is offered.
+    expect(panel.get_by_role("link", name="Try again")).to_have_count(0)
+    panel.get_by_role("link", name="Rephrase the prompt").click()
     form = dialog.locator("form.generate-form")
     expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
     expect(form.get_by_label("Model").locator("option:checked")).to_have_text("GPT Image 1")
@@ -206,6 +208,28 @@ def test_a_refused_prompt_is_explained_and_try_again_keeps_the_form(
     expect(form.get_by_label("The Drowned Library")).to_have_value("setting")
     expect(form.get_by_label("Ink wash")).to_have_value("")
     expect(form.get_by_role("button", name="Generate", exact=True)).to_be_enabled()
+
+
+def test_out_of_credit_offers_the_other_provider_in_place_and_no_try_again(
+    page: Page, live_server, sign_in, story: Project, upstream: StandinClient, worker: subprocess.Popen[bytes]
+) -> None:
+    upstream.script(family="openai", fail_with="quota")
+    sign_in(page, "editor", PASSWORD)
+    dialog = start_job(page, live_server.url, story)
+
+    panel = job_panel(dialog)
+    expect(panel.locator(".status")).to_have_text("Failed", timeout=20_000)
+    alert = panel.get_by_role("alert")
+    expect(alert).to_have_text("This site’s OpenAI account is out of credit: ask an admin to add some.")
+    expect(panel.get_by_role("link", name="Try again")).to_have_count(0)
+    switch = panel.locator(".failure-actions .button-primary")
+    expect(switch).to_have_text(re.compile(r"^Use AUTOMATIC1111.* instead$"))
+    switch.click()
+    # The same dialog, now on the other provider, with the writer's words kept.
+    form = dialog.locator("form.generate-form")
+    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(re.compile("AUTOMATIC1111"))
+    expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
+    expect(form.get_by_label("Mira Vale")).to_have_value("subject")
 
 
 def test_a_rate_limit_is_waited_out_and_the_job_succeeds(
@@ -255,9 +279,10 @@ def test_an_unreachable_upstream_says_unavailable_and_what_to_do(
     panel = job_panel(dialog)
     expect(panel.locator(".status")).to_have_text("Failed", timeout=30_000)
     alert = panel.get_by_role("alert")
-    expect(alert).to_contain_text("The provider is unavailable")
-    expect(alert).to_contain_text("Try again in a few minutes")
-    expect(panel.get_by_role("link", name="Try again")).to_be_visible()
+    expect(alert).to_contain_text("OpenAI could not be reached: try again in a few minutes.")
+    expect(panel.locator(".failure-actions .button-primary")).to_have_text("Try again")
+    # Another provider is available: offered beside it, in place.
+    expect(panel.get_by_role("link", name=re.compile(r"^Use .* instead$"))).to_be_visible()
     shot(page, "failed")
 
 

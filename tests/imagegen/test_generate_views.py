@@ -300,7 +300,7 @@ def test_generate_again_and_try_again_keep_the_settings(upstream, client_for, pr
     assert 'value="12"' in html and "fog</textarea>" in html and 'value="setting" selected' in html
 
 
-def test_failed_job_shows_the_reason_and_try_again(upstream, client_for, project, job):
+def test_failed_job_shows_the_reason_and_rephrase(upstream, client_for, project, job):
     job.status, job.error_class = "failed", "content_policy"
     job.error_message = "The provider's safety system rejected this prompt — rephrase it."
     job.save()
@@ -308,7 +308,7 @@ def test_failed_job_shows_the_reason_and_try_again(upstream, client_for, project
         client_for("editor").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content
     )
     html = html.decode()
-    assert "safety system refused this prompt" in html and "rephrase it" in html and "Try again" in html
+    assert "safety system refused this prompt: rephrase it" in html and "Rephrase the prompt" in html
 
 
 def test_recent_jobs_on_the_media_tab(upstream, client_for, project, job):
