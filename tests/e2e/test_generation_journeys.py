@@ -183,15 +183,22 @@ def start_job(page: Page, base_url: str, project: Project) -> Locator:
     return dialog
 
 
+def failed_job(
+    page: Page, base_url: str, story: Project, upstream: StandinClient, failure: str
+) -> tuple[Locator, Locator]:
+    """The writer generates with OpenAI, which fails with `failure`; returns the dialog and its failed panel."""
+    upstream.script(family="openai", fail_with=failure)
+    dialog = start_job(page, base_url, story)
+    panel = job_panel(dialog)
+    expect(panel.locator(".status")).to_have_text("Failed", timeout=20_000)
+    return dialog, panel
+
+
 def test_a_refused_prompt_is_explained_and_try_again_keeps_the_form(
     page: Page, live_server, sign_in, story: Project, upstream: StandinClient, worker: subprocess.Popen[bytes]
 ) -> None:
-    upstream.script(family="openai", fail_with="content_policy")
     sign_in(page, "editor", PASSWORD)
-    dialog = start_job(page, live_server.url, story)
-
-    panel = job_panel(dialog)
-    expect(panel.locator(".status")).to_have_text("Failed", timeout=20_000)
+    dialog, panel = failed_job(page, live_server.url, story, upstream, "content_policy")
     alert = panel.get_by_role("alert")
     expect(alert).to_contain_text("safety system refused this prompt")
     expect(panel.locator(".candidate")).to_have_count(0)
@@ -213,12 +220,8 @@ def test_a_refused_prompt_is_explained_and_try_again_keeps_the_form(
 def test_out_of_credit_offers_the_other_provider_in_place_and_no_try_again(
     page: Page, live_server, sign_in, story: Project, upstream: StandinClient, worker: subprocess.Popen[bytes]
 ) -> None:
-    upstream.script(family="openai", fail_with="quota")
     sign_in(page, "editor", PASSWORD)
-    dialog = start_job(page, live_server.url, story)
-
-    panel = job_panel(dialog)
-    expect(panel.locator(".status")).to_have_text("Failed", timeout=20_000)
+    dialog, panel = failed_job(page, live_server.url, story, upstream, "quota")
     alert = panel.get_by_role("alert")
     expect(alert).to_have_text("This site’s OpenAI account is out of credit: ask an admin to add some.")
     expect(panel.get_by_role("link", name="Try again")).to_have_count(0)
