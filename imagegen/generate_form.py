@@ -26,7 +26,7 @@ from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
 from .sizes import offered_sizes, parse_size
 
-ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
+ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
 # from elsewhere, the command line) every portrait goes along, as the switches start out.
 PORTRAITS_SHOWN = "portraits_shown"

@@ -360,7 +360,7 @@ def test_the_dialog_works_with_the_keyboard_alone(
     tab_to(page, "#generate-dialog textarea[name=prompt]")
     page.keyboard.type("A harbour at dawn")
     tab_to(page, "#generate-dialog select[name^=element_]")
-    page.keyboard.press("ArrowDown")  # the first element (by kind, then name): Not used → Subject
+    page.keyboard.press("ArrowDown")  # the first element (by kind, then name): Not in this image → Subject
     tab_to(page, '#generate-dialog button[value="generate"]')
     page.keyboard.press("Enter")
 
