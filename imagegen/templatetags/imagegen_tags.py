@@ -25,12 +25,16 @@ RECENT_JOBS = 6
 def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
     """Shown only to people who may edit the project, when generation is on and a provider is available. An editor
     who may not spend the site's credit sees, in its place, the one sentence that says why and what to do."""
+    user = context["request"].user
     available = bool(can_edit) and get_config().generation_available()
-    allowed = available and can_generate(context["request"].user)
+    allowed = available and can_generate(user)
     return {
         "project": project,
         "show": allowed,
         "not_allowed": NOT_ALLOWED if available and not allowed else "",
+        # Said in one line rather than leaving the button out: staff get the settings, writers whom to ask.
+        "not_set_up": bool(can_edit) and not available,
+        "staff": user.is_staff,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -394,3 +395,29 @@ def test_a_generated_image_page_shows_what_was_asked_for(upstream, client_for, p
     page = client.get(item.get_absolute_url()).content.decode()
     for text in ("A harbour at night", "fog", "AUTOMATIC1111 / Forge / SD.Next", "512 × 512", "77"):
         assert text in page
+
+
+# --- Not set up (issue 19) ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "staff", "says"),
+    [
+        ("editor", False, "Image generation is not set up yet; ask an admin of this site to set it up."),
+        ("owner", True, "Image generation is not set up yet: set it up in the AI Image Generation settings."),
+        ("viewer", False, None),
+    ],
+)
+def test_the_media_tab_says_in_one_line_that_generation_is_not_set_up(client_for, project, role, staff, says):
+    """No provider is configured here: the button cannot show, and the line says why and what to do."""
+    if staff:
+        project.owner.is_staff = True
+        project.owner.save()
+    html = media_tab(client_for(role), project)
+    assert "generate-image-button" not in html
+    if says is None:
+        assert "not set up" not in html
+        return
+    line = re.search(r'<p [^>]*id="generate-not-set-up"[^>]*>(.*?)</p>', html, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", line) == says
+    assert ("/admin/imagegen/" in line) is staff
