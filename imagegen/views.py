@@ -6,6 +6,7 @@ content), as a partial (other htmx requests: the panel only), or as a full page 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
 from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
-from .services import KEPT_FOR, candidates_save, job_cancel, job_create
+from .services import KEPT_FOR, candidates_save, default_names, job_cancel, job_create, job_subject_id
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
@@ -178,6 +179,9 @@ def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
     candidates = list(job.candidates.select_related("saved_item__project"))
     unsaved = [c for c in candidates if not c.saved_item_id and c.file]
+    names = default_names(job, unsaved) if unsaved and job.project else {}
+    for candidate in unsaved:
+        candidate.default_name = names.get(candidate.pk, "")  # type: ignore[attr-defined]  # for the template
     return {"job": job, "candidates": candidates, "unsaved": unsaved, "kept_for": KEPT_FOR, **extra}
 
 
@@ -254,7 +258,10 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
         context = _job_context(job, save_error="Select at least one image to save.")
         return _render(request, project, "imagegen/_job.html", context)
     try:
-        items = candidates_save(job=job, candidates=chosen, user=request.user)
+        # The names the writer gave; one left empty gets the name the field started with.
+        names = default_names(job, chosen)
+        names.update({c.pk: n for c in chosen if (n := request.POST.get(f"name_{c.pk}", "").strip())})
+        items = candidates_save(job=job, candidates=chosen, user=request.user, names=names)
     except ImageRejected as exc:
         return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
     context = _job_context(
@@ -262,12 +269,14 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
         saved=items,
         documents=Document.objects.filter(project=project).only("pk", "title"),
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
+        subject_id=job_subject_id(job),
     )
     if not request.htmx:
         noun = "image" if len(items) == 1 else "images"
         messages.success(request, f"Saved {len(items)} {noun} to the library.")
     response = _render(request, project, "imagegen/_job.html", context)
-    response["HX-Trigger"] = "media-saved"
+    # The Media grid behind the dialog refreshes itself and marks these as new (static/js/inkweld.js).
+    response["HX-Trigger"] = json.dumps({"media-saved": {"items": [item.pk for item in items]}})
     return response
 
 

@@ -15,7 +15,6 @@ from ..config import get_config
 from ..failures import failure_for
 from ..iterate import editing_providers, upscaling_providers
 from ..models import GenerationJob
-from ..services import model_label as label_of_model
 
 register = template.Library()
 Operation = GenerationJob.Operation
@@ -107,8 +106,8 @@ def source_line(job: GenerationJob) -> str:
         return f"Variations of “{title}”."
     if job.operation == Operation.UPSCALE:
         size = job.options.get("size", "").replace("x", " × ")
-        model = label_of_model(job.provider, job.model)
-        return f"Upscale {job.options.get('factor', '?')}× of “{title}” with {model}, to {size} px."
+        # The upscaler by the engine's own name: it is no catalog model, so it has no label of ours.
+        return f"Upscale {job.options.get('factor', '?')}× of “{title}” with {job.model}, to {size} px."
     return ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -250,9 +251,9 @@ def test_job_runs_and_its_candidates_can_be_saved_with_metadata(upstream, client
         reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk}), {"candidate": [first.pk]},
         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="generate-panel",
     )  # fmt: skip
-    assert response["HX-Trigger"] == "media-saved"
-    assert "Saved 1 image to the library" in response.content.decode()
     item = MediaItem.objects.get(origin="generated")
+    assert json.loads(response["HX-Trigger"]) == {"media-saved": {"items": [item.pk]}}
+    assert "Saved 1 image to the library" in response.content.decode()
     assert item.created_by == editor and item.project == project
     meta = item.generation
     assert (meta["prompt"], meta["provider"], meta["model"], meta["size"]) == (
