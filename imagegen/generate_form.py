@@ -24,7 +24,7 @@ from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
-from .sizes import offered_sizes, parse_size
+from .sizes import PRESET_BY_KEY, fit, offered_sizes, parse_size
 
 ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
@@ -40,6 +40,12 @@ def element_field_name(element: Element) -> str:
 
 def portrait_field_name(element: Element) -> str:
     return f"element_{element.pk}_image"
+
+
+def cover_size(spec: ModelSpec) -> str:
+    """The model's size nearest to an ebook cover (1600 × 2560); a portrait size when it takes none near it."""
+    cover = PRESET_BY_KEY["ebook-cover"]
+    return fit(cover.width, cover.height, spec) or portrait_size(spec)
 
 
 def portrait_size(spec: ModelSpec) -> str:
@@ -74,6 +80,7 @@ class GenerateForm(forms.Form):
         models_for: ModelsFor,
         initial: Mapping[str, Any] | None = None,
         portrait_for: Element | None = None,
+        cover: bool = False,  # Generate cover: it starts at a cover size
     ) -> None:
         super().__init__(data, initial=initial)
         self.project = project
@@ -113,13 +120,13 @@ class GenerateForm(forms.Form):
         self._add_element_fields()
         self._drop_stale_initial()
         if (
-            portrait_for
+            (portrait_for or cover)
             and self.spec
             and not self.is_bound
             and "size" in self.fields
             and "size" not in self.initial
         ):
-            self.initial["size"] = portrait_size(self.spec)
+            self.initial["size"] = cover_size(self.spec) if cover else portrait_size(self.spec)
 
     def offered_models(self, models: list[ModelOption]) -> list[ModelOption]:
         """The provider's models as this form offers them (an edit form withholds those that cannot edit)."""

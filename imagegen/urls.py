@@ -18,4 +18,5 @@ urlpatterns = [
     path("candidates/<int:pk>/edit/", iterate_views.edit_candidate, name="edit_candidate"),
     path("upscale/<int:pk>/", iterate_views.upscale, name="upscale"),
     path("portrait/<int:pk>/", iterate_views.portrait, name="portrait"),
+    path("cover/", iterate_views.cover, name="cover"),
 ]

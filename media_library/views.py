@@ -218,7 +218,9 @@ def _answer(
 def set_cover(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     services.media_item_set_cover(item=item)
-    return _answer(request, f"“{item.display_title}” is now the project cover.", item)
+    response = _answer(request, f"“{item.display_title}” is now the project cover.", item)
+    response["HX-Trigger"] = "cover-changed"  # the overview's cover, behind the dialog, refreshes itself
+    return response
 
 
 @project_view("edit")

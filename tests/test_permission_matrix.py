@@ -166,6 +166,9 @@ DECLARED: dict[str, Declared] = {
         data=lambda ctx: {**ITERATE, "size": "512x768", "action": "generate"},
         upstream=True,
     ),
+    "imagegen:cover": Declared(
+        "edit", BOTH, data=lambda ctx: {**ITERATE, "size": "512x768", "action": "generate"}, upstream=True
+    ),
     "imagegen:candidate": Declared("edit", kwargs=pk("candidate")),
 }
 

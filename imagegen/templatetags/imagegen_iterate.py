@@ -43,6 +43,12 @@ def portrait_button(project: Project, element: Element, can_edit: bool) -> dict[
     }
 
 
+@register.inclusion_tag("imagegen/_cover_button.html")
+def cover_button(project: Project, can_edit: bool) -> dict[str, Any]:
+    """Generate cover on the project's overview, where generation is available to this person."""
+    return {"project": project, "show": bool(can_edit) and get_config().generation_available()}
+
+
 @register.simple_tag
 def edits_available() -> bool:
     """Whether Edit can be offered on a candidate (an available provider has models that edit)."""
