@@ -284,7 +284,7 @@ def cover(request: HttpRequest, project: Project) -> HttpResponse:
         context={
             "form_url": reverse("imagegen:cover", kwargs={"slug": project.slug}),
             "dialog_title": f"Cover for {project.title}",
-        },  # fmt: skip
+        },
     )
 
 
