@@ -24,9 +24,9 @@ from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
-from .sizes import offered_sizes, parse_size
+from .sizes import PRESET_BY_KEY, fit, offered_sizes, parse_size
 
-ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
+ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
 # from elsewhere, the command line) every portrait goes along, as the switches start out.
 PORTRAITS_SHOWN = "portraits_shown"
@@ -46,6 +46,12 @@ def element_field_name(element: Element) -> str:
 
 def portrait_field_name(element: Element) -> str:
     return f"element_{element.pk}_image"
+
+
+def cover_size(spec: ModelSpec) -> str:
+    """The model's size nearest to an ebook cover (1600 × 2560); a portrait size when it takes none near it."""
+    cover = PRESET_BY_KEY["ebook-cover"]
+    return fit(cover.width, cover.height, spec) or portrait_size(spec)
 
 
 def portrait_size(spec: ModelSpec) -> str:
@@ -80,6 +86,7 @@ class GenerateForm(forms.Form):
         models_for: ModelsFor,
         initial: MutableMapping[str, Any] | None = None,
         portrait_for: Element | None = None,
+        cover: bool = False,  # Generate cover: it starts at a cover size
     ) -> None:
         super().__init__(data, initial=initial)
         self.project = project
@@ -119,13 +126,13 @@ class GenerateForm(forms.Form):
         self._add_element_fields()
         self._drop_stale_initial()
         if (
-            portrait_for
+            (portrait_for or cover)
             and self.spec
             and not self.is_bound
             and "size" in self.fields
             and "size" not in self.initial
         ):
-            self.initial["size"] = portrait_size(self.spec)
+            self.initial["size"] = cover_size(self.spec) if cover else portrait_size(self.spec)
 
     def offered_models(self, models: list[ModelOption]) -> list[ModelOption]:
         """The provider's models as this form offers them (an edit form withholds those that cannot edit)."""

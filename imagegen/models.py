@@ -236,6 +236,14 @@ class GenerationJob(models.Model):
     target_element = models.ForeignKey(
         "projects.Element", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Purpose(models.TextChoices):
+        """What the images are for, where the dialog was opened for one thing: it decides the first action."""
+
+        ANY = "", "Any"
+        COVER = "cover", "Project cover"
+
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True, default="")
     # The settings of an edit or upscale beyond `options`, as the writer saw them: the source's title and size,
     # how much the mask marked, which portraits went along and which were left out (imagegen/iterate.py).
     edit_details = models.JSONField(default=dict, blank=True)

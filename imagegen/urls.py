@@ -6,6 +6,7 @@ app_name = "imagegen"
 urlpatterns = [
     path("", views.dialog, name="dialog"),
     path("jobs/", views.jobs, name="jobs"),
+    path("history/", views.history, name="history"),
     path("jobs/<int:pk>/", views.job, name="job"),
     path("jobs/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("jobs/<int:pk>/save/", views.save, name="save"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("candidates/<int:pk>/edit/", iterate_views.edit_candidate, name="edit_candidate"),
     path("upscale/<int:pk>/", iterate_views.upscale, name="upscale"),
     path("portrait/<int:pk>/", iterate_views.portrait, name="portrait"),
+    path("cover/", iterate_views.cover, name="cover"),
 ]

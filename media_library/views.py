@@ -46,6 +46,7 @@ def _filtered(project: Project, form: MediaFilterForm) -> QuerySet[MediaItem]:
         "pk",
         "project_id",
         "title",
+        "alt_text",
         "origin",
         "width",
         "height",
@@ -201,13 +202,25 @@ def delete(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     )
 
 
+def _answer(
+    request: HttpRequest, message: str, go_to: MediaItem | Document, *, ok: bool = True
+) -> HttpResponse:
+    """An action's outcome. From the Generate Image dialog (htmx) it is the sentence alone, shown beside the image,
+    so the writer stays in the dialog with the other images' actions; without JavaScript, the next page says it."""
+    if request.htmx:
+        return render(request, "media_library/_action_note.html", {"message": message, "ok": ok})
+    (messages.success if ok else messages.error)(request, message)
+    return redirect(go_to)
+
+
 @project_view("edit")
 @require_POST
 def set_cover(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     services.media_item_set_cover(item=item)
-    messages.success(request, f"“{item.display_title}” is now the project cover.")
-    return redirect(item)
+    response = _answer(request, f"“{item.display_title}” is now the project cover.", item)
+    response["HX-Trigger"] = "cover-changed"  # the overview's cover, behind the dialog, refreshes itself
+    return response
 
 
 @project_view("edit")
@@ -216,14 +229,12 @@ def insert_into_document(request: HttpRequest, project: Project, pk: int) -> Htt
     item = _item(project, pk)
     form = InsertIntoDocumentForm(request.POST, project=project)
     if not form.is_valid():
-        messages.error(request, "Choose one of this project's documents.")
-        return redirect(item)
+        return _answer(request, "Choose one of this project's documents.", item, ok=False)
     document: Document = form.cleaned_data["document"]
     services.media_item_insert_into_document(
         item=item, document=document, caption=form.cleaned_data["caption"]
     )
-    messages.success(request, f"Added the image at the end of “{document.title}”.")
-    return redirect(document)
+    return _answer(request, f"Added “{item.display_title}” at the end of “{document.title}”.", document)
 
 
 @project_view("edit")
@@ -232,12 +243,10 @@ def set_element_image(request: HttpRequest, project: Project, pk: int) -> HttpRe
     item = _item(project, pk)
     form = SetElementImageForm(request.POST, project=project)
     if not form.is_valid():
-        messages.error(request, "Choose one of this project's worldbuilding elements.")
-        return redirect(item)
+        return _answer(request, "Choose one of this project's worldbuilding elements.", item, ok=False)
     element: Element = form.cleaned_data["element"]
     services.media_item_set_element_image(item=item, element=element)
-    messages.success(request, f"“{item.display_title}” is now the image of “{element.name}”.")
-    return redirect(item)
+    return _answer(request, f"“{item.display_title}” is now the image of “{element.name}”.", item)
 
 
 # --- Private file views: access checked by project_view, bytes by serving.private_file_response ----------

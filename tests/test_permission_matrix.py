@@ -131,6 +131,7 @@ DECLARED: dict[str, Declared] = {
         upstream=True,
     ),
     "imagegen:jobs": Declared("edit"),
+    "imagegen:history": Declared("edit"),
     "imagegen:job": Declared("edit", kwargs=pk("job")),
     "imagegen:cancel": Declared("edit", POST, kwargs=pk("running_job")),
     "imagegen:save": Declared(
@@ -164,6 +165,9 @@ DECLARED: dict[str, Declared] = {
         kwargs=pk("element"),
         data=lambda ctx: {**ITERATE, "size": "512x768", "action": "generate"},
         upstream=True,
+    ),
+    "imagegen:cover": Declared(
+        "edit", BOTH, data=lambda ctx: {**ITERATE, "size": "512x768", "action": "generate"}, upstream=True
     ),
     "imagegen:candidate": Declared("edit", kwargs=pk("candidate")),
 }

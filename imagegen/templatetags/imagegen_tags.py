@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -12,6 +13,7 @@ from projects.models import Project
 from ..config import get_config
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
+from ..services import CANDIDATE_MAX_AGE
 from ..services import model_label as label_of_model
 from ..usage import cost_text
 
@@ -24,12 +26,16 @@ RECENT_JOBS = 6
 def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
     """Shown only to people who may edit the project, when generation is on and a provider is available. An editor
     who may not spend the site's credit sees, in its place, the one sentence that says why and what to do."""
+    user = context["request"].user
     available = bool(can_edit) and get_config().generation_available()
-    allowed = available and can_generate(context["request"].user)
+    allowed = available and can_generate(user)
     return {
         "project": project,
         "show": allowed,
         "not_allowed": NOT_ALLOWED if available and not allowed else "",
+        # Said in one line rather than leaving the button out: staff get the settings, writers whom to ask.
+        "not_set_up": bool(can_edit) and not available,
+        "staff": user.is_staff,
     }
 
 
@@ -48,25 +54,24 @@ def recent_generation_jobs(project: Project, can_edit: bool) -> dict[str, Any]:
 
 
 @register.filter
-def percent(value: float | None) -> int:
-    return round((value or 0) * 100)
-
-
-ERROR_TITLES = {
-    "content_policy": "The provider’s safety system refused this prompt",
-    "rate_limited": "The provider is busy",
-    "quota_exhausted": "The provider account is out of credit",
-    "authentication": "The provider rejected the API key",
-    "unavailable": "The provider is unavailable",
-    "bad_request": "The provider refused the request",
-    "bad_response": "The provider sent back something unusable",
-    "internal": "Something went wrong on our side",
-}
+def kept_until(created_at: datetime) -> datetime:
+    """When an unsaved image made at `created_at` expires."""
+    return created_at + CANDIDATE_MAX_AGE
 
 
 @register.filter
-def error_title(error_class: str) -> str:
-    return ERROR_TITLES.get(error_class, "Generation failed")
+def images_line(job: GenerationJob) -> str:
+    """How many images a job made, in words: "4 images", or "2 of 4 images" while some are missing."""
+    asked = job.images_requested
+    noun = "image" if asked == 1 else "images"
+    if job.is_finished and job.images_made == asked:
+        return f"{asked} {noun}"
+    return f"{job.images_made} of {asked} {noun}"
+
+
+@register.filter
+def percent(value: float | None) -> int:
+    return round((value or 0) * 100)
 
 
 @register.filter

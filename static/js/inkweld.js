@@ -82,11 +82,33 @@
     }
   });
 
-  // Saving images from the dialog changes the Media grid behind it: reload the page once the dialog closes.
-  var mediaChanged = false;
-  document.addEventListener("media-saved", function () { mediaChanged = true; });
-  document.addEventListener("dialog:closed", function () {
-    if (mediaChanged) { window.location.reload(); }
+  // Saving images from the dialog: the Media grid behind it refreshes itself (hx-trigger="media-saved"); the
+  // images just saved are marked as new there, so the writer sees them when the dialog closes.
+  var newItems = [];
+  document.addEventListener("media-saved", function (event) {
+    newItems = newItems.concat((event.detail && event.detail.items) || []);
+  });
+  function markNew() {
+    newItems.forEach(function (id) {
+      var tile = document.querySelector('.media-tile[data-item="' + id + '"]');
+      if (tile) { tile.classList.add("media-tile-new"); }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", markNew);
+
+  // --- Announcements ------------------------------------------------------------------------
+  // The dialog's panels are replaced whole on every update, so a live region inside them may never be heard. The
+  // dialog keeps one of its own (#generate-live); whatever a new panel or note marks data-announce is said there,
+  // once, when it changes.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var dialog = document.querySelector("dialog[open]");
+    var live = dialog && dialog.querySelector("[role=status][aria-live]");
+    if (!live) { return; }
+    var target = event.detail.target && event.detail.target.isConnected ? event.detail.target : dialog;
+    var marked = target.matches("[data-announce]") ? [target] : target.querySelectorAll("[data-announce]");
+    var last = marked[marked.length - 1];
+    var text = last && (last.getAttribute("data-announce") || last.textContent).trim();
+    if (text && text !== live.textContent) { live.textContent = text; }
   });
 
   // --- Elapsed time on running jobs ---------------------------------------------------------
