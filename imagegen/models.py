@@ -244,6 +244,13 @@ class GenerationJob(models.Model):
         COVER = "cover", "Project cover"
 
     purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True, default="")
+
+    # Illustrate this passage: the document and paragraph (1 is the first) it illustrates, so a saved image can be
+    # inserted right after that paragraph. SET_NULL: the job outlives the document for the audit.
+    target_document = models.ForeignKey(
+        "projects.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_paragraph = models.PositiveIntegerField(null=True, blank=True)
     # The settings of an edit or upscale beyond `options`, as the writer saw them: the source's title and size,
     # how much the mask marked, which portraits went along and which were left out (imagegen/iterate.py).
     edit_details = models.JSONField(default=dict, blank=True)

@@ -28,11 +28,12 @@ from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
-from .generate_form import GenerateForm, ModelsFor
+from .generate_form import DOCUMENT, PARAGRAPH, GenerateForm, ModelsFor
 from .history import HistoryFilter, history_page
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
+from .passages import PASSAGE, NoSuchPassage, passage_initial
 from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
 from .services import KEPT_FOR, candidates_save, default_names, job_cancel, job_create, job_subject_id
@@ -100,6 +101,8 @@ def dialog(request: AuthenticatedRequest, project: Project) -> HttpResponse:
 
     if request.method != "POST":
         initial = _initial_from_query(request.GET)
+        if request.GET.get(DOCUMENT):
+            initial.update(_initial_from_passage(project, request.GET))
         return _render(
             request, project, "imagegen/_form.html", {"form": _form(project, config, initial=initial)}
         )
@@ -129,6 +132,7 @@ def dialog(request: AuthenticatedRequest, project: Project) -> HttpResponse:
             composed=form.composed,
             estimated_cost=form.estimated_cost,
             config=config,
+            fields=form.passage_target(),
         )
     except LimitReached as limit:
         form.add_error(None, limit.message)
@@ -150,6 +154,26 @@ def _initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     return {k: v for k, v in query.items() if k in allowed or k.startswith("element_")}
 
 
+def _initial_from_passage(project: Project, query: Mapping[str, str]) -> dict[str, Any]:
+    """Illustrate this passage: the dialog opened on a paragraph of one of this project's documents (else 404)."""
+    document = get_object_or_404(project.documents.all(), pk=_number(query.get(DOCUMENT)))
+    try:
+        return passage_initial(
+            document=document, paragraph=_number(query.get(PARAGRAPH)), passage=query.get(PASSAGE, "")
+        )
+    except NoSuchPassage:
+        raise Http404(
+            "That paragraph is no longer in the document. Reload the page and choose again."
+        ) from None
+
+
+def _number(value: str | None) -> int:
+    """A query's id or paragraph number; anything that is not a plain number a database can hold is no such thing."""
+    if not value or not re.fullmatch(r"[0-9]{1,18}", value):
+        raise Http404("No such passage.")
+    return int(value)
+
+
 def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str, Any]:
     initial: dict[str, Any] = {
         "provider": job.provider,
@@ -159,6 +183,9 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
     }
     for element in job.elements:
         initial[f"element_{element['id']}"] = element.get("role", "")
+    if job.target_document_id and job.target_paragraph:
+        # Generate again on a passage still illustrates it (Insert after this paragraph stays one click).
+        initial.update({DOCUMENT: job.target_document_id, PARAGRAPH: job.target_paragraph})
     if new_seed and "seed" in initial:
         initial["seed"] = random.randrange(2**32)
     return initial

@@ -231,10 +231,16 @@ def insert_into_document(request: HttpRequest, project: Project, pk: int) -> Htt
     if not form.is_valid():
         return _answer(request, "Choose one of this project's documents.", item, ok=False)
     document: Document = form.cleaned_data["document"]
+    after = form.cleaned_data["after_paragraph"]
     services.media_item_insert_into_document(
-        item=item, document=document, caption=form.cleaned_data["caption"]
+        item=item, document=document, caption=form.cleaned_data["caption"], after_paragraph=after
     )
-    return _answer(request, f"Added “{item.display_title}” at the end of “{document.title}”.", document)
+    where = "at the end" if after is None else f"after paragraph {after}"
+    message = f"Added “{item.display_title}” {where} of “{document.title}”."
+    if request.htmx or after is None:
+        return _answer(request, message, document)
+    messages.success(request, message)  # without JavaScript: to the paragraph, not the top of the document
+    return redirect(f"{document.get_absolute_url()}#paragraph-{after}")
 
 
 @project_view("edit")

@@ -143,4 +143,53 @@
   });
   document.addEventListener("DOMContentLoaded", applyCustomSize);
   document.addEventListener("htmx:afterSettle", applyCustomSize);
+
+  // --- Illustrate this passage ----------------------------------------------------------------
+  // In a document, words selected in one or more paragraphs show "Illustrate this passage": it opens the Generate
+  // dialog on them, placed after the paragraph where the selection ends. Without this script each paragraph's own
+  // "Illustrate" link does the same for the whole paragraph.
+  var pressingIllustrate = false;
+
+  function selectedPassage(body) {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !selection.rangeCount) { return null; }
+    var range = selection.getRangeAt(0);
+    if (!body.contains(range.commonAncestorContainer)) { return null; }
+    var last = null;
+    body.querySelectorAll("[data-paragraph]").forEach(function (p) {
+      if (range.intersectsNode(p)) { last = p; }
+    });
+    var text = selection.toString().replace(/\s+/g, " ").trim();
+    return last && text ? { paragraph: last.dataset.paragraph, text: text } : null;
+  }
+
+  function updateIllustrate() {
+    var body = document.querySelector("[data-illustrate-base]");
+    var button = document.getElementById("illustrate-selection");
+    if (!body || !button) { return; }
+    var passage = selectedPassage(body);
+    if (!passage) {
+      if (!pressingIllustrate) { button.hidden = true; }
+      return;
+    }
+    var url = body.dataset.illustrateBase + "&paragraph=" + encodeURIComponent(passage.paragraph) +
+      "&passage=" + encodeURIComponent(passage.text.slice(0, 4000));
+    button.setAttribute("href", url);
+    button.setAttribute("hx-get", url);
+    if (window.htmx) { window.htmx.process(button); }
+    button.hidden = !navigator.onLine;
+  }
+
+  var illustrateTimer = null;
+  document.addEventListener("selectionchange", function () {
+    clearTimeout(illustrateTimer);
+    illustrateTimer = setTimeout(updateIllustrate, 120);
+  });
+  document.addEventListener("pointerdown", function (event) {
+    pressingIllustrate = !!event.target.closest("#illustrate-selection");
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#illustrate-selection");
+    if (button) { setTimeout(function () { pressingIllustrate = false; button.hidden = true; }, 0); }
+  });
 })();
