@@ -2,7 +2,7 @@
 
 django-tasks sends `task_enqueued` after the backend stored the task row; django-tasks-db has no wake-up of its own.
 So, beside it: the enqueue path NOTIFYs a channel (`wake_workers`, a receiver of that signal), and each idle worker
-LISTENs on it over a connection of its own (`TaskListener`), as procrastinate's workers do. NOTIFY is transactional:
+LISTENs on it over a connection of its own (`Listener`), as procrastinate's workers do. NOTIFY is transactional:
 a task enqueued inside a transaction wakes the workers when it commits, never before its row is visible.
 
 A notification can be missed (the listener reconnecting, a task deferred with run_after), so a listening worker
@@ -40,17 +40,19 @@ def wake_workers(sender: Any, task_result: Any, **kwargs: Any) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, task_result.task.queue_name])
 
 
-class TaskListener:
-    """A worker's own connection LISTENing on CHANNEL; `wait()` returns as soon as a task is enqueued.
+class Listener:
+    """A connection of its own LISTENing on one channel; `wait()` returns as soon as something is notified.
 
-    Its own connection, not the worker's Django connection: Django closes that one between tasks
-    (close_old_connections), and a closed connection forgets its LISTEN. It is opened before the worker first looks
-    at the queue, so a task enqueued between that look and the wait is already a notification waiting to be read.
+    Its own connection, not the thread's Django connection: Django closes that one between tasks and requests
+    (close_old_connections), and a closed connection forgets its LISTEN. A worker opens it before it first looks at
+    the queue, so a task enqueued between that look and the wait is already a notification waiting to be read.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str = CHANNEL) -> None:
+        self.channel = channel
         self._database = _task_database()
         self._connection: Any = None
+        self.received: list[str] = []  # the payloads the last wait() read
 
     @staticmethod
     def available() -> bool:
@@ -60,7 +62,7 @@ class TaskListener:
         params = self._database.get_connection_params()
         connection = self._database.get_new_connection(params)
         connection.autocommit = True
-        connection.execute(f"LISTEN {CHANNEL}")
+        connection.execute(f"LISTEN {self.channel}")
         self._connection = connection
 
     def wait(self, timeout: float) -> bool:
@@ -69,11 +71,14 @@ class TaskListener:
         try:
             if self._connection is None or self._connection.closed:
                 self.open()
-            # stop_after=1: return on the first; any others waiting are read (and ignored) on the next wait.
-            return any(True for _ in self._connection.notifies(timeout=timeout, stop_after=1))
+            # stop_after=1: return on the first (with any that came in the same packet); later ones wait for the
+            # next call.
+            self.received = [n.payload for n in self._connection.notifies(timeout=timeout, stop_after=1)]
+            return bool(self.received)
         except Exception:
             log.warning("Lost the connection that wakes this worker; polling until it is back", exc_info=True)
             self.close()
+            self.received = []
             time.sleep(timeout)
             return False
 

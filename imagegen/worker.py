@@ -27,7 +27,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from .recovery import jobs_fail_stuck
-from .wakeup import LISTEN_FALLBACK_S, TaskListener
+from .wakeup import LISTEN_FALLBACK_S, Listener
 
 logger = logging.getLogger("imagegen.worker")
 
@@ -49,7 +49,7 @@ class JobWorker(Worker):
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         self._next_sweep = 0.0
         # Listening before the first look at the queue: nothing enqueued after that look can go unnoticed.
-        self.listener = TaskListener() if TaskListener.available() else None
+        self.listener = Listener() if Listener.available() else None
         if self.listener is not None:
             self.listener.wait(0)  # opens its connection and LISTENs
         try:

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from imagegen.models import GenerationJob
-from imagegen.wakeup import TaskListener
+from imagegen.wakeup import Listener
 from tests.deploy.workers import submit, wait_finished, wait_polling
 from tests.standin.server import StandinServer
 from tests.worker_process import db_workers  # noqa: F401 — the fixture
@@ -45,7 +45,7 @@ def pick_up_time(job_id: int, timeout: float) -> float:
 
 def test_an_idle_worker_wakes_when_a_job_is_enqueued(db_workers, upstream, project, owner):  # noqa: F811
     on_postgres = connection.vendor == "postgresql"
-    assert TaskListener.available() == on_postgres
+    assert Listener.available() == on_postgres
     # PostgreSQL: a poll every 30 s could not explain a pick-up within a second three times running.
     db_workers.start("--interval", "30" if on_postgres else "0.2")
     wait_polling(db_workers)

@@ -190,7 +190,9 @@ def test_progress_is_reported_from_a_polling_thread(rsps, provider):
     result = provider.generate(CASE.request(), on_progress=seen.append)
     assert len(result.images) == 1
     progress_call = next(c for c in rsps.calls if "/progress" in c.request.url)
-    assert progress_call.request.url.endswith("?skip_current_image=true")
+    assert progress_call.request.url.endswith(
+        "?skip_current_image=false"
+    )  # its live preview, when it has one
     assert seen and set(seen) == {0.5}
 
 
