@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -24,8 +25,12 @@ def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     """Server-sent events for one job panel: `progress` blocks while it runs, then the `job` panel that replaces it.
 
     `?shown=` is the panel's live_key as the browser has it, so a change made before the stream opened is sent at once.
+    Under a WSGI server (`manage.py runserver`) a held stream would hold a whole thread: it answers 204 (which an
+    EventSource takes as "no stream here"), and the panel polls.
     """
     job = get_object_or_404(_jobs_for(project), pk=pk)
+    if not isinstance(request, ASGIRequest):
+        return HttpResponse(status=204)
 
     def render(shown: str, progress_key: Signature) -> Update | None:
         current = _jobs_for(project).filter(pk=job.pk).first()

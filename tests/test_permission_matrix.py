@@ -132,7 +132,8 @@ DECLARED: dict[str, Declared] = {
     ),
     "imagegen:jobs": Declared("edit"),
     "imagegen:job": Declared("edit", kwargs=pk("job")),
-    "imagegen:job_events": Declared("edit", kwargs=pk("running_job")),
+    # The test client is WSGI: the stream answers 204 there (tests/imagegen/test_live_stream.py reads it over ASGI).
+    "imagegen:job_events": Declared("edit", kwargs=pk("running_job"), ok={"get": 204, "post": 302}),
     "imagegen:preview": Declared("edit", kwargs=pk("running_job")),
     "imagegen:cancel": Declared("edit", POST, kwargs=pk("running_job")),
     "imagegen:save": Declared(

@@ -75,3 +75,59 @@ def test_webui_previews_show_while_the_job_runs_and_are_gone_after(upstream, own
     assert MediaItem.objects.filter(project=project).count() == 0  # nothing reached the library
     panel = owner_client.get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk}))
     assert url not in panel.content.decode()
+
+
+def watch_previews(job: GenerationJob) -> tuple[threading.Thread, list[int]]:
+    """Run the job in a thread, as the worker does; the list collects the preview numbers seen while it ran."""
+    seen: list[int] = []
+    runner = threading.Thread(target=services.job_run, kwargs={"job_id": job.pk})
+    runner.start()
+    while runner.is_alive():
+        number = JobPreview.objects.filter(job=job).values_list("number", flat=True).first()
+        if number is not None and number not in seen:
+            seen.append(number)
+        time.sleep(0.02)
+    return runner, seen
+
+
+def test_openai_streams_partial_images_as_previews_while_someone_watches(upstream, owner, project):
+    upstream.script(family="openai", delay=3.0)
+    job = GenerationJob.objects.create(
+        user=owner, project=project, provider="openai", model="gpt-image-2", prompt="A harbour",
+        composed_prompt="A harbour", options={"size": "1024x1024", "quality": "low", "count": 1},
+    )  # fmt: skip
+    _, seen = watch_previews(job)
+    job.refresh_from_db()
+    assert job.status == GenerationJob.Status.SUCCEEDED and job.candidates.count() == 1
+    (call,) = upstream.requests("/v1/images/generations")
+    assert call["body"]["stream"] is True and call["body"]["partial_images"] == 2
+    assert len(seen) == 2  # both partial images, one a second apart at most, each before the image
+    assert job.actual_cost is not None and job.actual_cost > 0  # the completed event's usage, priced
+    assert not JobPreview.objects.exists()
+
+
+def test_a_plain_call_does_not_stream(upstream, settings):
+    """Without anyone watching (no progress callback: e.g. a script), OpenAI answers as usual, in one piece."""
+    from imagegen.config import get_config
+    from imagegen.providers import get_provider
+    from imagegen.providers.results import GenerationRequest
+
+    provider = get_provider("openai", get_config().connection("openai"))
+    result = provider.generate(
+        GenerationRequest(model="gpt-image-2", prompt="A harbour", size="1024x1024", count=1)
+    )
+    assert len(result.images) == 1
+    (call,) = upstream.requests("/v1/images/generations")
+    assert "stream" not in call["body"]
+
+
+def test_the_stand_in_refuses_partial_images_out_of_range(upstream):
+    import requests
+
+    answer = requests.post(
+        f"{upstream.url}/v1/images/generations",
+        json={"model": "gpt-image-2", "prompt": "x", "stream": True, "partial_images": 4},
+        headers={"Authorization": "Bearer sk-test-upstream-key-123"},
+        timeout=10,
+    )
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == "partial_images"
