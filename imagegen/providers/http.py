@@ -114,13 +114,7 @@ def read_capped(response: requests.Response, cap: int, *, truncate: bool = False
             if len(body) > cap:
                 raise BadResponseError(reason=f"answer larger than {cap // (1024 * 1024)} MB")
     except requests.RequestException as exc:
-        # The connection dropped mid-body: a truncated answer. Retried like any dropped connection, unless the
-        # request is billed (providers/base.py): then the upstream may have made the images, and it is not.
-        raise UnavailableError(
-            "The connection to the provider dropped while it was answering. Try again.",
-            detail=str(exc),
-            outcome_unknown=True,
-        ) from exc
+        raise _dropped(exc) from exc
     finally:
         response.close()
     return body
@@ -147,13 +141,19 @@ def read_events(response: requests.Response, cap: int) -> Iterator[tuple[str, An
             elif line.startswith(b"data:"):
                 data += (b"\n" if data else b"") + line[5:].lstrip(b" ")
     except requests.RequestException as exc:
-        raise UnavailableError(
-            "The connection to the provider dropped while it was answering. Try again.",
-            detail=str(exc),
-            outcome_unknown=True,
-        ) from exc
+        raise _dropped(exc) from exc
     finally:
         response.close()
+
+
+def _dropped(exc: requests.RequestException) -> UnavailableError:
+    """The connection dropped mid-body: a truncated answer. Retried like any dropped connection, unless the request
+    is billed (providers/base.py): then the upstream may have made the images, and it is not."""
+    return UnavailableError(
+        "The connection to the provider dropped while it was answering. Try again.",
+        detail=str(exc),
+        outcome_unknown=True,
+    )
 
 
 def never_sent(exc: requests.RequestException) -> bool:
