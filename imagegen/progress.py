@@ -30,7 +30,7 @@ class JobMonitor(threading.Thread):
 
     Providers report progress (and previews) from their own threads; this one thread owns the database writes (and
     closes its connection). It checks the cancel flag every `interval` (twice a second) and writes progress and the
-    latest preview at most once every PROGRESS_EVERY (a second); the first report is written at the next round. A
+    latest preview at most once every PROGRESS_EVERY (a second) — at once when that much time has passed. A
     failed write is logged and tried again on the next round: the heartbeat must outlive a database hiccup, or a
     live job would look dead. The preview row goes when the job ends (services.job_run), never to a file.
     """
@@ -49,6 +49,9 @@ class JobMonitor(threading.Thread):
         self._last_progress_write = float("-inf")
         self._last_beat = time.monotonic()  # the claim wrote the first heartbeat
         self._halt = threading.Event()
+        self._due = (
+            threading.Event()
+        )  # a report arrived that may be written now: do not wait out the interval
 
     def __enter__(self) -> JobMonitor:
         self.start()
@@ -62,13 +65,19 @@ class JobMonitor(threading.Thread):
             self.progress = max(0.0, min(1.0, fraction))
         if preview is not None:
             self.preview = preview
+        if time.monotonic() - self._last_progress_write >= self.progress_every:
+            self._due.set()
 
     def should_cancel(self) -> bool:
         return self.cancelled
 
     def run(self) -> None:
         try:
-            while not self._halt.wait(self.interval):
+            while True:
+                self._due.wait(self.interval)
+                self._due.clear()
+                if self._halt.is_set():
+                    break
                 try:
                     self._round()
                 except Exception:  # a monitor must never take the job down with it
@@ -114,4 +123,5 @@ class JobMonitor(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
+        self._due.set()
         self.join(timeout=5)

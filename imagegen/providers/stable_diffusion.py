@@ -431,7 +431,10 @@ class StableDiffusionProvider(Provider):
 
         def poll() -> None:
             interrupted = False
-            while not done.wait(self.poll_interval):
+            # The first look comes soon (a preview early is worth most), then one every poll_interval.
+            pause = self.poll_interval / 4
+            while not done.wait(pause):
+                pause = self.poll_interval
                 if should_cancel is not None and not interrupted and should_cancel():
                     interrupted = self.interrupt()
                 if on_progress is None:

@@ -42,7 +42,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     // An outerHTML swap (the dialog's panels) reports the replaced element, already out of the document: then the
     // swap happened in the open modal dialog, the only part of the page that can be interacted with.
-    var target = event.detail.target;
+    // A swap from the event stream (htmx's SSE extension) carries no request: its event's own target is the new
+    // content.
+    var target = event.detail.target || event.target;
     var dialog = target.isConnected ? target.closest("dialog") : document.querySelector("dialog[open]");
     if (!dialog) { return; }
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
