@@ -7,10 +7,6 @@ EventSource reads it.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,40 +16,15 @@ import pytest
 import requests
 from django.urls import reverse
 
+from bench.harness import events as read_events
 from imagegen.models import GenerationJob, JobPreview
-from tests.worker_process import REPO_ROOT, db_workers, worker_environment  # noqa: F401 — the fixture
+from tests.web_server import WebServer
+from tests.worker_process import db_workers  # noqa: F401 — the fixture
 
 from .conftest import SD_MODEL
-from .test_serve import Served, free_port, signed_in
+from .test_serve import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class WebServer:
-    """gunicorn as the README's production command runs it, on this test's database; can be killed and restarted."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
-        self.log_dir = log_dir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = self.log_dir / f"web-{time.monotonic_ns()}.log"
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "-c", "inkweld/gunicorn_conf.py",
-                 "inkweld.asgi:application", "--bind", f"127.0.0.1:{self.port}"],
-                cwd=REPO_ROOT, env={**worker_environment(), "DEBUG": "false"}, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        Served(self.process, self.port, log).wait_ready()
-
-    def kill(self) -> None:
-        """SIGKILL to gunicorn and its workers: no goodbye to the open streams."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -85,16 +56,7 @@ def events(session: requests.Session, url: str, *, timeout: float = 30) -> Itera
     with session.get(url, stream=True, timeout=timeout, headers={"Accept": "text/event-stream"}) as response:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
-        name, data = "message", []
-        for line in response.iter_lines(decode_unicode=True):
-            if line == "":
-                if data:
-                    yield name, "\n".join(data)
-                name, data = "message", []
-            elif line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
+        yield from read_events(response)
 
 
 def events_url(web: WebServer, project, job: GenerationJob, shown: str) -> str:
