@@ -153,6 +153,14 @@ async def job_stream(
     answers what to send: None when the job is gone, a `job` update (then the stream ends), or a `progress` one."""
     from asgiref.sync import sync_to_async
 
+    def look(shown: str, progress_key: Signature) -> Update | None:
+        try:
+            return render(shown, progress_key)
+        finally:
+            # An open dialog must not hold a database connection while it waits (CONN_MAX_AGE says how long one
+            # may live, as for any request).
+            close_old_connections()
+
     event = _feed.subscribe(job_id)
     progress_key: Signature = ()
     quiet_since = time.monotonic()
@@ -160,7 +168,7 @@ async def job_stream(
         yield "retry: 1000\n\n"  # the browser's own reconnect delay, should the connection drop
         while True:
             event.clear()
-            update = await sync_to_async(render)(shown, progress_key)
+            update = await sync_to_async(look)(shown, progress_key)
             if update is None:
                 return
             if update.event:

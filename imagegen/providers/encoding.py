@@ -52,8 +52,17 @@ def preview_from_base64(text: object) -> Preview | None:
     if len(text) > MAX_PREVIEW_BYTES * 4 // 3 + 4:
         return None
     try:
-        data = decode_base64(text)
+        return preview_from_bytes(decode_base64(text))
+    except BadResponseError:
+        return None
+
+
+def preview_from_bytes(data: bytes) -> Preview | None:
+    """Image bytes as a live preview, or None when they are too big or not an image we show."""
+    if len(data) > MAX_PREVIEW_BYTES:
+        return None
+    try:
         fmt = sniff(data)
-    except (BadResponseError, ImageRejected):
+    except ImageRejected:
         return None
     return Preview(image=data, content_type=fmt.content_type)

@@ -131,3 +131,18 @@ def test_the_stand_in_refuses_partial_images_out_of_range(upstream):
         timeout=10,
     )
     assert answer.status_code == 400 and answer.json()["error"]["param"] == "partial_images"
+
+
+def test_comfyui_preview_frames_show_while_the_job_runs(upstream, owner, project, monkeypatch):
+    """ComfyUI sends a binary preview frame per sampler step on its websocket; the latest becomes the preview."""
+    monkeypatch.setenv("AI_IMAGE_COMFYUI_ENDPOINT", upstream.env()["AI_IMAGE_COMFYUI_ENDPOINT"])
+    upstream.script(family="comfyui", delay=3.0)
+    job = GenerationJob.objects.create(
+        user=owner, project=project, provider="comfyui", model="v1-5-pruned-emaonly.safetensors", prompt="A harbour",
+        composed_prompt="A harbour", options={"size": "512x512", "count": 1, "steps": 10},
+    )  # fmt: skip
+    _, seen = watch_previews(job)
+    job.refresh_from_db()
+    assert job.status == GenerationJob.Status.SUCCEEDED, job.error_message
+    assert len(seen) >= 2  # more than one, at most one a second
+    assert not JobPreview.objects.exists()
