@@ -354,6 +354,25 @@ class Candidate(models.Model):
         return f"Candidate {self.index + 1} of job {self.job_id}"
 
 
+class JobPreview(models.Model):
+    """The picture forming while a job runs (the provider's latest preview), for the open dialog.
+
+    Never a file and never in the library: one row per running job, overwritten as previews arrive, deleted when the
+    job finishes (services._finish, and after the worker's monitor stops). `number` counts previews, so a dialog
+    can tell a new one from the one it shows.
+    """
+
+    job = models.OneToOneField(
+        GenerationJob, on_delete=models.CASCADE, primary_key=True, related_name="preview"
+    )
+    image = models.BinaryField()
+    content_type = models.CharField(max_length=50)
+    number = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"Preview {self.number} of job {self.job_id}"
+
+
 # --- Prices an admin sets ---------------------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from . import options as generation_options
 from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
-from .models import Candidate, GenerationJob
+from .models import Candidate, GenerationJob, JobPreview
 from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
@@ -204,7 +204,11 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
     fields = {**fields, "status": status, "finished_at": timezone.now()}
     if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
         fields["progress"] = 1.0
-    updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(**fields)
+    with transaction.atomic():
+        updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(
+            **fields
+        )
+        JobPreview.objects.filter(job_id=job.pk).delete()  # the picture forming is over with the job
     job.refresh_from_db()
     if not updated:
         log.warning(
@@ -248,6 +252,9 @@ def job_run(
             job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED, may_have_cost=True
         )
         raise
+    finally:
+        # The monitor has stopped: a preview it wrote while the outcome was being recorded goes too.
+        JobPreview.objects.filter(job_id=job.pk).delete()
 
 
 def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:

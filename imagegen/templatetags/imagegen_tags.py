@@ -11,6 +11,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from projects.models import Project
 
 from ..config import get_config
+from ..live import panel_key
+from ..live import preview_number as live_preview_number
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
 from ..services import CANDIDATE_MAX_AGE
@@ -84,3 +86,15 @@ def model_label(job: GenerationJob) -> str:
 def cost_summary(job: GenerationJob) -> str:
     """The estimate before, and once the job is over, what it actually cost and how we know."""
     return cost_text(job)
+
+
+@register.filter
+def live_key(job: GenerationJob) -> str:
+    """What the open panel shows besides progress: its event stream sends the whole panel when this changes."""
+    return panel_key(job)
+
+
+@register.filter
+def preview_number(job: GenerationJob) -> int | None:
+    """The number of the picture forming for a running job (None when the provider sent none yet)."""
+    return None if job.is_finished else live_preview_number(job.pk)
