@@ -74,7 +74,7 @@ def _dialog(base: str, path: str, cookie: str, until: float, out: list[tuple[int
                 if response.status != 200:  # the dialog would fall back to polling: say so
                     raise RuntimeError(f"HTTP {response.status}")
                 html = ""
-                name, data = "message", []
+                name, data = "message", list[str]()
                 while not html:
                     line = response.readline().decode()
                     if not line:

@@ -289,7 +289,7 @@ class Submitted:
 
 def events(response: requests.Response) -> Iterator[tuple[str, str]]:
     """(event, data) pairs of a server-sent event stream, as an EventSource reads them."""
-    name, data = "message", []
+    name, data = "message", list[str]()
     for line in response.iter_lines(decode_unicode=True):
         if line == "":
             if data:

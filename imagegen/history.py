@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.paginator import Page, Paginator
@@ -28,7 +28,10 @@ class HistoryFilter(forms.Form):
     def __init__(self, data: Any, *, project: Project) -> None:
         super().__init__(data)
         self.project = project
-        self.fields["status"].choices = [("", "Any status"), *GenerationJob.Status.choices]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            ("", "Any status"),
+            *GenerationJob.Status.choices,
+        ]
         used = (
             GenerationJob.objects.filter(project=project)
             .values_list("provider", "model")
@@ -37,9 +40,12 @@ class HistoryFilter(forms.Form):
         )
         # A model is named by its label; two providers may serve one id, so the choice carries both.
         labels = {f"{provider}:{model}": model_label(provider, model) for provider, model in used}
-        self.fields["model"].choices = [("", "Any model"), *sorted(labels.items(), key=lambda kv: kv[1])]
+        cast(forms.ChoiceField, self.fields["model"]).choices = [
+            ("", "Any model"),
+            *sorted(labels.items(), key=lambda kv: kv[1]),
+        ]
         elements = Element.objects.filter(project=project).order_by("name").values_list("pk", "name")
-        self.fields["element"].choices = [("", "Any element"), *elements]
+        cast(forms.ChoiceField, self.fields["element"]).choices = [("", "Any element"), *elements]
 
     def jobs(self) -> QuerySet[GenerationJob]:
         jobs = GenerationJob.objects.filter(project=self.project).select_related("user")

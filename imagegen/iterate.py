@@ -92,7 +92,7 @@ def portrait_job_create(
 
 
 def cover_job_create(
-    *, user: AbstractBaseUser, project: Project, form: GenerateForm, config: EffectiveConfig
+    *, user: User, project: Project, form: GenerateForm, config: EffectiveConfig
 ) -> GenerationJob:
     """Generate cover: a generation whose images are meant as the project's cover ("Use as cover" comes first)."""
     return _create(

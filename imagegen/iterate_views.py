@@ -226,7 +226,7 @@ def variations(request: AuthenticatedRequest, project: Project, pk: int) -> Http
 
 
 def _generate_for(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     project: Project,
     *,
     prompt: str,
@@ -274,7 +274,7 @@ def portrait(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRe
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def cover(request: HttpRequest, project: Project) -> HttpResponse:
+def cover(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     """Generate cover (from the project's overview): the title and description as the prompt, a cover size."""
     about = f" {project.description.strip()}" if project.description.strip() else ""
     return _generate_for(

@@ -260,7 +260,7 @@ def jobs(request: AuthenticatedRequest, project: Project) -> HttpResponse:
 
 @project_view("edit")
 @require_GET
-def history(request: HttpRequest, project: Project) -> HttpResponse:
+def history(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     """Every job of the project, newest first, filtered and paged; unsaved images can be saved from a job's page."""
     filters = HistoryFilter(request.GET or None, project=project)
     page, rows = history_page(filters.jobs(), request.GET.get("page"))

@@ -111,7 +111,7 @@ class AliasesField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return ", ".join(value) if isinstance(value, list) else (value or "")
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list field on a text input
         names = [" ".join(part.split()) for part in (value or "").replace("\n", ",").split(",")]
         unique: dict[str, str] = {}
         for name in names:

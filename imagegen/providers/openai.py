@@ -287,9 +287,8 @@ def _read_stream(response: requests.Response, *, on_progress: ProgressCallback) 
             items.append({"b64_json": event.get("b64_json")})
         elif kind == "error" or name == "error":
             error = event.get("error") if isinstance(event.get("error"), dict) else event
-            raise BadResponseError(
-                reason=f"the provider reported an error mid-stream: {error.get('message', '')}"
-            )
+            message = error.get("message", "") if isinstance(error, dict) else ""
+            raise BadResponseError(reason=f"the provider reported an error mid-stream: {message}")
     return {"data": items, "usage": usage}
 
 
