@@ -95,7 +95,7 @@ def _provider_inputs(specs: Iterable[Spec]) -> dict[str, forms.Field]:
     return fields
 
 
-class _SettingsForm(forms.ModelForm):
+class SettingsForm(forms.ModelForm):
     # The registry's providers; the column itself has no choices, so adding a provider needs no migration.
     default_provider = forms.ChoiceField(
         label="Default provider",
@@ -137,7 +137,8 @@ class _SettingsForm(forms.ModelForm):
 
     @sensitive_variables()
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for spec in PROVIDER_SPECS:
             name = f"{spec.field}_new" if spec.secret else spec.field
             value = cleaned.get(name)
@@ -245,7 +246,7 @@ def _as_input(spec: Spec, value: Any) -> Any:
 # The form class with every provider's fields declared on it (admin's fieldsets may only name declared fields).
 ImageGenerationSettingsForm = type(
     "ImageGenerationSettingsForm",
-    (_SettingsForm,),
+    (SettingsForm,),
     {**_provider_inputs(PROVIDER_SPECS), "__module__": __name__},
 )
 
@@ -255,6 +256,7 @@ __all__ = [
     "KEY_SPECS",
     "PROVIDER_SPECS",
     "ImageGenerationSettingsForm",
+    "SettingsForm",
     "ThreeWaySelect",
     "key_saved",
 ]

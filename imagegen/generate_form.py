@@ -8,9 +8,9 @@ validates through this same form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxLengthValidator
@@ -25,9 +25,9 @@ from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
-from .sizes import offered_sizes, parse_size, size_of
+from .sizes import PRESET_BY_KEY, fit, offered_sizes, parse_size, size_of
 
-ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
+ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
 # from elsewhere, the command line) every portrait goes along, as the switches start out.
 PORTRAITS_SHOWN = "portraits_shown"
@@ -38,12 +38,24 @@ ModelsFor = Callable[[str], Sequence[ModelOption]]
 DOCUMENT, PARAGRAPH = "document", "paragraph"
 
 
+def choices_of(field: forms.Field) -> list[tuple[Any, str]]:
+    """A choice field's (value, label) pairs. Setting `choices` normalises them to such a list (these forms use no
+    groups); django-stubs types the getter as anything `choices=` accepts."""
+    return cast("list[tuple[Any, str]]", cast(forms.ChoiceField, field).choices)
+
+
 def element_field_name(element: Element) -> str:
     return f"element_{element.pk}"
 
 
 def portrait_field_name(element: Element) -> str:
     return f"element_{element.pk}_image"
+
+
+def cover_size(spec: ModelSpec) -> str:
+    """The model's size nearest to an ebook cover (1600 × 2560); a portrait size when it takes none near it."""
+    cover = PRESET_BY_KEY["ebook-cover"]
+    return fit(cover.width, cover.height, spec) or portrait_size(spec)
 
 
 def portrait_size(spec: ModelSpec) -> str:
@@ -76,8 +88,9 @@ class GenerateForm(forms.Form):
         providers: Sequence[str],
         default_provider: str | None,
         models_for: ModelsFor,
-        initial: Mapping[str, Any] | None = None,
+        initial: MutableMapping[str, Any] | None = None,
         portrait_for: Element | None = None,
+        cover: bool = False,  # Generate cover: it starts at a cover size
     ) -> None:
         super().__init__(data, initial=initial)
         self.project = project
@@ -85,7 +98,7 @@ class GenerateForm(forms.Form):
         self.portrait_for = portrait_for
         self.elements = list(Element.objects.filter(project=project).order_by("kind", "name"))
         # The project's house style goes along as Style unless the writer says otherwise (then its role is in
-        # the data, as "Not used"); only while it is still a Style element.
+        # the data, as "Not in this image"); only while it is still a Style element.
         self.house_style = next(
             (e for e in self.elements if e.pk == project.house_style_id and e.kind == Element.Kind.STYLE),
             None,
@@ -95,7 +108,7 @@ class GenerateForm(forms.Form):
         source = data if data is not None else (initial or {})
         provider = source.get("provider") if source.get("provider") in providers else default_provider
         provider = provider or (providers[0] if providers else "")
-        self.fields["provider"].choices = [(p, provider_label(p)) for p in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(p, provider_label(p)) for p in providers]
         # The resolved provider wins over a stale one (Try again on a job whose provider is now off): with a
         # single provider the field is hidden, and an error on a hidden field would make Generate do nothing.
         self.initial = {**self.initial, "provider": provider}
@@ -110,7 +123,7 @@ class GenerateForm(forms.Form):
         usable = [m for m in self.model_options if m.available]
         self.unavailable_models = [m for m in self.model_options if not m.available]
         self.catalog_note = next((m.note for m in self.model_options if m.note), "")
-        self.fields["model"].choices = [(m.id, m.label) for m in usable]
+        cast(forms.ChoiceField, self.fields["model"]).choices = [(m.id, m.label) for m in usable]
         model_id = source.get("model")
         if not any(m.id == model_id for m in usable):
             # After a provider change the old model is not this provider's: start on its preferred one, not the oldest.
@@ -124,13 +137,13 @@ class GenerateForm(forms.Form):
         self._add_passage_fields(source)
         self._drop_stale_initial()
         if (
-            portrait_for
+            (portrait_for or cover)
             and self.spec
             and not self.is_bound
             and "size" in self.fields
             and "size" not in self.initial
         ):
-            self.initial["size"] = portrait_size(self.spec)
+            self.initial["size"] = cover_size(self.spec) if cover else portrait_size(self.spec)
 
     def offered_models(self, models: list[ModelOption]) -> list[ModelOption]:
         """The provider's models as this form offers them (an edit form withholds those that cannot edit)."""
@@ -144,7 +157,7 @@ class GenerateForm(forms.Form):
         size = source.get("size")
         if not isinstance(field, forms.ChoiceField) or not size or "custom_size" not in self.fields:
             return
-        if str(size) in {str(v) for v, _ in field.choices}:
+        if str(size) in {str(v) for v, _ in choices_of(field)}:
             return
         changed = source.copy() if hasattr(source, "copy") else dict(source)
         changed["size"], changed["custom_size"] = generation_options.CUSTOM, size
@@ -166,7 +179,7 @@ class GenerateForm(forms.Form):
                 or name not in self.initial
             ):
                 continue
-            offered = {str(value) for value, _ in field.choices}
+            offered = {str(value) for value, _ in choices_of(field)}
             if str(self.initial[name]) not in offered:
                 del self.initial[name]
 
@@ -174,7 +187,7 @@ class GenerateForm(forms.Form):
 
     def _add_model_fields(self, spec: ModelOption) -> None:
         # The writer's words are never cut, so a prompt over the model's limit is an error, not a truncation.
-        self.fields["prompt"].max_length = spec.max_prompt_chars
+        cast(forms.CharField, self.fields["prompt"]).max_length = spec.max_prompt_chars
         self.fields["prompt"].validators.append(
             MaxLengthValidator(
                 spec.max_prompt_chars,
@@ -196,7 +209,7 @@ class GenerateForm(forms.Form):
                 )
         if self.house_style is not None:
             # Absent means the default, so the command line and a link get it too; the dialog always sends the
-            # role, so "Not used" there leaves it out.
+            # role, so "Not in this image" there leaves it out.
             name = element_field_name(self.house_style)
             if self.is_bound and name not in self.data:
                 self.data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)
@@ -297,7 +310,8 @@ class GenerateForm(forms.Form):
     # --- validation --------------------------------------------------------------------------------------
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.spec is None:
             raise forms.ValidationError(
                 "This provider offers no model you can use right now. Choose another provider, or ask an admin."
@@ -335,7 +349,7 @@ class GenerateForm(forms.Form):
         data = self.data if self.is_bound else self.initial
         value = data.get(name)
         if isinstance(field, forms.ChoiceField):
-            return value if str(value) in {str(v) for v, _ in field.choices} else field.initial
+            return value if str(value) in {str(v) for v, _ in choices_of(field)} else field.initial
         return value if value not in (None, "") else field.initial
 
     @property

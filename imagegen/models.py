@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
@@ -14,6 +14,9 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from imagegen.config import SPEC_BY_NAME
+
+if TYPE_CHECKING:
+    from .pricing import PerImage, PerToken
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
 
@@ -233,6 +236,15 @@ class GenerationJob(models.Model):
     target_element = models.ForeignKey(
         "projects.Element", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Purpose(models.TextChoices):
+        """What the images are for, where the dialog was opened for one thing: it decides the first action."""
+
+        ANY = "", "Any"
+        COVER = "cover", "Project cover"
+
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True, default="")
+
     # Illustrate this passage: the document and paragraph (1 is the first) it illustrates, so a saved image can be
     # inserted right after that paragraph. SET_NULL: the job outlives the document for the audit.
     target_document = models.ForeignKey(
@@ -342,6 +354,25 @@ class Candidate(models.Model):
         return f"Candidate {self.index + 1} of job {self.job_id}"
 
 
+class JobPreview(models.Model):
+    """The picture forming while a job runs (the provider's latest preview), for the open dialog.
+
+    Never a file and never in the library: one row per running job, overwritten as previews arrive, deleted when the
+    job finishes (services._finish, and after the worker's monitor stops). `number` counts previews, so a dialog
+    can tell a new one from the one it shows.
+    """
+
+    job = models.OneToOneField(
+        GenerationJob, on_delete=models.CASCADE, primary_key=True, related_name="preview"
+    )
+    image = models.BinaryField()
+    content_type = models.CharField(max_length=50)
+    number = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"Preview {self.number} of job {self.job_id}"
+
+
 # --- Prices an admin sets ---------------------------------------------------------------------------------------
 
 
@@ -426,7 +457,7 @@ class ModelPrice(models.Model):
             if missing:
                 raise ValidationError(missing)
 
-    def as_price(self) -> Any:
+    def as_price(self) -> PerImage | PerToken:
         from .pricing import PerImage, PerToken
 
         source = f"admin override{f' ({self.note})' if self.note else ''}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -60,7 +60,7 @@ def illustrate_url(project: Project, document: Document, paragraph: int) -> str:
 
 
 def illustrate_links(
-    *, project: Project, document: Document, user: AbstractBaseUser | AnonymousUser, can_edit: bool
+    *, project: Project, document: Document, user: User | AnonymousUser, can_edit: bool
 ) -> Callable[[embeds.Paragraph], str] | None:
     """What the document page puts after each paragraph: an "Illustrate" link opening the dialog on it, for those
     who may generate here and now; None for anyone else."""

@@ -207,7 +207,7 @@ def parse(spec: Spec, raw: str) -> Any:
     if spec.kind == "json":
         try:
             return json.loads(raw)
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             raise InvalidValue(
                 f"it is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
             ) from None

@@ -6,18 +6,21 @@ content), as a partial (other htmx requests: the panel only), or as a full page 
 
 from __future__ import annotations
 
+import json
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from inkweld.http import AuthenticatedRequest, HtmxRequest
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
@@ -25,14 +28,15 @@ from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
-from .generate_form import DOCUMENT, PARAGRAPH, GenerateForm
+from .generate_form import DOCUMENT, PARAGRAPH, GenerateForm, ModelsFor
+from .history import HistoryFilter, history_page
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
 from .passages import PASSAGE, NoSuchPassage, passage_initial
 from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
-from .services import candidates_save, job_cancel, job_create
+from .services import KEPT_FOR, candidates_save, default_names, job_cancel, job_create, job_subject_id
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
@@ -42,7 +46,7 @@ REUSE = "reuse"
 DIALOG_ACTIONS = frozenset({"refresh", "preview", "generate"})
 
 
-def models_for(config: EffectiveConfig) -> Any:
+def models_for(config: EffectiveConfig) -> ModelsFor:
     def load(provider_id: str) -> list[ModelOption]:
         return get_provider(provider_id, config.connection(provider_id)).models()
 
@@ -50,7 +54,11 @@ def models_for(config: EffectiveConfig) -> Any:
 
 
 def _form(
-    project: Project, config: EffectiveConfig, data: Any = None, initial: Any = None, **extra: Any
+    project: Project,
+    config: EffectiveConfig,
+    data: Mapping[str, Any] | None = None,
+    initial: MutableMapping[str, Any] | None = None,
+    **extra: Any,
 ) -> GenerateForm:
     return GenerateForm(
         data,
@@ -64,7 +72,7 @@ def _form(
 
 
 def _render(
-    request: HttpRequest, project: Project, panel: str, context: Mapping[str, Any], status: int | None = None
+    request: HtmxRequest, project: Project, panel: str, context: Mapping[str, Any], status: int | None = None
 ) -> HttpResponse:
     """Render `panel` into the dialog, as a bare partial, or inside the full page."""
     context = {"project": project, "tab": "media", "panel": panel, **context}
@@ -77,7 +85,7 @@ def _render(
     return render(request, template, context, status=status)
 
 
-def _jobs_for(project: Project) -> Any:
+def _jobs_for(project: Project) -> QuerySet[GenerationJob]:
     return GenerationJob.objects.filter(project=project)
 
 
@@ -85,7 +93,7 @@ def _jobs_for(project: Project) -> Any:
 
 
 @project_view("edit")
-def dialog(request: HttpRequest, project: Project) -> HttpResponse:
+def dialog(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     config = get_config()
     status = config.generation_status()
     if not status.available:
@@ -123,6 +131,7 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
         return _render(request, project, "imagegen/_form.html", {"form": form})
     if action == "preview":
         return _render(request, project, "imagegen/_form.html", {"form": form, "preview": form.composed})
+    assert form.composed is not None  # a valid form has composed its prompt (GenerateForm.clean)
     try:
         job = job_create(
             user=request.user,
@@ -141,7 +150,7 @@ def dialog(request: HttpRequest, project: Project) -> HttpResponse:
     return _render(request, project, "imagegen/_job.html", _job_context(job))
 
 
-def _not_allowed(request: HttpRequest, project: Project) -> HttpResponse:
+def _not_allowed(request: HtmxRequest, project: Project) -> HttpResponse:
     """The sentence that says why this editor cannot generate, and what to do (a refused POST is a 403)."""
     status = 403 if request.method == "POST" else 200
     return _render(request, project, "imagegen/_not_allowed.html", {"message": NOT_ALLOWED}, status=status)
@@ -192,13 +201,17 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
 
 @project_view("edit")
 @require_GET
-def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def again(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Generate again: the dialog, filled in with a job's settings."""
     job = get_object_or_404(_jobs_for(project), pk=pk)
     if not can_generate(request.user):
         return _not_allowed(request, project)
     config = get_config()
-    form = _form(project, config, initial=_initial_from_job(job))
+    initial = _initial_from_job(job)
+    if request.GET.get("provider") in config.available_providers():
+        # "Use … instead" on a failure: the same request on another provider, starting on its preferred model.
+        initial["provider"] = request.GET["provider"]
+    form = _form(project, config, initial=initial)
     return _render(request, project, "imagegen/_form.html", {"form": form})
 
 
@@ -208,7 +221,10 @@ def again(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
     candidates = list(job.candidates.select_related("saved_item__project"))
     unsaved = [c for c in candidates if not c.saved_item_id and c.file]
-    return {"job": job, "candidates": candidates, "unsaved": unsaved, **extra}
+    names = default_names(job, unsaved) if unsaved and job.project else {}
+    for candidate in unsaved:
+        candidate.default_name = names.get(candidate.pk, "")  # type: ignore[attr-defined]  # for the template
+    return {"job": job, "candidates": candidates, "unsaved": unsaved, "kept_for": KEPT_FOR, **extra}
 
 
 # The open dialog polls an unfinished job at a pace the panel renders. The first poll after submitting comes at 1 s;
@@ -229,7 +245,7 @@ def poll_delay(job: GenerationJob, *, unfinished: int | None = None) -> str:
     age = max(0.0, (timezone.now() - job.created_at).total_seconds())
     delay = min(POLL_MAX_S, max(POLL_MIN_S, POLL_FRACTION * age))
     if unfinished is None:
-        unfinished = cache.get_or_set("imagegen:poll:unfinished", _unfinished_count, timeout=1)
+        unfinished = cache.get_or_set("imagegen:poll:unfinished", _unfinished_count, timeout=1) or 0
     # The budget applies above the 1 s cap too: 100 open dialogs poll every 5 s, not 100 times a second.
     delay = max(delay, unfinished / POLL_BUDGET)
     return f"{round(1000 * delay)}ms"
@@ -237,7 +253,7 @@ def poll_delay(job: GenerationJob, *, unfinished: int | None = None) -> str:
 
 @project_view("edit")
 @require_GET
-def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def job(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs_for(project), pk=pk)
     extra = {} if job.is_finished else {"poll_delay": poll_delay(job)}
     return _render(request, project, "imagegen/_job.html", _job_context(job, **extra))
@@ -245,14 +261,27 @@ def job(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_GET
-def jobs(request: HttpRequest, project: Project) -> HttpResponse:
+def jobs(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     """The project's running and recent jobs, for the Media tab (the same list its template tag renders)."""
     return render(request, "imagegen/_recent_jobs.html", recent_generation_jobs(project, can_edit=True))
 
 
 @project_view("edit")
+@require_GET
+def history(request: AuthenticatedRequest, project: Project) -> HttpResponse:
+    """Every job of the project, newest first, filtered and paged; unsaved images can be saved from a job's page."""
+    filters = HistoryFilter(request.GET or None, project=project)
+    page, rows = history_page(filters.jobs(), request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"project": project, "tab": "media", "filters": filters, "page": page, "rows": rows,
+               "page_query": query.urlencode(), "filtered": filters.is_bound, "kept_for": KEPT_FOR}  # fmt: skip
+    return render(request, "imagegen/history.html", context)
+
+
+@project_view("edit")
 @require_POST
-def cancel(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def cancel(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = job_cancel(job=get_object_or_404(_jobs_for(project), pk=pk))
     if not request.htmx:
         messages.info(request, "Cancelled." if job.is_finished else "Asked the provider to stop.")
@@ -262,7 +291,7 @@ def cancel(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_POST
-def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs_for(project), pk=pk)
     # Only plain ids a database integer can hold: "²" passes isdigit(), a 30-digit number overflows SQLite.
     ids = [int(i) for i in request.POST.getlist("candidate") if re.fullmatch(r"[0-9]{1,18}", i)]
@@ -271,7 +300,10 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
         context = _job_context(job, save_error="Select at least one image to save.")
         return _render(request, project, "imagegen/_job.html", context)
     try:
-        items = candidates_save(job=job, candidates=chosen, user=request.user)
+        # The names the writer gave; one left empty gets the name the field started with.
+        names = default_names(job, chosen)
+        names.update({c.pk: n for c in chosen if (n := request.POST.get(f"name_{c.pk}", "").strip())})
+        items = candidates_save(job=job, candidates=chosen, user=request.user, names=names)
     except ImageRejected as exc:
         return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
     context = _job_context(
@@ -279,18 +311,20 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
         saved=items,
         documents=Document.objects.filter(project=project).only("pk", "title"),
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
+        subject_id=job_subject_id(job),
     )
     if not request.htmx:
         noun = "image" if len(items) == 1 else "images"
         messages.success(request, f"Saved {len(items)} {noun} to the library.")
     response = _render(request, project, "imagegen/_job.html", context)
-    response["HX-Trigger"] = "media-saved"
+    # The Media grid behind the dialog refreshes itself and marks these as new (static/js/inkweld.js).
+    response["HX-Trigger"] = json.dumps({"media-saved": {"items": [item.pk for item in items]}})
     return response
 
 
 @project_view("edit")
 @require_GET
-def candidate_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def candidate_file(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponseBase:
     candidate = get_object_or_404(Candidate.objects.select_related("job"), pk=pk, job__project=project)
     if not candidate.file:
         raise Http404("This image has expired.")

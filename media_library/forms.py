@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -33,7 +33,8 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
+    # Django's form metaclass moves declared fields into base_fields, so `self.files` stays the uploaded files.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="Images",
         help_text="Choose one image, or several at once.",
         error_messages={"required": "Choose at least one image to upload."},
@@ -65,7 +66,9 @@ class InsertIntoDocumentForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["document"].queryset = Document.objects.filter(project=project)
+        cast(forms.ModelChoiceField, self.fields["document"]).queryset = Document.objects.filter(
+            project=project
+        )
 
 
 class SetElementImageForm(forms.Form):
@@ -73,4 +76,5 @@ class SetElementImageForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["element"].queryset = Element.objects.filter(project=project).order_by("kind", "name")
+        elements = Element.objects.filter(project=project).order_by("kind", "name")
+        cast(forms.ModelChoiceField, self.fields["element"]).queryset = elements

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -65,7 +65,7 @@ def media_item_create(
     project: Project,
     image: ProcessedImage,
     origin: str = MediaItem.Origin.UPLOADED,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     title: str = "",
     alt_text: str = "",
     generation: dict[str, Any] | None = None,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from . import embeds
 from .models import Document, Element, Membership, Project
@@ -57,7 +58,7 @@ class MemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].help_text = "Editors change documents, worldbuilding and media; viewers read."
 
-    def clean_username(self) -> Any:
+    def clean_username(self) -> User:
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username__iexact=username).first()
         if user is None:
@@ -89,7 +90,8 @@ class AttributesField(forms.CharField):
             return "\n".join(f"{k}: {v}" for k, v in value)
         return value or ""
 
-    def to_python(self, value: Any) -> list[list[str]]:
+    # The text is typed as a CharField's, but the cleaned value is the pairs it spells.
+    def to_python(self, value: Any) -> list[list[str]]:  # type: ignore[override]
         pairs: list[list[str]] = []
         for number, line in enumerate((value or "").splitlines(), start=1):
             if not line.strip():
@@ -109,7 +111,7 @@ class AliasesField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return ", ".join(value) if isinstance(value, list) else (value or "")
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list field on a text input
         names = [" ".join(part.split()) for part in (value or "").replace("\n", ",").split(",")]
         unique: dict[str, str] = {}
         for name in names:

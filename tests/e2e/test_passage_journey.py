@@ -92,9 +92,9 @@ def test_illustrate_a_selected_passage_and_insert_the_image_after_its_paragraph(
     expect(panel).to_contain_text("Paragraph 2 of “Chapter Two”")
     shot(page, "passage-saved")
     insert.click()
-
-    # Back on the document: the image is the next thing after paragraph 2, before paragraph 3.
-    expect(page.get_by_text("Added the image after paragraph 2 of “Chapter Two”.")).to_be_visible()
+    # The answer comes beside the image, in the dialog; the document behind has the image right after paragraph 2.
+    expect(panel.locator(".saved-note")).to_contain_text("after paragraph 2 of “Chapter Two”")
+    page.goto(f"{live_server.url}{document.get_absolute_url()}")
     item = MediaItem.objects.get(project=story)
     figure = page.locator("#paragraph-2 ~ figure.doc-figure").first
     expect(figure.locator("img")).to_be_visible()

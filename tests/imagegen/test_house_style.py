@@ -1,5 +1,5 @@
 """A house style per project: chosen among its Style elements, added to every generation as Style unless the writer
-sets it to "Not used", and visible in the dialog and in the composed prompt (Preview prompt)."""
+sets it to "Not in this image", and visible in the dialog and in the composed prompt (Preview prompt)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_the_dialog_opens_with_the_house_style_as_style_and_says_so(upstream, cl
     [
         (None, True),  # not sent at all (the command line, a link): the default
         ("style", True),  # as the dialog opens
-        ("", False),  # the writer set it to "Not used" for this generation
+        ("", False),  # the writer set it to "Not in this image" for this generation
         ("reference", False),  # or gave it another role: then it goes as that, not as Style
     ],
 )
@@ -76,7 +76,7 @@ def test_a_generation_records_the_house_style_and_a_removed_one_stays_removed_on
     job = GenerationJob.objects.get()
     assert INK in job.composed_prompt
     assert job.elements[0]["name"] == "Ink wash" and job.elements[0]["role"] == "style"
-    # Changing the model re-renders the form from what was posted: "Not used" stays "Not used".
+    # Changing the model re-renders the form from what was posted: "Not in this image" stays "Not in this image".
     html = client.post(
         dialog_url(project), sd(action="refresh", **{f"element_{ink.pk}": ""})
     ).content.decode()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imagegen', '0009_candidate_thumbnails'),
+        ('imagegen', '0010_loop_job_purpose'),
         ('projects', '0002_writer_aliases_house_style'),
     ]
 
