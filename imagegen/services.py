@@ -83,7 +83,7 @@ class GenerationOptions:
         return {"size": self.size, "count": self.count, **self.values}
 
 
-def recent_prompts(*, project: Project, user: AbstractBaseUser, limit: int = 6) -> list[str]:
+def recent_prompts(*, project: Project, user: User, limit: int = 6) -> list[str]:
     """The writer's latest prompts in this project, newest first, each once: to reuse or adjust in the dialog."""
     prompts: list[str] = []
     rows = (
