@@ -159,6 +159,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        ("Illustrated passage", {"fields": ("target_document", "target_paragraph")}),
         (
             "Options",
             {

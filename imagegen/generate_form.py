@@ -15,6 +15,7 @@ from typing import Any, cast
 from django import forms
 from django.core.validators import MaxLengthValidator
 
+from projects.mentions import mentioned
 from projects.models import Element, Project
 
 from . import costs
@@ -24,14 +25,17 @@ from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
-from .sizes import offered_sizes, parse_size
+from .sizes import PRESET_BY_KEY, fit, offered_sizes, parse_size
 
-ROLE_CHOICES = [("", "Not used"), *Role.CHOICES]
+ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
 # from elsewhere, the command line) every portrait goes along, as the switches start out.
 PORTRAITS_SHOWN = "portraits_shown"
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
+# Illustrate this passage (imagegen/passages.py): the document and paragraph the image is for, carried by the form
+# from the opening of the dialog to the job, so the saved image can go right after that paragraph.
+DOCUMENT, PARAGRAPH = "document", "paragraph"
 
 
 def choices_of(field: forms.Field) -> list[tuple[Any, str]]:
@@ -46,6 +50,12 @@ def element_field_name(element: Element) -> str:
 
 def portrait_field_name(element: Element) -> str:
     return f"element_{element.pk}_image"
+
+
+def cover_size(spec: ModelSpec) -> str:
+    """The model's size nearest to an ebook cover (1600 × 2560); a portrait size when it takes none near it."""
+    cover = PRESET_BY_KEY["ebook-cover"]
+    return fit(cover.width, cover.height, spec) or portrait_size(spec)
 
 
 def portrait_size(spec: ModelSpec) -> str:
@@ -80,12 +90,19 @@ class GenerateForm(forms.Form):
         models_for: ModelsFor,
         initial: MutableMapping[str, Any] | None = None,
         portrait_for: Element | None = None,
+        cover: bool = False,  # Generate cover: it starts at a cover size
     ) -> None:
         super().__init__(data, initial=initial)
         self.project = project
         # Generate portrait: the element this image is for (it starts as the Subject, at a portrait size).
         self.portrait_for = portrait_for
         self.elements = list(Element.objects.filter(project=project).order_by("kind", "name"))
+        # The project's house style goes along as Style unless the writer says otherwise (then its role is in
+        # the data, as "Not used"); only while it is still a Style element.
+        self.house_style = next(
+            (e for e in self.elements if e.pk == project.house_style_id and e.kind == Element.Kind.STYLE),
+            None,
+        )
         self.composed: ComposedPrompt | None = None
 
         source = data if data is not None else (initial or {})
@@ -117,15 +134,16 @@ class GenerateForm(forms.Form):
             self._add_model_fields(self.spec)
             self._size_as_custom()
         self._add_element_fields()
+        self._add_passage_fields(source)
         self._drop_stale_initial()
         if (
-            portrait_for
+            (portrait_for or cover)
             and self.spec
             and not self.is_bound
             and "size" in self.fields
             and "size" not in self.initial
         ):
-            self.initial["size"] = portrait_size(self.spec)
+            self.initial["size"] = cover_size(self.spec) if cover else portrait_size(self.spec)
 
     def offered_models(self, models: list[ModelOption]) -> list[ModelOption]:
         """The provider's models as this form offers them (an edit form withholds those that cannot edit)."""
@@ -189,6 +207,16 @@ class GenerateForm(forms.Form):
                 self.fields[portrait_field_name(element)] = forms.BooleanField(
                     label=f"Send {element.name}'s image", required=False, initial=True
                 )
+        if self.house_style is not None:
+            # Absent means the default, so the command line and a link get it too; the dialog always sends the
+            # role, so "Not used" there leaves it out.
+            name = element_field_name(self.house_style)
+            if self.is_bound and name not in self.data:
+                self.data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)
+                self.data[name] = Role.STYLE
+            elif not self.is_bound:
+                self.initial = {**self.initial}
+                self.initial.setdefault(name, Role.STYLE)
         if not self.is_bound and PORTRAITS_SHOWN in self.initial:
             # A refresh: the previous form's switches as they were (an unticked box is simply absent).
             self.initial = {
@@ -196,12 +224,31 @@ class GenerateForm(forms.Form):
                 **{portrait_field_name(e): portrait_field_name(e) in self.initial for e in self.elements},
             }
 
+    def _add_passage_fields(self, source: Mapping[str, Any]) -> None:
+        if not source.get(DOCUMENT):
+            return
+        hidden = forms.HiddenInput()
+        self.fields[DOCUMENT] = forms.IntegerField(required=False, min_value=1, widget=hidden)
+        self.fields[PARAGRAPH] = forms.IntegerField(
+            required=False, min_value=1, max_value=1_000_000, widget=hidden
+        )
+
+    def passage_target(self) -> dict[str, Any]:
+        """The job's fields naming the paragraph it illustrates (none when the dialog was not opened on one, or
+        the document is not this project's)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        document_id, paragraph = data.get(DOCUMENT), data.get(PARAGRAPH)
+        document = (
+            self.project.documents.filter(pk=document_id).first() if document_id and paragraph else None
+        )
+        return {"target_document": document, "target_paragraph": paragraph} if document else {}
+
     # --- helpers for the template ------------------------------------------------------------------------
 
     @property
     def option_fields(self) -> list[forms.BoundField]:
         """The option fields shown in the Options box (the negative prompt sits under the prompt instead)."""
-        skip = {"provider", "model", "prompt", "negative_prompt", *self.own_fields}
+        skip = {"provider", "model", "prompt", "negative_prompt", DOCUMENT, PARAGRAPH, *self.own_fields}
         return [self[name] for name in self.fields if name not in skip and not name.startswith("element_")]
 
     # Fields a subclass shows in a place of its own rather than among the options (an edit's mask).
@@ -218,6 +265,24 @@ class GenerateForm(forms.Form):
                 self[portrait_field_name(element)] if element.image_id and takes_images else None,
             )
             for element in self.elements
+        ]
+
+    @property
+    def is_passage(self) -> bool:
+        return DOCUMENT in self.fields
+
+    @property
+    def mentions(self) -> list[tuple[Element, list[str], str]]:
+        """The elements the passage names (by name or alias), with the words that named each and its role so far,
+        so the writer sees what was found and can change it (shown when the dialog was opened on a passage)."""
+        if not self.is_passage:
+            return []
+        data = self.data if self.is_bound else self.initial
+        found = mentioned(str(data.get("prompt") or ""), self.elements)
+        labels = dict(ROLE_CHOICES)
+        return [
+            (element, words, labels.get(data.get(element_field_name(element)) or "", ""))
+            for element, words in found.items()
         ]
 
     @property

@@ -91,6 +91,15 @@ def portrait_job_create(
     return _create(user=user, project=project, form=form, config=config, fields={"target_element": element})
 
 
+def cover_job_create(
+    *, user: User, project: Project, form: GenerateForm, config: EffectiveConfig
+) -> GenerationJob:
+    """Generate cover: a generation whose images are meant as the project's cover ("Use as cover" comes first)."""
+    return _create(
+        user=user, project=project, form=form, config=config, fields={"purpose": GenerationJob.Purpose.COVER}
+    )
+
+
 def upscale_job_create(
     *,
     user: User,

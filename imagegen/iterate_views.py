@@ -225,23 +225,42 @@ def variations(request: AuthenticatedRequest, project: Project, pk: int) -> Http
     )
 
 
+def _generate_for(
+    request: AuthenticatedRequest,
+    project: Project,
+    *,
+    prompt: str,
+    initial: Mapping[str, Any],
+    form_for: FormFor,
+    create: Create,
+    context: Mapping[str, Any],
+) -> HttpResponse:
+    """A Generate dialog opened for one thing (a portrait, a cover): its own prompt and starting values, with a
+    provider, model or option a link may choose."""
+    chosen = {k: v for k, v in request.GET.items() if k in OPTION_BY_NAME or k in ("provider", "model")}
+    return _flow(
+        request,
+        project,
+        form_for=form_for,
+        initial={"prompt": prompt, **initial, **chosen},
+        actions=GENERATE_ACTIONS,
+        submit="generate",
+        create=create,
+        context=context,
+    )
+
+
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
 def portrait(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Generate portrait (from an element's page): the element as Subject, a portrait size; its image once saved."""
     element = get_object_or_404(project.elements.all(), pk=pk)
-    initial = {
-        "prompt": f"A portrait of {element.name}",
-        f"element_{element.pk}": Role.SUBJECT,
-        **{k: v for k, v in request.GET.items() if k in OPTION_BY_NAME or k in ("provider", "model")},
-    }
-    return _flow(
+    return _generate_for(
         request,
         project,
+        prompt=f"A portrait of {element.name}",
+        initial={f"element_{element.pk}": Role.SUBJECT},
         form_for=_generate_form(project, portrait_for=element),
-        initial=initial,
-        actions=GENERATE_ACTIONS,
-        submit="generate",
         create=lambda form, config: iterate.portrait_job_create(
             user=request.user, project=project, form=form, element=element, config=config
         ),
@@ -249,6 +268,27 @@ def portrait(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRe
             "form_url": reverse("imagegen:portrait", kwargs={"slug": project.slug, "pk": element.pk}),
             "portrait_for": element,
             "dialog_title": f"Portrait of {element.name}",
+        },
+    )
+
+
+@project_view("edit")
+@require_http_methods(["GET", "POST"])
+def cover(request: AuthenticatedRequest, project: Project) -> HttpResponse:
+    """Generate cover (from the project's overview): the title and description as the prompt, a cover size."""
+    about = f" {project.description.strip()}" if project.description.strip() else ""
+    return _generate_for(
+        request,
+        project,
+        prompt=f"A book cover for “{project.title}”.{about}",
+        initial={},
+        form_for=_generate_form(project, cover=True),
+        create=lambda form, config: iterate.cover_job_create(
+            user=request.user, project=project, form=form, config=config
+        ),
+        context={
+            "form_url": reverse("imagegen:cover", kwargs={"slug": project.slug}),
+            "dialog_title": f"Cover for {project.title}",
         },
     )
 

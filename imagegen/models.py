@@ -236,6 +236,21 @@ class GenerationJob(models.Model):
     target_element = models.ForeignKey(
         "projects.Element", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Purpose(models.TextChoices):
+        """What the images are for, where the dialog was opened for one thing: it decides the first action."""
+
+        ANY = "", "Any"
+        COVER = "cover", "Project cover"
+
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True, default="")
+
+    # Illustrate this passage: the document and paragraph (1 is the first) it illustrates, so a saved image can be
+    # inserted right after that paragraph. SET_NULL: the job outlives the document for the audit.
+    target_document = models.ForeignKey(
+        "projects.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_paragraph = models.PositiveIntegerField(null=True, blank=True)
     # The settings of an edit or upscale beyond `options`, as the writer saw them: the source's title and size,
     # how much the mask marked, which portraits went along and which were left out (imagegen/iterate.py).
     edit_details = models.JSONField(default=dict, blank=True)
@@ -337,6 +352,25 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return f"Candidate {self.index + 1} of job {self.job_id}"
+
+
+class JobPreview(models.Model):
+    """The picture forming while a job runs (the provider's latest preview), for the open dialog.
+
+    Never a file and never in the library: one row per running job, overwritten as previews arrive, deleted when the
+    job finishes (services._finish, and after the worker's monitor stops). `number` counts previews, so a dialog
+    can tell a new one from the one it shows.
+    """
+
+    job = models.OneToOneField(
+        GenerationJob, on_delete=models.CASCADE, primary_key=True, related_name="preview"
+    )
+    image = models.BinaryField()
+    content_type = models.CharField(max_length=50)
+    number = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"Preview {self.number} of job {self.job_id}"
 
 
 # --- Prices an admin sets ---------------------------------------------------------------------------------------

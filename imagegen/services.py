@@ -33,11 +33,11 @@ from . import options as generation_options
 from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
-from .models import Candidate, GenerationJob
+from .models import Candidate, GenerationJob, JobPreview
 from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
-from .prompts import ComposedPrompt
+from .prompts import ComposedPrompt, Role
 from .providers import (
     GeneratedImage,
     GenerationRequest,
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 Status = GenerationJob.Status
 
 CANDIDATE_MAX_AGE = timedelta(hours=24)
+KEPT_FOR = f"{CANDIDATE_MAX_AGE // timedelta(hours=1)} hours"  # as writers are told it
 WORKER_STOPPED = "The worker was stopped while this job ran, so its images, if any, are lost. Try again."
 # Generated images are saved up to this size whatever the upload limit (a 3840x2160 PNG can pass 20 MB).
 GENERATED_MAX_BYTES = 64 * 1024 * 1024
@@ -203,7 +204,11 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
     fields = {**fields, "status": status, "finished_at": timezone.now()}
     if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
         fields["progress"] = 1.0
-    updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(**fields)
+    with transaction.atomic():
+        updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(
+            **fields
+        )
+        JobPreview.objects.filter(job_id=job.pk).delete()  # the picture forming is over with the job
     job.refresh_from_db()
     if not updated:
         log.warning(
@@ -247,6 +252,9 @@ def job_run(
             job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED, may_have_cost=True
         )
         raise
+    finally:
+        # The monitor has stopped: a preview it wrote while the outcome was being recorded goes too.
+        JobPreview.objects.filter(job_id=job.pk).delete()
 
 
 def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:
@@ -451,8 +459,50 @@ def _cost_per_image(job: GenerationJob) -> str | None:
     return None
 
 
-def candidates_save(*, job: GenerationJob, candidates: Sequence[Candidate], user: User) -> list[MediaItem]:
-    """Save chosen candidates to the job's project library, with the generation metadata (also in the PNG)."""
+def job_subject_id(job: GenerationJob) -> int | None:
+    """The element the images are of: the one they were made for, else the first Subject."""
+    if job.target_element_id:
+        return job.target_element_id
+    subjects = [e.get("id") for e in job.elements if e.get("role") == Role.SUBJECT]
+    return subjects[0] if subjects else None
+
+
+def default_names(job: GenerationJob, candidates: Sequence[Candidate]) -> dict[int, str]:
+    """Short, distinct names to save candidates under: what they show (the Subject, the cover, else the prompt's
+    first words) and a number past the library's images of that name ("Mira Vale 3"). Edits, variations and
+    upscales are named after the image they came from instead (candidates_save), so they get none here."""
+    if job.operation != GenerationJob.Operation.GENERATE:
+        return {}
+    subject = next((e.get("name") for e in job.elements if e.get("role") == Role.SUBJECT), None)
+    if job.target_element is not None:
+        subject = job.target_element.name
+    base = subject or _first_words(job.prompt) or "Image"
+    taken = set(
+        MediaItem.objects.filter(project=job.project, title__startswith=base).values_list("title", flat=True)
+    )
+    names, number = {}, 1
+    for candidate in candidates:
+        while f"{base} {number}" in taken:
+            number += 1
+        names[candidate.pk] = f"{base} {number}"
+        number += 1
+    return names
+
+
+def _first_words(prompt: str, words: int = 4) -> str:
+    first = prompt.strip().splitlines()[0] if prompt.strip() else ""
+    return " ".join(first.split()[:words]).rstrip(",.;:")
+
+
+def candidates_save(
+    *,
+    job: GenerationJob,
+    candidates: Sequence[Candidate],
+    user: User,
+    names: Mapping[int, str] | None = None,
+) -> list[MediaItem]:
+    """Save chosen candidates to the job's project library, with the generation metadata (also in the PNG).
+    `names` are the titles the writer gave, by candidate id; without one, the prompt's first line."""
     project = job.project
     assert project is not None  # candidates go with their project (imagegen/signals.py)
     items = []
@@ -463,7 +513,8 @@ def candidates_save(*, job: GenerationJob, candidates: Sequence[Candidate], user
         metadata = generation_metadata(job, candidate)
         image = _candidate_image(candidate)
         image = image.with_data(add_text_chunk(image.data, "parameters", parameters_text(metadata)))
-        title = job.prompt.strip().splitlines()[0][:80] if job.prompt.strip() else ""
+        given = (names or {}).get(candidate.pk, "").strip()
+        title = given[:200] or (job.prompt.strip().splitlines()[0][:80] if job.prompt.strip() else "")
         # An edit, variation or upscale becomes a version of its source (imagegen/sources.py).
         version = sources.lineage(job, user, candidates_save)
         if not title and version:

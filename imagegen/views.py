@@ -6,6 +6,7 @@ content), as a partial (other htmx requests: the panel only), or as a full page 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Mapping, MutableMapping
@@ -27,13 +28,15 @@ from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
-from .generate_form import GenerateForm, ModelsFor
+from .generate_form import DOCUMENT, PARAGRAPH, GenerateForm, ModelsFor
+from .history import HistoryFilter, history_page
 from .limits import LimitReached
 from .models import Candidate, GenerationJob
 from .options import OPTION_BY_NAME
+from .passages import PASSAGE, NoSuchPassage, passage_initial
 from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
-from .services import candidates_save, job_cancel, job_create
+from .services import KEPT_FOR, candidates_save, default_names, job_cancel, job_create, job_subject_id
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"
@@ -98,6 +101,8 @@ def dialog(request: AuthenticatedRequest, project: Project) -> HttpResponse:
 
     if request.method != "POST":
         initial = _initial_from_query(request.GET)
+        if request.GET.get(DOCUMENT):
+            initial.update(_initial_from_passage(project, request.GET))
         return _render(
             request, project, "imagegen/_form.html", {"form": _form(project, config, initial=initial)}
         )
@@ -127,6 +132,7 @@ def dialog(request: AuthenticatedRequest, project: Project) -> HttpResponse:
             composed=form.composed,
             estimated_cost=form.estimated_cost,
             config=config,
+            fields=form.passage_target(),
         )
     except LimitReached as limit:
         form.add_error(None, limit.message)
@@ -148,6 +154,26 @@ def _initial_from_query(query: Mapping[str, str]) -> dict[str, Any]:
     return {k: v for k, v in query.items() if k in allowed or k.startswith("element_")}
 
 
+def _initial_from_passage(project: Project, query: Mapping[str, str]) -> dict[str, Any]:
+    """Illustrate this passage: the dialog opened on a paragraph of one of this project's documents (else 404)."""
+    document = get_object_or_404(project.documents.all(), pk=_number(query.get(DOCUMENT)))
+    try:
+        return passage_initial(
+            document=document, paragraph=_number(query.get(PARAGRAPH)), passage=query.get(PASSAGE, "")
+        )
+    except NoSuchPassage:
+        raise Http404(
+            "That paragraph is no longer in the document. Reload the page and choose again."
+        ) from None
+
+
+def _number(value: str | None) -> int:
+    """A query's id or paragraph number; anything that is not a plain number a database can hold is no such thing."""
+    if not value or not re.fullmatch(r"[0-9]{1,18}", value):
+        raise Http404("No such passage.")
+    return int(value)
+
+
 def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str, Any]:
     initial: dict[str, Any] = {
         "provider": job.provider,
@@ -157,6 +183,9 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
     }
     for element in job.elements:
         initial[f"element_{element['id']}"] = element.get("role", "")
+    if job.target_document_id and job.target_paragraph:
+        # Generate again on a passage still illustrates it (Insert after this paragraph stays one click).
+        initial.update({DOCUMENT: job.target_document_id, PARAGRAPH: job.target_paragraph})
     if new_seed and "seed" in initial:
         initial["seed"] = random.randrange(2**32)
     return initial
@@ -170,7 +199,11 @@ def again(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespo
     if not can_generate(request.user):
         return _not_allowed(request, project)
     config = get_config()
-    form = _form(project, config, initial=_initial_from_job(job))
+    initial = _initial_from_job(job)
+    if request.GET.get("provider") in config.available_providers():
+        # "Use … instead" on a failure: the same request on another provider, starting on its preferred model.
+        initial["provider"] = request.GET["provider"]
+    form = _form(project, config, initial=initial)
     return _render(request, project, "imagegen/_form.html", {"form": form})
 
 
@@ -180,7 +213,10 @@ def again(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespo
 def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
     candidates = list(job.candidates.select_related("saved_item__project"))
     unsaved = [c for c in candidates if not c.saved_item_id and c.file]
-    return {"job": job, "candidates": candidates, "unsaved": unsaved, **extra}
+    names = default_names(job, unsaved) if unsaved and job.project else {}
+    for candidate in unsaved:
+        candidate.default_name = names.get(candidate.pk, "")  # type: ignore[attr-defined]  # for the template
+    return {"job": job, "candidates": candidates, "unsaved": unsaved, "kept_for": KEPT_FOR, **extra}
 
 
 # The open dialog polls an unfinished job at a pace the panel renders. The first poll after submitting comes at 1 s;
@@ -223,6 +259,19 @@ def jobs(request: AuthenticatedRequest, project: Project) -> HttpResponse:
 
 
 @project_view("edit")
+@require_GET
+def history(request: AuthenticatedRequest, project: Project) -> HttpResponse:
+    """Every job of the project, newest first, filtered and paged; unsaved images can be saved from a job's page."""
+    filters = HistoryFilter(request.GET or None, project=project)
+    page, rows = history_page(filters.jobs(), request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"project": project, "tab": "media", "filters": filters, "page": page, "rows": rows,
+               "page_query": query.urlencode(), "filtered": filters.is_bound, "kept_for": KEPT_FOR}  # fmt: skip
+    return render(request, "imagegen/history.html", context)
+
+
+@project_view("edit")
 @require_POST
 def cancel(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     job = job_cancel(job=get_object_or_404(_jobs_for(project), pk=pk))
@@ -243,7 +292,10 @@ def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespon
         context = _job_context(job, save_error="Select at least one image to save.")
         return _render(request, project, "imagegen/_job.html", context)
     try:
-        items = candidates_save(job=job, candidates=chosen, user=request.user)
+        # The names the writer gave; one left empty gets the name the field started with.
+        names = default_names(job, chosen)
+        names.update({c.pk: n for c in chosen if (n := request.POST.get(f"name_{c.pk}", "").strip())})
+        items = candidates_save(job=job, candidates=chosen, user=request.user, names=names)
     except ImageRejected as exc:
         return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
     context = _job_context(
@@ -251,12 +303,14 @@ def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespon
         saved=items,
         documents=Document.objects.filter(project=project).only("pk", "title"),
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
+        subject_id=job_subject_id(job),
     )
     if not request.htmx:
         noun = "image" if len(items) == 1 else "images"
         messages.success(request, f"Saved {len(items)} {noun} to the library.")
     response = _render(request, project, "imagegen/_job.html", context)
-    response["HX-Trigger"] = "media-saved"
+    # The Media grid behind the dialog refreshes itself and marks these as new (static/js/inkweld.js).
+    response["HX-Trigger"] = json.dumps({"media-saved": {"items": [item.pk for item in items]}})
     return response
 
 

@@ -61,6 +61,8 @@ class MediaFilterForm(forms.Form):
 class InsertIntoDocumentForm(forms.Form):
     document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None)
     caption = forms.CharField(required=False, max_length=200)
+    # Where: right after this paragraph (1 is the first; "Insert after this paragraph"), else at the end.
+    after_paragraph = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -177,11 +177,16 @@ def media_item_set_element_image(*, item: MediaItem, element: Element) -> None:
     element.save(update_fields=["image", "updated_at"])
 
 
-def media_item_insert_into_document(*, item: MediaItem, document: Document, caption: str = "") -> None:
-    """Append an embed line for the item at the end of the document."""
+def media_item_insert_into_document(
+    *, item: MediaItem, document: Document, caption: str = "", after_paragraph: int | None = None
+) -> None:
+    """Add an embed line for the item right after paragraph `after_paragraph` (1 is the first), or at the end."""
     if document.project_id != item.project_id:
         raise ValueError("The document belongs to another project.")
-    document.body = embeds.append_embed(document.body, item.pk, caption)
+    if after_paragraph is None:
+        document.body = embeds.append_embed(document.body, item.pk, caption)
+    else:
+        document.body = embeds.insert_embed_after_paragraph(document.body, after_paragraph, item.pk, caption)
     document.save(update_fields=["body", "updated_at"])
 
 

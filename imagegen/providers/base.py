@@ -259,6 +259,7 @@ class Provider:
         timeout: float | None = None,
         check: Callable[[Answer], None] | None = None,
         billed: bool = False,
+        read: Callable[[requests.Response], Any] | None = None,
     ) -> Answer:
         """Send one request, retrying transient failures; return the parsed JSON or raise a ProviderError.
 
@@ -269,6 +270,8 @@ class Provider:
         is never repeated once it may have reached the upstream — a read timeout, or a connection dropped after it
         was made: the upstream may have made and charged for the images although we never saw them. Answers that
         say they failed (429, 5xx) and failures before anything was sent are still retried.
+
+        `read` turns a 2xx answer's body into its data instead of parsing it as JSON (a stream of events).
         """
         attempt = 0
         while True:
@@ -283,6 +286,7 @@ class Provider:
                     files=files,
                     headers=headers,
                     timeout=timeout,
+                    read=read,
                 )
                 if check is not None:
                     try:
@@ -315,7 +319,14 @@ class Provider:
 
     @sensitive_variables()
     def _attempt(
-        self, method: str, path: str, *, headers: dict[str, str] | None, timeout: float | None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None,
+        timeout: float | None,
+        read: Callable[[requests.Response], Any] | None = None,
+        **kwargs: Any,
     ) -> Answer:
         auth = self.auth()
         merged = {**auth.pop("headers", {}), **(headers or {})}
@@ -369,7 +380,7 @@ class Provider:
                     raise
                 body, text = error_text(raw)
                 raise self.classify_error(response.status_code, body, text, response.headers)
-            data = parse_json(read_capped(response, MAX_JSON_BYTES))
+            data = read(response) if read is not None else parse_json(read_capped(response, MAX_JSON_BYTES))
         except ProviderError as err:
             err.request_id = err.request_id or request_id
             err.status_code = err.status_code or response.status_code

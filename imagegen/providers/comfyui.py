@@ -67,6 +67,7 @@ from .comfyui_workflow import (
     load_workflow,
     workflow_problems,
 )
+from .encoding import preview_from_bytes
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -75,6 +76,7 @@ from .errors import (
     UnavailableError,
 )
 from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
+from .results import Preview
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
 
@@ -802,6 +804,9 @@ class _Watch:
         return self.reported
 
 
+PREVIEW_IMAGE_EVENT = (1).to_bytes(4, "big")  # ComfyUI's BinaryEventTypes.PREVIEW_IMAGE
+
+
 class _Socket:
     """ComfyUI's websocket for one client id: progress of our prompt, and the word that it ended."""
 
@@ -813,6 +818,10 @@ class _Socket:
         """Read messages for up to `seconds`; True once the prompt ended (history can be read)."""
         until = time.monotonic() + seconds
         for message in self._messages(until):
+            if isinstance(message, Preview):  # this client id's socket: the prompt we follow
+                if on_progress is not None:
+                    on_progress(None, preview=message)
+                continue
             if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
                 continue
             kind, data = message.get("type"), message["data"]
@@ -839,11 +848,18 @@ class _Socket:
                 logger.info("comfyui: websocket lost (%s); following by polling", type(exc).__name__)
                 self.alive = False
                 return
-            if isinstance(frame, str):  # binary frames are previews
-                try:
-                    yield json.loads(frame)
-                except ValueError:
-                    continue
+            if isinstance(frame, bytes):
+                # A binary frame: event type (1 = a preview image), image type, then the image itself.
+                if (
+                    frame[:4] == PREVIEW_IMAGE_EVENT
+                    and (preview := preview_from_bytes(frame[8:])) is not None
+                ):
+                    yield preview
+                continue
+            try:
+                yield json.loads(frame)
+            except ValueError:
+                continue
 
     def close(self) -> None:
         self.alive = False

@@ -12,6 +12,7 @@ from media_library.models import MediaItem
 from projects.models import Element, Project
 
 from ..config import get_config
+from ..failures import failure_for
 from ..iterate import editing_providers, upscaling_providers
 from ..models import GenerationJob
 
@@ -42,6 +43,12 @@ def portrait_button(project: Project, element: Element, can_edit: bool) -> dict[
     }
 
 
+@register.inclusion_tag("imagegen/_cover_button.html")
+def cover_button(project: Project, can_edit: bool) -> dict[str, Any]:
+    """Generate cover on the project's overview, where generation is available to this person."""
+    return {"project": project, "show": bool(can_edit) and get_config().generation_available()}
+
+
 @register.simple_tag
 def edits_available() -> bool:
     """Whether Edit can be offered on a candidate (an available provider has models that edit)."""
@@ -65,6 +72,12 @@ def again_url(job: GenerationJob) -> str:
     if job.operation == Operation.VARIATION and job.source_item_id:
         return reverse("imagegen:variations", kwargs={"slug": slug, "pk": job.source_item_id})
     return reverse("imagegen:again", kwargs={"slug": slug, "pk": job.pk})
+
+
+@register.inclusion_tag("imagegen/_failure.html")
+def job_failure(job: GenerationJob) -> dict[str, Any]:
+    """A failed job's one sentence and the actions that can fix it, main one first (imagegen/failures.py)."""
+    return {"failure": failure_for(job, again=again_url(job), config=get_config())}
 
 
 @register.filter
@@ -99,6 +112,7 @@ def source_line(job: GenerationJob) -> str:
         return f"Variations of “{title}”."
     if job.operation == Operation.UPSCALE:
         size = job.options.get("size", "").replace("x", " × ")
+        # The upscaler by the engine's own name: it is no catalog model, so it has no label of ours.
         return f"Upscale {job.options.get('factor', '?')}× of “{title}” with {job.model}, to {size} px."
     return ""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -10,8 +11,11 @@ from django.contrib.auth.models import AnonymousUser, User
 from projects.models import Project
 
 from ..config import get_config
+from ..live import panel_key
+from ..live import preview_number as live_preview_number
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
+from ..services import CANDIDATE_MAX_AGE
 from ..services import model_label as label_of_model
 from ..usage import cost_text
 
@@ -24,12 +28,16 @@ RECENT_JOBS = 6
 def generate_image_button(context: dict[str, Any], project: Project, can_edit: bool) -> dict[str, Any]:
     """Shown only to people who may edit the project, when generation is on and a provider is available. An editor
     who may not spend the site's credit sees, in its place, the one sentence that says why and what to do."""
+    user = context["request"].user
     available = bool(can_edit) and get_config().generation_available()
-    allowed = available and can_generate(context["request"].user)
+    allowed = available and can_generate(user)
     return {
         "project": project,
         "show": allowed,
         "not_allowed": NOT_ALLOWED if available and not allowed else "",
+        # Said in one line rather than leaving the button out: staff get the settings, writers whom to ask.
+        "not_set_up": bool(can_edit) and not available,
+        "staff": user.is_staff,
     }
 
 
@@ -48,25 +56,24 @@ def recent_generation_jobs(project: Project, can_edit: bool) -> dict[str, Any]:
 
 
 @register.filter
-def percent(value: float | None) -> int:
-    return round((value or 0) * 100)
-
-
-ERROR_TITLES = {
-    "content_policy": "The provider’s safety system refused this prompt",
-    "rate_limited": "The provider is busy",
-    "quota_exhausted": "The provider account is out of credit",
-    "authentication": "The provider rejected the API key",
-    "unavailable": "The provider is unavailable",
-    "bad_request": "The provider refused the request",
-    "bad_response": "The provider sent back something unusable",
-    "internal": "Something went wrong on our side",
-}
+def kept_until(created_at: datetime) -> datetime:
+    """When an unsaved image made at `created_at` expires."""
+    return created_at + CANDIDATE_MAX_AGE
 
 
 @register.filter
-def error_title(error_class: str) -> str:
-    return ERROR_TITLES.get(error_class, "Generation failed")
+def images_line(job: GenerationJob) -> str:
+    """How many images a job made, in words: "4 images", or "2 of 4 images" while some are missing."""
+    asked = job.images_requested
+    noun = "image" if asked == 1 else "images"
+    if job.is_finished and job.images_made == asked:
+        return f"{asked} {noun}"
+    return f"{job.images_made} of {asked} {noun}"
+
+
+@register.filter
+def percent(value: float | None) -> int:
+    return round((value or 0) * 100)
 
 
 @register.filter
@@ -79,3 +86,15 @@ def model_label(job: GenerationJob) -> str:
 def cost_summary(job: GenerationJob) -> str:
     """The estimate before, and once the job is over, what it actually cost and how we know."""
     return cost_text(job)
+
+
+@register.filter
+def live_key(job: GenerationJob) -> str:
+    """What the open panel shows besides progress: its event stream sends the whole panel when this changes."""
+    return panel_key(job)
+
+
+@register.filter
+def preview_number(job: GenerationJob) -> int | None:
+    """The number of the picture forming for a running job (None when the provider sent none yet)."""
+    return None if job.is_finished else live_preview_number(job.pk)

@@ -176,7 +176,8 @@ def test_paint_a_mask_edit_with_openai_save_a_version_and_use_it_as_the_cover(
     version = MediaItem.objects.get(source=harbour)
     assert version.operation == "edit"
     panel.get_by_role("button", name="Use as cover").click()
-    expect(page.get_by_text("is now the project cover")).to_be_visible()
+    # Said beside the image, in the dialog, which stays open.
+    expect(panel.get_by_text("is now the project cover")).to_be_visible()
     story.refresh_from_db()
     assert story.cover == version
 
@@ -330,7 +331,7 @@ def test_generate_portrait_from_an_element_and_set_it_as_its_image(
     panel.locator(".candidate input[name=candidate]").check()
     panel.get_by_role("button", name="Save to library").click()
     panel.get_by_role("button", name="Set as Mira Vale’s image").click()
-    expect(page.get_by_text("is now the image of “Mira Vale”")).to_be_visible()
+    expect(panel.get_by_text("is now the image of “Mira Vale”")).to_be_visible()
     mira.refresh_from_db()
     assert mira.image is not None and (mira.image.width, mira.image.height) == (width, height)
     page.goto(f"{live_server.url}{mira.get_absolute_url()}")

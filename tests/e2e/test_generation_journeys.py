@@ -183,22 +183,31 @@ def start_job(page: Page, base_url: str, project: Project) -> Locator:
     return dialog
 
 
+def failed_job(
+    page: Page, base_url: str, story: Project, upstream: StandinClient, failure: str
+) -> tuple[Locator, Locator]:
+    """The writer generates with OpenAI, which fails with `failure`; returns the dialog and its failed panel."""
+    upstream.script(family="openai", fail_with=failure)
+    dialog = start_job(page, base_url, story)
+    panel = job_panel(dialog)
+    expect(panel.locator(".status")).to_have_text("Failed", timeout=20_000)
+    return dialog, panel
+
+
 def test_a_refused_prompt_is_explained_and_try_again_keeps_the_form(
     page: Page, live_server, sign_in, story: Project, upstream: StandinClient, worker: subprocess.Popen[bytes]
 ) -> None:
-    upstream.script(family="openai", fail_with="content_policy")
     sign_in(page, "editor", PASSWORD)
-    dialog = start_job(page, live_server.url, story)
-
-    panel = job_panel(dialog)
-    expect(panel.locator(".status")).to_have_text("Failed", timeout=20_000)
+    dialog, panel = failed_job(page, live_server.url, story, upstream, "content_policy")
     alert = panel.get_by_role("alert")
     expect(alert).to_contain_text("safety system refused this prompt")
     expect(panel.locator(".candidate")).to_have_count(0)
     # A refusal is final: asked once, never retried.
     assert len(upstream.requests(GENERATIONS)) == 1
 
-    panel.get_by_role("link", name="Try again").click()
+    # A refusal cannot be retried as it is: the main action is to rephrase, and no Try again is offered.
+    expect(panel.get_by_role("link", name="Try again")).to_have_count(0)
+    panel.get_by_role("link", name="Rephrase the prompt").click()
     form = dialog.locator("form.generate-form")
     expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
     expect(form.get_by_label("Model").locator("option:checked")).to_have_text("GPT Image 1")
@@ -206,6 +215,24 @@ def test_a_refused_prompt_is_explained_and_try_again_keeps_the_form(
     expect(form.get_by_label("The Drowned Library")).to_have_value("setting")
     expect(form.get_by_label("Ink wash")).to_have_value("")
     expect(form.get_by_role("button", name="Generate", exact=True)).to_be_enabled()
+
+
+def test_out_of_credit_offers_the_other_provider_in_place_and_no_try_again(
+    page: Page, live_server, sign_in, story: Project, upstream: StandinClient, worker: subprocess.Popen[bytes]
+) -> None:
+    sign_in(page, "editor", PASSWORD)
+    dialog, panel = failed_job(page, live_server.url, story, upstream, "quota")
+    alert = panel.get_by_role("alert")
+    expect(alert).to_have_text("This site’s OpenAI account is out of credit: ask an admin to add some.")
+    expect(panel.get_by_role("link", name="Try again")).to_have_count(0)
+    switch = panel.locator(".failure-actions .button-primary")
+    expect(switch).to_have_text(re.compile(r"^Use AUTOMATIC1111.* instead$"))
+    switch.click()
+    # The same dialog, now on the other provider, with the writer's words kept.
+    form = dialog.locator("form.generate-form")
+    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(re.compile("AUTOMATIC1111"))
+    expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
+    expect(form.get_by_label("Mira Vale")).to_have_value("subject")
 
 
 def test_a_rate_limit_is_waited_out_and_the_job_succeeds(
@@ -255,9 +282,10 @@ def test_an_unreachable_upstream_says_unavailable_and_what_to_do(
     panel = job_panel(dialog)
     expect(panel.locator(".status")).to_have_text("Failed", timeout=30_000)
     alert = panel.get_by_role("alert")
-    expect(alert).to_contain_text("The provider is unavailable")
-    expect(alert).to_contain_text("Try again in a few minutes")
-    expect(panel.get_by_role("link", name="Try again")).to_be_visible()
+    expect(alert).to_contain_text("OpenAI could not be reached: try again in a few minutes.")
+    expect(panel.locator(".failure-actions .button-primary")).to_have_text("Try again")
+    # Another provider is available: offered beside it, in place.
+    expect(panel.get_by_role("link", name=re.compile(r"^Use .* instead$"))).to_be_visible()
     shot(page, "failed")
 
 
@@ -332,7 +360,7 @@ def test_the_dialog_works_with_the_keyboard_alone(
     tab_to(page, "#generate-dialog textarea[name=prompt]")
     page.keyboard.type("A harbour at dawn")
     tab_to(page, "#generate-dialog select[name^=element_]")
-    page.keyboard.press("ArrowDown")  # the first element (by kind, then name): Not used → Subject
+    page.keyboard.press("ArrowDown")  # the first element (by kind, then name): Not in this image → Subject
     tab_to(page, '#generate-dialog button[value="generate"]')
     page.keyboard.press("Enter")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -211,7 +213,8 @@ def test_submit_records_the_job_and_returns_at_once(upstream, client_for, projec
     assert job.options == {"size": "512x512", "count": 2, "steps": 20, "cfg_scale": 7.0}
     assert job.estimated_cost == 0
     html = response.content.decode()
-    assert "Waiting for the worker" in html and 'hx-trigger="load delay:1s"' in html
+    assert "Waiting for the worker" in html and 'hx-trigger="load delay:1s, poll"' in html
+    assert 'hx-ext="sse" sse-connect="' in html  # told by the event stream; polling is its fallback
     assert upstream.requests("/sdapi/v1/txt2img") == []  # nothing generated in the request
 
 
@@ -249,9 +252,9 @@ def test_job_runs_and_its_candidates_can_be_saved_with_metadata(upstream, client
         reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk}), {"candidate": [first.pk]},
         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="generate-panel",
     )  # fmt: skip
-    assert response["HX-Trigger"] == "media-saved"
-    assert "Saved 1 image to the library" in response.content.decode()
     item = MediaItem.objects.get(origin="generated")
+    assert json.loads(response["HX-Trigger"]) == {"media-saved": {"items": [item.pk]}}
+    assert "Saved 1 image to the library" in response.content.decode()
     assert item.created_by == editor and item.project == project
     meta = item.generation
     assert (meta["prompt"], meta["provider"], meta["model"], meta["size"]) == (
@@ -300,7 +303,7 @@ def test_generate_again_and_try_again_keep_the_settings(upstream, client_for, pr
     assert 'value="12"' in html and "fog</textarea>" in html and 'value="setting" selected' in html
 
 
-def test_failed_job_shows_the_reason_and_try_again(upstream, client_for, project, job):
+def test_failed_job_shows_the_reason_and_rephrase(upstream, client_for, project, job):
     job.status, job.error_class = "failed", "content_policy"
     job.error_message = "The provider's safety system rejected this prompt — rephrase it."
     job.save()
@@ -308,7 +311,7 @@ def test_failed_job_shows_the_reason_and_try_again(upstream, client_for, project
         client_for("editor").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content
     )
     html = html.decode()
-    assert "safety system refused this prompt" in html and "rephrase it" in html and "Try again" in html
+    assert "safety system refused this prompt: rephrase it" in html and "Rephrase the prompt" in html
 
 
 def test_recent_jobs_on_the_media_tab(upstream, client_for, project, job):
@@ -394,3 +397,29 @@ def test_a_generated_image_page_shows_what_was_asked_for(upstream, client_for, p
     page = client.get(item.get_absolute_url()).content.decode()
     for text in ("A harbour at night", "fog", "AUTOMATIC1111 / Forge / SD.Next", "512 × 512", "77"):
         assert text in page
+
+
+# --- Not set up (issue 19) ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "staff", "says"),
+    [
+        ("editor", False, "Image generation is not set up yet; ask an admin of this site to set it up."),
+        ("owner", True, "Image generation is not set up yet: set it up in the AI Image Generation settings."),
+        ("viewer", False, None),
+    ],
+)
+def test_the_media_tab_says_in_one_line_that_generation_is_not_set_up(client_for, project, role, staff, says):
+    """No provider is configured here: the button cannot show, and the line says why and what to do."""
+    if staff:
+        project.owner.is_staff = True
+        project.owner.save()
+    html = media_tab(client_for(role), project)
+    assert "generate-image-button" not in html
+    if says is None:
+        assert "not set up" not in html
+        return
+    line = re.search(r'<p [^>]*id="generate-not-set-up"[^>]*>(.*?)</p>', html, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", line) == says
+    assert ("/admin/imagegen/" in line) is staff

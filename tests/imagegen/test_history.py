@@ -1,0 +1,128 @@
+"""A project's generation history (issue 19): every job, newest first, paged and filtered; unsaved images saved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
+
+from imagegen.history import PER_PAGE
+from imagegen.models import Candidate, GenerationJob
+from imagegen.services import CANDIDATE_MAX_AGE
+from projects.models import Element
+
+from .conftest import SD_MODEL
+
+pytestmark = pytest.mark.django_db
+GPT = "gpt-image-2"
+
+
+def make_job(project, owner, n, **fields):
+    values = {"provider": "stable-diffusion", "model": SD_MODEL, "status": "succeeded", "images_made": 1,
+              "prompt": f"Harbour scene {n}", "composed_prompt": f"Harbour scene {n}",
+              "created_at": timezone.now() - timedelta(minutes=n)}  # fmt: skip
+    values.update(fields)
+    return GenerationJob.objects.create(user=owner, project=project, **values)
+
+
+def add_candidate(job, make_image, *, age=timedelta(minutes=5)):
+    candidate = Candidate(job=job, index=0, content_type="image/png", width=64, height=48, bytes=10,
+                          created_at=timezone.now() - age)  # fmt: skip
+    candidate.file.save("1.png", ContentFile(make_image()), save=False)
+    candidate.save()
+    return candidate
+
+
+def history_url(project, **query):
+    url = reverse("imagegen:history", kwargs={"slug": project.slug})
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("editor", 200), ("viewer", 403), ("outsider", 404), ("anonymous", "login")],
+)
+def test_who_may_see_the_history(client_for, project, role, expected):
+    response = client_for(role).get(history_url(project))
+    if expected == "login":
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    else:
+        assert response.status_code == expected
+
+
+def test_every_job_newest_first_beyond_the_six_recent_ones_and_the_seventh_can_still_be_saved(
+    client_for, project, owner, make_image
+):
+    jobs = [make_job(project, owner, n) for n in range(8)]  # jobs[0] is the newest
+    seventh_last = jobs[6]
+    candidate = add_candidate(seventh_last, make_image, age=timedelta(hours=2))
+    client = client_for("editor")
+
+    page = client.get(history_url(project)).content.decode()
+    positions = [page.index(f"Harbour scene {n}<") for n in range(8)]
+    assert positions == sorted(positions), "newest first"
+    expires = timezone.localtime(candidate.created_at + CANDIDATE_MAX_AGE).strftime("%-d %b, %H:%M")
+    assert "1 image not saved yet, kept until <time datetime=" in page and expires in page
+    assert "Images nobody saved are kept for 24 hours" in page
+
+    # The Media tab's recent list shows six, and leads here.
+    media = client.get(reverse("media:index", kwargs={"slug": project.slug})).content.decode()
+    assert "Harbour scene 6" not in media and history_url(project) in media
+
+    # Its page (the dialog's panel, as a page) saves it.
+    job_page = client.get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": seventh_last.pk}))
+    assert "Save to library" in job_page.content.decode()
+    client.post(reverse("imagegen:save", kwargs={"slug": project.slug, "pk": seventh_last.pk}),
+                {"candidate": candidate.pk})  # fmt: skip
+    candidate.refresh_from_db()
+    assert candidate.saved_item is not None and candidate.saved_item.project == project
+    assert "not saved yet" not in client.get(history_url(project)).content.decode()
+
+
+def test_paged(client_for, project, owner):
+    for n in range(PER_PAGE + 3):
+        make_job(project, owner, n)
+    client = client_for("owner")
+    first = client.get(history_url(project)).content.decode()
+    second = client.get(history_url(project, page=2)).content.decode()
+    assert f"{PER_PAGE + 3} generations" in first and "Page 1 of 2" in first
+    assert f"Harbour scene {PER_PAGE + 2}<" in second and f"Harbour scene {PER_PAGE + 2}<" not in first
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ({}, {"plain", "failed", "gpt", "mira"}),
+        ({"status": "failed"}, {"failed"}),
+        ({"model": f"openai:{GPT}"}, {"gpt"}),
+        ({"model": f"stable-diffusion:{SD_MODEL}"}, {"plain", "failed", "mira"}),
+        ({"element": "MIRA"}, {"mira"}),
+        ({"status": "succeeded", "element": "MIRA"}, {"mira"}),
+        ({"status": "cancelled"}, set()),
+    ],
+)
+def test_filters(client_for, project, owner, query, shown):
+    mira = Element.objects.create(project=project, name="Mira", kind="character")
+    make_job(project, owner, 1, prompt="plain")
+    make_job(project, owner, 2, prompt="failed", status="failed", images_made=0)
+    make_job(project, owner, 3, prompt="gpt", provider="openai", model=GPT)
+    make_job(project, owner, 4, prompt="mira", elements=[{"id": mira.pk, "name": "Mira", "role": "subject"}])
+    query = {k: (mira.pk if v == "MIRA" else v) for k, v in query.items()}
+    response = client_for("owner").get(reverse("imagegen:history", kwargs={"slug": project.slug}), query)
+    page = response.content.decode()
+    listed = {p for p in ("plain", "failed", "gpt", "mira") if f">{p}<" in page}
+    assert listed == shown
+    if query.get("model", "").startswith("openai"):
+        # The model filter offers labels, not ids.
+        assert ">GPT Image 2<" in page
+
+
+def test_the_results_panel_says_when_unsaved_images_expire(client_for, project, owner, make_image):
+    job = make_job(project, owner, 0)
+    candidate = add_candidate(job, make_image)
+    page = client_for("owner").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk}))
+    expires = timezone.localtime(candidate.created_at + CANDIDATE_MAX_AGE).strftime("%-d %b, %H:%M")
+    assert f"Images you do not save are kept until {expires} (24 hours)" in page.content.decode()
