@@ -147,7 +147,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         (None, {"fields": ("status", "user", "project", "project_title", "provider", "model")}),
         ("Prompt", {"fields": ("prompt", "composed_prompt", "prompt_notes", "elements")}),
         (
-            "Edits, variations and upscales",
+            "What it was for: edits, variations, upscales, portraits, covers",
             {
                 "fields": (
                     "operation",
@@ -155,6 +155,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
                     "source_candidate",
                     "mask",
                     "target_element",
+                    "purpose",
                     "edit_details",
                 )
             },

@@ -23,6 +23,7 @@ from imagegen.config import (
     PROVIDER_CHOICES,
     SPECS,
     InvalidValue,
+    ProviderConnection,
     Spec,
     display_url,
     parse,
@@ -199,7 +200,7 @@ class SettingsForm(forms.ModelForm):
         values = {spec.name: self._new_value(spec, cleaned) for spec in PROVIDER_SPECS}
         return Saved(self.saved.row, {name: value for name, value in values.items() if value is not None})
 
-    def _connection_after(self, provider_id: str, cleaned: dict[str, Any]) -> Any:
+    def _connection_after(self, provider_id: str, cleaned: dict[str, Any]) -> ProviderConnection:
         """The provider's connection as it would be once this form is saved."""
         return resolve(self._saved_after(cleaned)).connection(provider_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -25,7 +26,7 @@ class HistoryFilter(forms.Form):
     model = forms.ChoiceField(required=False, label="Model")
     element = forms.TypedChoiceField(required=False, label="Element", coerce=int, empty_value=None)
 
-    def __init__(self, data: Any, *, project: Project) -> None:
+    def __init__(self, data: Mapping[str, Any] | None, *, project: Project) -> None:
         super().__init__(data)
         self.project = project
         cast(forms.ChoiceField, self.fields["status"]).choices = [
@@ -83,7 +84,9 @@ class HistoryRow:
     expires_at: datetime | None  # when the first of its unsaved images goes
 
 
-def history_page(jobs: QuerySet[GenerationJob], number: Any) -> tuple[Page[GenerationJob], list[HistoryRow]]:
+def history_page(
+    jobs: QuerySet[GenerationJob], number: str | int | None
+) -> tuple[Page[GenerationJob], list[HistoryRow]]:
     """One page of jobs, each with how many images are still waiting to be saved and until when."""
     page = Paginator(jobs, PER_PAGE).get_page(number)
     waiting = (

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django_tasks import TaskResult
+from django_tasks.backends.base import BaseTaskBackend
 from django_tasks_db.models import DBTaskResult
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ def _task_database() -> BaseDatabaseWrapper:
     return connections[router.db_for_write(DBTaskResult)]
 
 
-def wake_workers(sender: Any, task_result: Any, **kwargs: Any) -> None:
+def wake_workers(sender: type[BaseTaskBackend], task_result: TaskResult, **kwargs: Any) -> None:
     """`task_enqueued` receiver: tell listening workers (PostgreSQL only; on SQLite workers poll)."""
     database = _task_database()
     if database.vendor != "postgresql":

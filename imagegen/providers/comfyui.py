@@ -45,6 +45,7 @@ from media_library.images import sniff, upload_ready
 from .base import (
     CancelCheck,
     CheckResult,
+    Connection,
     GenerationRequest,
     GenerationResult,
     ProgressCallback,
@@ -106,12 +107,12 @@ class CancelledError(ProviderError):
     default_permanent = True
 
 
-def check_workflow(value: Any, connection: Any) -> str:
+def check_workflow(value: Any, connection: Connection) -> str:
     """`comfyui.workflow` on save: the pasted graph against the server's nodes ("" when it fits)."""
     return ComfyUIProvider(connection).workflow_problem(graph=value)
 
 
-def check_workflow_inputs(value: Any, connection: Any) -> str:
+def check_workflow_inputs(value: Any, connection: Connection) -> str:
     """`comfyui.workflow_inputs` on save: the mapping against the workflow and the server's nodes."""
     provider = ComfyUIProvider(connection)
     if value not in (None, "") and provider._setting("workflow") in (None, "", {}):
