@@ -6,8 +6,9 @@ way a reader would, left to right, the longest name first: in "the Drowned Libra
 "The Drowned Library" is mentioned, not one called "Library". Runs of spaces or a line break inside a name still
 match ("Mira\\nVale"), because a passage is wrapped text.
 
-The whole search is one regular expression built from every name, so a long chapter is read once however many
-elements a project has.
+The search is one regular expression built from every name, tried at each word start: a 600-character paragraph
+against 200 elements (400 names) takes about 3 ms, a 140,000-character chapter about 0.6 s — fine for a passage, the
+only thing matched today; a whole book would want a trie of names instead.
 """
 
 from __future__ import annotations
