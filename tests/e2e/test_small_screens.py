@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from imagegen.models import GenerationJob
 from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Document, Element, Project
@@ -86,7 +87,13 @@ def book(story: Project, owner) -> dict[str, object]:
     item, _ = media_item_create_from_bytes(
         project=story, data=image_bytes(size=(1200, 800)), created_by=owner, title="Harbour at dusk"
     )
-    return {"document": document, "item": item, "mira": mira}
+    job = GenerationJob.objects.create(
+        user=owner, project=story, provider="stable-diffusion", model="v1-5-pruned-emaonly.safetensors [6ce0161689]",
+        prompt="A harbour at dusk with a very long prompt " * 6, composed_prompt="A harbour at dusk",
+        options={"size": "512x512", "count": 1}, images_requested=1, status=GenerationJob.Status.FAILED,
+        error_class="unavailable", error_message="The provider could not be reached.",
+    )  # fmt: skip
+    return {"document": document, "item": item, "mira": mira, "job": job}
 
 
 def pages(story: Project, book: dict) -> list[tuple[str, str]]:
@@ -107,7 +114,20 @@ def pages(story: Project, book: dict) -> list[tuple[str, str]]:
         ("element-edit", f"{mira.get_absolute_url()}edit/"),
         ("media", f"/projects/{slug}/media/"),
         ("media-item", item.get_absolute_url()),
+        ("media-item-edit", f"{item.get_absolute_url()}edit/"),
+        ("media-item-delete", f"{item.get_absolute_url()}delete/"),
+        ("upload", f"/projects/{slug}/media/upload/"),
+        ("new-document", f"/projects/{slug}/documents/new/"),
+        ("new-element", f"/projects/{slug}/worldbuilding/new/"),
+        ("document-delete", f"{document.get_absolute_url()}delete/"),
         ("generate-page", f"/projects/{slug}/generate/"),
+        ("illustrate-page", f"/projects/{slug}/generate/?document={document.pk}&paragraph=1"),
+        ("history", f"/projects/{slug}/generate/history/"),
+        ("job", f"/projects/{slug}/generate/jobs/{book['job'].pk}/"),  # type: ignore[attr-defined]
+        ("edit-image", f"/projects/{slug}/generate/edit/{item.pk}/"),
+        ("upscale", f"/projects/{slug}/generate/upscale/{item.pk}/"),
+        ("portrait", f"/projects/{slug}/generate/portrait/{mira.pk}/"),
+        ("cover", f"/projects/{slug}/generate/cover/"),
     ]
 
 
@@ -128,8 +148,8 @@ def test_every_page_and_the_dialog_fit_phone_and_tablet(
         problems: dict[str, list[str]] = {}
         small: dict[str, list[str]] = {}
         for name, path in pages(story, book):
-            page.goto(f"{live_server.url}{path}")
-            assert page.evaluate("document.title") and "Page not found" not in page.content(), name
+            response = page.goto(f"{live_server.url}{path}")
+            assert response is not None and response.status == 200, (name, response and response.status)
             problems[name] = page.evaluate(STICKING_OUT)
             small[name] = page.evaluate(SMALL_TARGETS)
 
