@@ -191,6 +191,10 @@ def _initial_from_job(job: GenerationJob, *, new_seed: bool = False) -> dict[str
     }
     for element in job.elements:
         initial[f"element_{element['id']}"] = element.get("role", "")
+    house_style = job.project.house_style_id if job.project is not None else None
+    if house_style:
+        # Again means as it was: a house style left out of the job (or set after it) stays out.
+        initial.setdefault(f"element_{house_style}", "")
     if job.target_document_id and job.target_paragraph:
         # Generate again on a passage still illustrates it (Insert after this paragraph stays one click).
         initial.update({DOCUMENT: job.target_document_id, PARAGRAPH: job.target_paragraph})

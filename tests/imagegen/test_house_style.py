@@ -117,3 +117,15 @@ def test_the_project_form_offers_only_its_own_style_elements(client_for, project
     ink.delete()
     project.refresh_from_db()
     assert project.house_style is None
+
+
+def test_generate_again_repeats_the_job_as_it_was(upstream, client_for, project, ink):
+    client = client_for("editor")
+    client.post(dialog_url(project), sd(action="generate", **{f"element_{ink.pk}": ""}))
+    without = GenerationJob.objects.get()
+    again = reverse("imagegen:again", kwargs={"slug": project.slug, "pk": without.pk})
+    assert role_selected(client.get(again).content.decode(), ink) == ""
+    client.post(dialog_url(project), sd(action="generate"))
+    with_style = GenerationJob.objects.latest("pk")
+    again = reverse("imagegen:again", kwargs={"slug": project.slug, "pk": with_style.pk})
+    assert role_selected(client.get(again).content.decode(), ink) == "style"
