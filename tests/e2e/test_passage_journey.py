@@ -4,6 +4,7 @@ Generate (the stand-in upstream, a real worker) → Save → "Insert after this 
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 from playwright.sync_api import Page, expect
@@ -56,9 +57,24 @@ def test_illustrate_a_selected_passage_and_insert_the_image_after_its_paragraph(
     sign_in(page, "editor", PASSWORD)
     page.goto(f"{live_server.url}{document.get_absolute_url()}")
     expect(page.locator(".illustrate-link")).to_have_count(3)
-    select_words(page, 2, SCENE)
     button = page.get_by_role("link", name="Illustrate this passage")
+    # Words selected across two paragraphs: the passage is the words only (not the links between), placed after the
+    # paragraph where the selection ends.
+    page.evaluate(
+        """() => {
+          const range = document.createRange();
+          range.setStart(document.getElementById("paragraph-1").firstChild, 4);
+          range.setEnd(document.getElementById("paragraph-2").firstChild, 16);
+          getSelection().removeAllRanges();
+          getSelection().addRange(range);
+        }"""
+    )
     expect(button).to_be_visible()
+    href = button.get_attribute("href") or ""
+    assert "paragraph=2" in href and "passage=tide%20came" in href and "Illustrate" not in href
+    assert href.endswith("The%20cartographer")
+    select_words(page, 2, SCENE)
+    expect(button).to_have_attribute("href", re.compile("passage=The%20cartographer%20unrolled"))
     shot(page, "passage-select")
     button.click()
 
