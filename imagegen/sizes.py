@@ -206,6 +206,28 @@ def offered_sizes(spec: ModelSpec, presets: Iterable[SizePreset] = PRESETS) -> l
     return list(choices.items())
 
 
+def print_covers_reached(width: int, height: int) -> list[SizePreset]:
+    """The print covers a width × height image is large enough for, in their shape (a trim of at most 2 %): what
+    an upscale of a cover makes it ready for."""
+    return [
+        p
+        for p in PRESETS
+        if p.for_print
+        and width >= p.width
+        and height >= p.height
+        and abs(math.log((width / height) / p.ratio)) <= 0.02
+    ]
+
+
+def print_note(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """ "enough for a print cover 6 × 9 in", when growing `before` to `after` makes it so; "" otherwise."""
+    newly = [p for p in print_covers_reached(*after) if p not in print_covers_reached(*before)]
+    if not newly:
+        return ""
+    trims = [p.label.removeprefix("Print cover ") for p in newly]
+    return f"enough for a print cover {' or '.join(trims)}"
+
+
 def preset_choice(spec: ModelSpec, key: str) -> str | None:
     """The Size choice that stands for the preset named `key` on `spec` (the command line's --size print-6x9)."""
     return next((c.value for c in preset_choices(spec) if c.preset.key == key), None)

@@ -15,6 +15,7 @@ from .generate_form import choices_of
 from .prompts import ComposedPrompt
 from .providers import PROVIDERS, ProviderError, model_spec, provider_label
 from .services import GenerationOptions
+from .sizes import print_note
 from .sources import EditSource
 
 UpscalersFor = Callable[[str], Sequence[str]]
@@ -67,7 +68,9 @@ class UpscaleForm(forms.Form):
 
     def _factor_label(self, factor: int) -> str:
         width, height = self.result_size(factor)
-        return f"{factor}× — {width} × {height} px"
+        # A cover made at a model's size is upscaled for print: say which trim the result is ready for.
+        note = print_note((self.source.width, self.source.height), (width, height))
+        return f"{factor}× — {width} × {height} px" + (f", {note}" if note else "")
 
     def result_size(self, factor: int) -> tuple[int, int]:
         return self.source.width * factor, self.source.height * factor

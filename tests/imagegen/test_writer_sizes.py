@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from imagegen.providers import model_spec
-from imagegen.sizes import PRESET_BY_KEY, offered_sizes, preset_choices, print_pixels, size_of
+from imagegen.sizes import PRESET_BY_KEY, offered_sizes, preset_choices, print_note, print_pixels, size_of
 
 from .test_generate_form import make_form
 
@@ -94,3 +94,35 @@ def test_a_preset_sharing_a_size_is_recorded_as_that_size(project) -> None:
     assert shown.current_size() == "1024x1792"
     # Refused outright when the mark names nothing the model offers.
     assert not make_form(project, {**data, "size": "1024x1792@nonsense"}).is_valid()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "note"),
+    [
+        ((1024, 1536), (2048, 3072), "enough for a print cover 6 × 9 in"),  # 2:3 like 6 × 9 in with bleed
+        ((1840, 2776), (3680, 5552), ""),  # already enough before: nothing new to say
+        ((1824, 2752), (3648, 5504), "enough for a print cover 6 × 9 in"),  # 14 px short before
+        ((1024, 1792), (2048, 3584), ""),  # DALL·E 3's tall size is no cover shape without a large crop
+        ((832, 1248), (1664, 2496), ""),  # 2× is not yet enough
+        ((832, 1248), (3328, 4992), "enough for a print cover 6 × 9 in"),
+        ((1696, 2640), (3392, 5280), ""),  # 5.5 × 8.5 in already reached at 1696 × 2640
+        ((848, 1320), (1696, 2640), "enough for a print cover 5.5 × 8.5 in"),
+    ],
+)
+def test_an_upscale_says_which_print_cover_it_makes_ready(before, after, note) -> None:
+    assert print_note(before, after) == note
+
+
+def test_the_upscale_form_names_the_print_cover(db) -> None:
+    from types import SimpleNamespace
+
+    from imagegen.upscale_form import UpscaleForm
+
+    form = UpscaleForm(
+        source=SimpleNamespace(width=1024, height=1536, title="Cover"),
+        providers=["stable-diffusion"],
+        upscalers_for=lambda provider: ["R-ESRGAN 4x+"],
+    )
+    labels = dict(form.fields["factor"].choices)
+    assert labels[2] == "2× — 2048 × 3072 px, enough for a print cover 6 × 9 in"
+    assert labels[4] == "4× — 4096 × 6144 px, enough for a print cover 6 × 9 in"

@@ -230,7 +230,9 @@ def test_element_aliases_are_kept_in_order_without_repeats_and_shown(project, cl
     assert 'value="Mira, the cartographer"' in form
     page = client.get(element.get_absolute_url()).content.decode()
     assert "Also called</span> Mira, the cartographer" in page
-    assert "Also called Mira, the cartographer" in client.get(url("projects:elements", project)).content.decode()
+    assert (
+        "Also called Mira, the cartographer" in client.get(url("projects:elements", project)).content.decode()
+    )
     client.post(
         url("projects:element_edit", project, pk=element.pk),
         {"kind": "character", "name": "Mira Vale", "aliases": ""},
