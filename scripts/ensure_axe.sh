@@ -5,17 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v npm >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ]; then
-    SUDO=""
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-  else
+  echo "Installing Debian's npm for the accessibility checks…"
+  ./scripts/apt_install.sh npm || {
     echo "!! npm is missing and this user cannot install it (apt-get install npm): accessibility checks will skip." >&2
     exit 0
-  fi
-  echo "Installing Debian's npm for the accessibility checks…"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  }
 fi
 npm ci --no-audit --no-fund --loglevel=error
 touch node_modules/.installed

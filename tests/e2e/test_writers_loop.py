@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from imagegen.models import Candidate, GenerationJob
 from media_library.models import MediaItem
@@ -20,6 +20,15 @@ from tests.e2e.test_edit_journeys import choose, wait_for_candidate
 from tests.fixtures_projects import image_bytes
 
 SD = ("AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
+
+
+def save_the_image(panel: Locator, *, name: str = "") -> None:
+    """Tick the one candidate, give it `name` if any, and save it to the library."""
+    panel.locator(".candidate input[name=candidate]").check()
+    if name:
+        panel.get_by_label("Name of image 1").fill(name)
+    panel.get_by_role("button", name="Save to library").click()
+    expect(panel.get_by_text("Saved 1 image to the library.")).to_be_visible()
 
 
 def test_generate_a_cover_name_it_and_use_it_without_leaving_the_dialog(
@@ -49,10 +58,7 @@ def test_generate_a_cover_name_it_and_use_it_without_leaving_the_dialog(
     expect(panel.locator(".candidates-expiry")).to_contain_text("Images you do not save are kept until")
     axe.check(page, "results")
 
-    panel.locator(".candidate input[name=candidate]").check()
-    panel.get_by_label("Name of image 1").fill("Harbour cover")
-    panel.get_by_role("button", name="Save to library").click()
-    expect(panel.get_by_text("Saved 1 image to the library.")).to_be_visible()
+    save_the_image(panel, name="Harbour cover")
     item = MediaItem.objects.get(title="Harbour cover")
 
     # Use as cover comes first, and answers beside the image: the dialog stays until Close.
@@ -92,9 +98,7 @@ def test_saved_images_appear_in_the_grid_highlighted_and_focus_returns_to_genera
     dialog.get_by_role("button", name="Generate", exact=True).click()
     panel = wait_for_candidate(dialog)
     expect(panel.get_by_label("Name of image 1")).to_have_value("Mira Vale 1")
-    panel.locator(".candidate input[name=candidate]").check()
-    panel.get_by_role("button", name="Save to library").click()
-    expect(panel.get_by_text("Saved 1 image to the library.")).to_be_visible()
+    save_the_image(panel)
     # The element menu starts on the Subject.
     expect(panel.locator(".saved-actions select[name=element] option:checked")).to_have_text("Mira Vale")
     axe.check(page, "saved, in the dialog")
@@ -141,9 +145,7 @@ def test_the_history_lists_every_job_and_an_old_unsaved_image_can_still_be_saved
     dialog = page.locator("#generate-dialog")
     panel = dialog.locator(".job-panel")
     expect(panel).to_be_visible()
-    panel.locator(".candidate input[name=candidate]").check()
-    panel.get_by_role("button", name="Save to library").click()
-    expect(panel.get_by_text("Saved 1 image to the library.")).to_be_visible()
+    save_the_image(panel)
     axe.check(page, "history: saved from the dialog")
     saved = Candidate.objects.get(job=jobs[6]).saved_item
     assert saved is not None and saved.project == story
