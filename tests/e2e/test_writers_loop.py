@@ -160,3 +160,39 @@ def test_the_accessibility_check_fails_on_a_serious_violation(page: Page) -> Non
         "<html lang='en'><title>t</title><main><h1>Map</h1><img src='data:,' alt='A map'></main></html>"
     )
     assert axe.check(page, "a good page") == []
+
+
+def test_a_candidate_opens_large_and_the_arrows_go_through_them_without_ticking_it(
+    page: Page, live_server, sign_in, story: Project, upstream, worker
+) -> None:
+    sign_in(page, "editor", PASSWORD)
+    page.goto(f"{live_server.url}/projects/{story.slug}/media/")
+    page.locator("#generate-image-button").click()
+    dialog = page.locator("#generate-dialog")
+    choose(dialog, *SD)
+    dialog.get_by_label("Prompt", exact=True).fill("The harbour at night")
+    dialog.get_by_label("Images").fill("2")
+    dialog.get_by_label("Images").blur()
+    dialog.get_by_role("button", name="Generate", exact=True).click()
+    panel = dialog.locator(".job-panel")
+    expect(panel.locator(".candidate")).to_have_count(2, timeout=30_000)
+
+    first = panel.get_by_role("link", name="Image 1, larger")
+    first.click()
+    lightbox = page.locator("dialog.lightbox")
+    expect(lightbox).to_be_visible()
+    expect(lightbox.locator(".lightbox-caption")).to_have_text(re.compile(r"^Image 1 of 2 · "))
+    expect(lightbox.get_by_role("button", name="← Previous")).to_be_disabled()
+    axe.check(page, "lightbox")
+    page.keyboard.press("ArrowRight")
+    expect(lightbox.locator(".lightbox-caption")).to_have_text(re.compile(r"^Image 2 of 2 · "))
+    expect(lightbox.get_by_role("button", name="Next →")).to_be_disabled()
+    expect(lightbox.locator("img")).to_have_attribute("src", re.compile(r"/candidates/\d+/$"))
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+    # Back in the Generate dialog, on the picture it was opened from; looking did not choose.
+    expect(dialog).to_be_visible()
+    expect(panel.get_by_role("link", name="Image 2, larger")).to_be_focused()
+    expect(panel.locator("input[name=candidate]:checked")).to_have_count(0)
+    panel.get_by_role("checkbox", name=re.compile(r"Keep image 1\b")).check()
+    expect(panel.locator("input[name=candidate]:checked")).to_have_count(1)
