@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
+from projects.embeds import paragraph_openings
 from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
@@ -264,10 +265,14 @@ def save(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
         items = candidates_save(job=job, candidates=chosen, user=request.user, names=names)
     except ImageRejected as exc:
         return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
+    documents = list(Document.objects.filter(project=project).only("pk", "title", "body"))
+    for document in documents:
+        # Insert into document: the places to choose from, after each paragraph (by how it starts) or at the end.
+        document.places = list(enumerate(paragraph_openings(document.body)))  # type: ignore[attr-defined]
     context = _job_context(
         job,
         saved=items,
-        documents=Document.objects.filter(project=project).only("pk", "title"),
+        documents=documents,
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
         subject_id=job_subject_id(job),
     )

@@ -58,12 +58,27 @@ class MediaFilterForm(forms.Form):
 
 
 class InsertIntoDocumentForm(forms.Form):
-    document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None)
+    """Which document, and where in it: after a paragraph (0-based), or at the end when none is given. The Generate
+    dialog asks both in one menu, `place` ("12" the end of document 12, "12:3" after its fourth paragraph)."""
+
+    document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None, required=False)
+    after = forms.IntegerField(required=False, min_value=0)
+    place = forms.RegexField(regex=r"^[0-9]{1,18}(:[0-9]{1,6})?$", required=False)
     caption = forms.CharField(required=False, max_length=200)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["document"].queryset = Document.objects.filter(project=project)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if place := data.get("place"):
+            document_id, _, after = place.partition(":")
+            data["document"] = self.fields["document"].queryset.filter(pk=int(document_id)).first()
+            data["after"] = int(after) if after else None
+        if not data.get("document"):
+            raise forms.ValidationError("Choose one of this project's documents.")
+        return data
 
 
 class SetElementImageForm(forms.Form):

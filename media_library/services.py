@@ -177,11 +177,13 @@ def media_item_set_element_image(*, item: MediaItem, element: Element) -> None:
     element.save(update_fields=["image", "updated_at"])
 
 
-def media_item_insert_into_document(*, item: MediaItem, document: Document, caption: str = "") -> None:
-    """Append an embed line for the item at the end of the document."""
+def media_item_insert_into_document(
+    *, item: MediaItem, document: Document, caption: str = "", after: int | None = None
+) -> None:
+    """Put an embed line for the item into the document after paragraph `after` (0-based), or at the end."""
     if document.project_id != item.project_id:
         raise ValueError("The document belongs to another project.")
-    document.body = embeds.append_embed(document.body, item.pk, caption)
+    document.body = embeds.insert_embed(document.body, item.pk, caption, after=after)
     document.save(update_fields=["body", "updated_at"])
 
 

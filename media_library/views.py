@@ -231,10 +231,12 @@ def insert_into_document(request: HttpRequest, project: Project, pk: int) -> Htt
     if not form.is_valid():
         return _answer(request, "Choose one of this project's documents.", item, ok=False)
     document: Document = form.cleaned_data["document"]
+    after = form.cleaned_data["after"]
     services.media_item_insert_into_document(
-        item=item, document=document, caption=form.cleaned_data["caption"]
+        item=item, document=document, caption=form.cleaned_data["caption"], after=after
     )
-    return _answer(request, f"Added “{item.display_title}” at the end of “{document.title}”.", document)
+    where = "at the end" if after is None else f"after paragraph {after + 1}"
+    return _answer(request, f"Added “{item.display_title}” {where} of “{document.title}”.", document)
 
 
 @project_view("edit")

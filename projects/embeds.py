@@ -61,6 +61,36 @@ def append_embed(body: str, media_id: int, caption: str = "") -> str:
     return f"{body}\n\n{embed_line(media_id, caption)}\n" if body else f"{embed_line(media_id, caption)}\n"
 
 
+PARAGRAPH_BREAK = re.compile(r"(?:[ \t]*\r?\n){2,}")
+
+
+def paragraphs(body: str) -> list[str]:
+    """The body's paragraphs (blocks between blank lines), as typed."""
+    return [p for p in PARAGRAPH_BREAK.split(body.strip("\r\n")) if p.strip()]
+
+
+def paragraph_openings(body: str, length: int = 40) -> list[str]:
+    """How each paragraph starts, to choose a place by ("It was the night…"); an embedded image as "an image"."""
+    openings = []
+    for paragraph in paragraphs(body):
+        text = " ".join(paragraph.split())
+        if EMBED_LINE.fullmatch(paragraph.strip()):
+            openings.append("an image")
+        else:
+            openings.append(text if len(text) <= length else text[: length - 1].rstrip() + "…")
+    return openings
+
+
+def insert_embed(body: str, media_id: int, caption: str = "", *, after: int | None = None) -> str:
+    """The body with an embed line as a paragraph of its own after paragraph `after` (0-based), or at the end
+    when `after` is None or past the last one. The other paragraphs are kept exactly as typed."""
+    blocks = paragraphs(body)
+    if after is None or after >= len(blocks) - 1:
+        return append_embed(body, media_id, caption)
+    blocks.insert(after + 1, embed_line(media_id, caption))
+    return "\n\n".join(blocks) + "\n"
+
+
 def remove_embeds(body: str, media_id: int) -> str:
     """The body without any embed line for `media_id` (used when the image is deleted)."""
 

@@ -102,6 +102,10 @@ def test_saved_images_appear_in_the_grid_highlighted_and_focus_returns_to_genera
     # The element menu starts on the Subject.
     expect(panel.locator(".saved-actions select[name=element] option:checked")).to_have_text("Mira Vale")
     axe.check(page, "saved, in the dialog")
+    # Insert chooses the place: after the first paragraph, not always at the end; the dialog stays.
+    panel.get_by_label("Where in which document").select_option(index=0)
+    panel.get_by_role("button", name="Insert into document").click()
+    expect(panel.locator(".saved-note")).to_contain_text("after paragraph 1 of")
 
     dialog.get_by_role("button", name="Close", exact=True).last.click()
     tile = page.locator(".media-tile-new")

@@ -147,3 +147,29 @@ def test_a_document_saved_from_a_browser_shows_its_image(project, media_item, cl
     assert "\r" not in document.body  # stored with plain newlines
     page = client.get(document.get_absolute_url()).content.decode()
     assert 'class="doc-figure"' in page and "Image removed" not in page
+
+
+# --- Choosing where an image goes (issue 19) ------------------------------------------------------------------
+
+BODY = "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n"
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        (0, "It was night.\n\n[[image:9]]\n\nThe harbour slept.\n\n[[image:3]]\n\nMira woke.\n"),
+        (2, "It was night.\n\nThe harbour slept.\n\n[[image:3]]\n\n[[image:9]]\n\nMira woke.\n"),
+        (3, "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
+        (None, "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
+        (99, "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
+    ],
+)
+def test_an_image_goes_after_the_paragraph_chosen(after, expected):
+    assert embeds.insert_embed(BODY, 9, after=after) == expected
+
+
+def test_paragraphs_are_offered_by_how_they_start():
+    long = "A sentence that goes on well past the forty characters a menu can show."
+    assert embeds.paragraph_openings(f"{BODY}\n{long}") == [
+        "It was night.", "The harbour slept.", "an image", "Mira woke.", long[:39].rstrip() + "…",
+    ]  # fmt: skip
