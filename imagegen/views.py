@@ -233,8 +233,16 @@ def history(request: HttpRequest, project: Project) -> HttpResponse:
     page, rows = history_page(filters.jobs(), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"project": project, "tab": "media", "filters": filters, "page": page, "rows": rows,
-               "page_query": query.urlencode(), "filtered": filters.is_bound, "kept_for": KEPT_FOR}  # fmt: skip
+    context = {
+        "project": project,
+        "tab": "media",
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "page_query": query.urlencode(),
+        "filtered": any(request.GET.get(name) for name in filters.fields),  # a page number alone is no filter
+        "kept_for": KEPT_FOR,
+    }
     return render(request, "imagegen/history.html", context)
 
 

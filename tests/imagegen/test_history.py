@@ -90,6 +90,10 @@ def test_paged(client_for, project, owner):
     second = client.get(history_url(project, page=2)).content.decode()
     assert f"{PER_PAGE + 3} generations" in first and "Page 1 of 2" in first
     assert f"Harbour scene {PER_PAGE + 2}<" in second and f"Harbour scene {PER_PAGE + 2}<" not in first
+    assert "match" not in second and "Clear" not in second  # a page number is no filter
+    # Filters survive paging.
+    filtered = client.get(history_url(project, status="succeeded", page=2)).content.decode()
+    assert "generations match" in filtered and "status=succeeded&amp;page=1" in filtered
 
 
 @pytest.mark.parametrize(
