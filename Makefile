@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # Two test processes: the suite is mostly waiting on browsers, workers and servers, and CI runs it three times.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test install install-dev lint typecheck format chromium bench screenshots clean
+.PHONY: run test install install-dev lint typecheck format chromium axe bench screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ run: install .env
 chromium:
 	./scripts/ensure_chromium.sh
 
+# axe-core for the browser tests' accessibility checks, from the npm registry (package-lock.json pins it).
+node_modules/.installed: package.json package-lock.json
+	./scripts/ensure_axe.sh
+
+axe: node_modules/.installed
+
 lint: install-dev typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -48,11 +54,11 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install-dev chromium lint
+test: install-dev chromium axe lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Browser journeys that write PNGs into docs/screenshots/ (the README shows them).
-screenshots: install-dev chromium
+screenshots: install-dev chromium axe
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/pytest tests/e2e/test_generation_journeys.py tests/e2e/test_admin_journey.py tests/e2e/test_edit_journeys.py tests/e2e/test_passage_journey.py tests/e2e/test_small_screens.py -q -p no:cacheprovider
 
 # Benchmarks: figures and ratios printed as a table and written as JSON (the README records the latest).
@@ -60,4 +66,4 @@ bench: install-dev
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache staticfiles node_modules

@@ -165,6 +165,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
             "Options",
             {
                 "fields": (
+                    "purpose",
                     "options",
                     "max_input_images",
                     "images_requested",

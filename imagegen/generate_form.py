@@ -53,9 +53,16 @@ def portrait_field_name(element: Element) -> str:
 
 
 def cover_size(spec: ModelSpec) -> str:
-    """The model's size nearest to an ebook cover (1600 × 2560); a portrait size when it takes none near it."""
+    """Of the sizes the dialog offers the model, the ebook cover (1600 × 2560, or the nearest it makes), else the
+    upright one nearest its shape; a portrait size when it offers nothing upright."""
     cover = PRESET_BY_KEY["ebook-cover"]
-    return fit(cover.width, cover.height, spec) or portrait_size(spec)
+    offered = [value for value, _ in offered_sizes(spec)]
+    if (fitted := fit(cover.width, cover.height, spec)) in offered:
+        return str(fitted)
+    upright = [(v, d) for v in offered if (d := parse_size(v)) and d[1] > d[0]]
+    if upright:
+        return min(upright, key=lambda pair: abs(pair[1][0] / pair[1][1] - cover.width / cover.height))[0]
+    return portrait_size(spec)
 
 
 def portrait_size(spec: ModelSpec) -> str:

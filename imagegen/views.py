@@ -24,6 +24,7 @@ from inkweld.http import AuthenticatedRequest, HtmxRequest
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
+from projects.embeds import paragraph_openings
 from projects.models import Document, Element, Project
 
 from .catalog import ModelOption
@@ -278,8 +279,16 @@ def history(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     page, rows = history_page(filters.jobs(), request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"project": project, "tab": "media", "filters": filters, "page": page, "rows": rows,
-               "page_query": query.urlencode(), "filtered": filters.is_bound, "kept_for": KEPT_FOR}  # fmt: skip
+    context = {
+        "project": project,
+        "tab": "media",
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "page_query": query.urlencode(),
+        "filtered": any(request.GET.get(name) for name in filters.fields),  # a page number alone is no filter
+        "kept_for": KEPT_FOR,
+    }
     return render(request, "imagegen/history.html", context)
 
 
@@ -310,10 +319,14 @@ def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespon
         items = candidates_save(job=job, candidates=chosen, user=request.user, names=names)
     except ImageRejected as exc:
         return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
+    documents = list(Document.objects.filter(project=project).only("pk", "title", "body"))
+    for document in documents:
+        # Insert into document: the places to choose from, after each paragraph (by how it starts) or at the end.
+        document.places = paragraph_openings(document.body)  # type: ignore[attr-defined]
     context = _job_context(
         job,
         saved=items,
-        documents=Document.objects.filter(project=project).only("pk", "title"),
+        documents=documents,
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
         subject_id=job_subject_id(job),
     )

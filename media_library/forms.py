@@ -59,9 +59,13 @@ class MediaFilterForm(forms.Form):
 
 
 class InsertIntoDocumentForm(forms.Form):
-    document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None)
+    """Which document, and where in it: right after a paragraph (1 is the first), or at the end when none is given.
+    The Generate dialog asks both in one menu, `place` ("12" the end of document 12, "12:3" after its third
+    paragraph); "Insert after this paragraph" sends `document` and `after_paragraph`."""
+
+    document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None, required=False)
+    place = forms.RegexField(regex=r"^[0-9]{1,18}(:[0-9]{1,6})?$", required=False)
     caption = forms.CharField(required=False, max_length=200)
-    # Where: right after this paragraph (1 is the first; "Insert after this paragraph"), else at the end.
     after_paragraph = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
@@ -69,6 +73,17 @@ class InsertIntoDocumentForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["document"]).queryset = Document.objects.filter(
             project=project
         )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if place := data.get("place"):
+            document_id, _, after = place.partition(":")
+            documents = cast(forms.ModelChoiceField, self.fields["document"]).queryset
+            data["document"] = documents.filter(pk=int(document_id)).first()
+            data["after_paragraph"] = int(after) if after else None
+        if not data.get("document"):
+            raise forms.ValidationError("Choose one of this project's documents.")
+        return data
 
 
 class SetElementImageForm(forms.Form):

@@ -118,6 +118,15 @@ def insert_embed_after_paragraph(body: str, number: int, media_id: int, caption:
     return "\n".join([*lines[: found.end], "", embed_line(media_id, caption), *rest]).rstrip("\n") + "\n"
 
 
+def paragraph_openings(body: str, length: int = 40) -> list[tuple[int, str]]:
+    """(number, how it starts) for each paragraph, to choose a place by: (3, "It was the night…")."""
+    openings = []
+    for paragraph in paragraphs(body):
+        text = " ".join(paragraph.text.split())
+        openings.append((paragraph.number, text if len(text) <= length else text[: length - 1].rstrip() + "…"))
+    return openings
+
+
 def remove_embeds(body: str, media_id: int) -> str:
     """The body without any embed line for `media_id` (used when the image is deleted)."""
 

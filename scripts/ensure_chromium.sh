@@ -5,14 +5,8 @@ set -euo pipefail
 if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then
   exit 0
 fi
-if [ "$(id -u)" = "0" ]; then
-  SUDO=""
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-  SUDO="sudo -n"
-else
+echo "Installing Debian's chromium for the browser tests…"
+"$(dirname "$0")/apt_install.sh" chromium fonts-dejavu-core || {
   echo "!! Chromium is missing and this user cannot install it (apt-get install chromium): browser tests will skip." >&2
   exit 0
-fi
-echo "Installing Debian's chromium for the browser tests…"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+}

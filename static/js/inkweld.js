@@ -66,7 +66,7 @@
 
   document.addEventListener("close", function (event) {
     var dialog = event.target;
-    if (dialog.tagName !== "DIALOG") { return; }
+    if (dialog.tagName !== "DIALOG" || dialog.classList.contains("lightbox")) { return; }
     var opener = openers[dialog.id];
     if (opener && document.body.contains(opener)) { opener.focus(); }
     // Empty it: a job panel left behind would go on polling, unseen. (The job itself carries on; it is listed
@@ -134,6 +134,63 @@
     if (streaming(elt) && elt.hasAttribute("sse-connect") && event.detail.requestConfig.verb === "get") {
       event.preventDefault();  // the stream tells this panel; its poll is not needed
     }
+  });
+
+  // --- Lightbox ------------------------------------------------------------------------------
+  // A picture marked data-lightbox opens large in a dialog of its own, over the Generate dialog: Previous / Next (and
+  // the arrow keys) go through the pictures beside it, Esc or Close returns to the picture it was opened from.
+  // Without this script the link opens the image itself.
+  var lightbox = null;
+  function showInLightbox(links, index) {
+    var link = links[index];
+    lightbox.querySelector("img").src = link.href;
+    lightbox.querySelector("img").alt = link.dataset.caption || "";
+    lightbox.querySelector(".lightbox-caption").textContent = link.dataset.caption || "";
+    lightbox.querySelector("[data-step='-1']").disabled = index === 0;
+    lightbox.querySelector("[data-step='1']").disabled = index === links.length - 1;
+    lightbox.dataset.index = index;
+  }
+  function openLightbox(link) {
+    var group = link.closest(".candidates") || document;
+    var links = Array.prototype.slice.call(group.querySelectorAll("a[data-lightbox]"));
+    if (!lightbox) {
+      lightbox = document.createElement("dialog");
+      lightbox.className = "lightbox";
+      lightbox.setAttribute("aria-label", "Image, larger");
+      lightbox.innerHTML = '<img alt=""><div class="lightbox-bar">' +
+        '<button type="button" class="button" data-step="-1">← Previous</button>' +
+        '<span class="lightbox-caption" aria-live="polite"></span>' +
+        '<button type="button" class="button" data-step="1">Next →</button>' +
+        '<button type="button" class="button" data-lightbox-close>Close</button></div>';
+      document.body.appendChild(lightbox);
+      lightbox.addEventListener("click", function (event) {
+        var step = event.target.closest("[data-step]");
+        if (step) { move(parseInt(step.dataset.step, 10)); }
+        if (event.target.closest("[data-lightbox-close]") || event.target === lightbox) { lightbox.close(); }
+      });
+      lightbox.addEventListener("keydown", function (event) {
+        if (event.key === "ArrowRight") { move(1); event.preventDefault(); }
+        if (event.key === "ArrowLeft") { move(-1); event.preventDefault(); }
+      });
+      lightbox.addEventListener("close", function () {
+        var from = lightbox.links && lightbox.links[lightbox.dataset.index];
+        if (from && from.isConnected) { from.focus(); }
+      });
+    }
+    function move(step) {
+      var next = parseInt(lightbox.dataset.index, 10) + step;
+      if (next >= 0 && next < lightbox.links.length) { showInLightbox(lightbox.links, next); }
+    }
+    lightbox.links = links;
+    showInLightbox(links, links.indexOf(link));
+    lightbox.showModal();
+    lightbox.querySelector("[data-lightbox-close]").focus();
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-lightbox]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    event.preventDefault();
+    openLightbox(link);
   });
 
   // --- Elapsed time on running jobs ---------------------------------------------------------

@@ -38,6 +38,17 @@ VIEWPORT = {"width": 1280, "height": 800}
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[PASSED] = report.passed
+    return report
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
@@ -96,8 +107,17 @@ def context(browser, csp_violations):
 
 
 @pytest.fixture
-def page(context):
-    return context.new_page()
+def page(context, request):
+    page = context.new_page()
+    yield page
+    # Every journey ends with an accessibility check of where it ended (tests/e2e/axe.py); journeys check the pages
+    # on their way themselves. Not after a failure (the page is wherever the failure left it), and not in Django's
+    # admin: its pages are Django's, and its stylesheet policy refuses the styles axe applies while it measures.
+    ended = page.url if not page.is_closed() else ""
+    if request.node.stash.get(PASSED, False) and ended.startswith("http") and "/admin/" not in ended:
+        from tests.e2e import axe
+
+        axe.check(page, f"the end of {request.node.name}")
 
 
 @pytest.fixture

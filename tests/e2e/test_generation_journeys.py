@@ -129,7 +129,9 @@ def test_writer_generates_saves_and_uses_images(
     shot(page, "results")
     panel.get_by_role("button", name="Save to library").click()
     expect(panel.get_by_text("Saved 2 images to the library.")).to_be_visible()
-    expect(panel.locator(".candidate-caption").filter(has_text="saved")).to_have_count(2)
+    # Nothing left to choose: the saved images and their actions, no greyed "Choose the images to keep".
+    expect(panel.locator(".saved-item")).to_have_count(2)
+    expect(panel.get_by_text("Choose the images to keep")).to_have_count(0)
 
     # Closing the dialog refreshes the Media tab behind it: both images are in the grid.
     dialog.get_by_role("button", name="Close", exact=True).first.click()

@@ -93,20 +93,28 @@ def test_the_element_menu_starts_on_the_subject(client_for, project, owner, make
         ("media:set_element_image", {"element": "MIRA"}, "“Mira Vale 1” is now the image of “Mira Vale”."),
         ("media:insert", {"document": "DOC"}, "Added “Mira Vale 1” at the end of “Chapter 1”."),
         ("media:insert", {"document": "999999"}, "Choose one of this project's documents."),
+        ("media:insert", {"place": "DOC:1"}, "Added “Mira Vale 1” after paragraph 1 of “Chapter 1”."),
+        ("media:insert", {"place": "999999:1"}, "Choose one of this project's documents."),
     ],
 )
 def test_actions_from_the_dialog_answer_in_place(
     client_for, project, owner, make_image, elements, url_name, data, says
 ):
-    document = Document.objects.create(project=project, title="Chapter 1", body="It began.", order=1)
+    document = Document.objects.create(
+        project=project, title="Chapter 1", body="It began.\n\nIt ended.", order=1
+    )
     job = job_with(project, owner, make_image, n=1, elements=[(elements["Mira Vale"], "subject")])
     [item] = candidates_save(job=job, candidates=list(job.candidates.all()), user=owner,
                              names=default_names(job, list(job.candidates.all())))  # fmt: skip
-    data = {k: {"MIRA": elements["Mira Vale"].pk, "DOC": document.pk}.get(v, v) for k, v in data.items()}
+    data = {k: v.replace("MIRA", str(elements["Mira Vale"].pk)).replace("DOC", str(document.pk))
+            for k, v in data.items()}  # fmt: skip
     url = reverse(url_name, kwargs={"slug": project.slug, "pk": item.pk})
     response = client_for("editor").post(url, data, **HTMX)
     # A sentence for the note beside the image (and the dialog's live region), not a redirect away.
     assert response.status_code == 200
     assert html.unescape(re.sub(r"<[^>]+>", "", response.content.decode())).strip() == says
+    if "place" in data and "added" in says.lower():
+        document.refresh_from_db()
+        assert document.body == f"It began.\n\n[[image:{item.pk}]]\n\nIt ended.\n"
     # Without JavaScript the same action goes to the page it changed, as before.
     assert client_for("editor").post(url, data).status_code == 302

@@ -90,6 +90,10 @@ def test_paged(client_for, project, owner):
     second = client.get(history_url(project, page=2)).content.decode()
     assert f"{PER_PAGE + 3} generations" in first and "Page 1 of 2" in first
     assert f"Harbour scene {PER_PAGE + 2}<" in second and f"Harbour scene {PER_PAGE + 2}<" not in first
+    assert "match" not in second and "Clear" not in second  # a page number is no filter
+    # Filters survive paging.
+    filtered = client.get(history_url(project, status="succeeded", page=2)).content.decode()
+    assert "generations match" in filtered and "status=succeeded&amp;page=1" in filtered
 
 
 @pytest.mark.parametrize(
@@ -126,3 +130,17 @@ def test_the_results_panel_says_when_unsaved_images_expire(client_for, project, 
     page = client_for("owner").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk}))
     expires = timezone.localtime(candidate.created_at + CANDIDATE_MAX_AGE).strftime("%-d %b, %H:%M")
     assert f"Images you do not save are kept until {expires} (24 hours)" in page.content.decode()
+
+
+@pytest.mark.parametrize("count", [5, 60])
+def test_the_history_costs_the_same_queries_for_5_or_60_jobs(
+    client_for, project, owner, make_image, count, django_assert_max_num_queries
+):
+    for n in range(count):
+        add_candidate(make_job(project, owner, n), make_image)
+    client = client_for("owner")
+    client.get(history_url(project))  # the session and the site's settings, loaded once
+    # session, user, project with the role, the filters' choices (models, elements), count, page, what waits
+    with django_assert_max_num_queries(8):
+        response = client.get(history_url(project))
+    assert response.content.decode().count('class="history-row"') == min(count, PER_PAGE)
