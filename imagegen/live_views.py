@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
+from media_library.serving import IMAGE_POLICY
 from projects.access import project_view
 from projects.models import Project
 
@@ -68,4 +69,5 @@ def job_preview(request: HttpRequest, project: Project, pk: int) -> HttpResponse
     response = HttpResponse(bytes(preview.image), content_type=preview.content_type)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = IMAGE_POLICY
     return response

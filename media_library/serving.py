@@ -20,6 +20,10 @@ from django.utils.cache import patch_cache_control
 CACHE_SECONDS = 3600
 
 
+# An image opened directly must not be able to run anything, whatever its bytes say.
+IMAGE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
 def _etag_matches(request: HttpRequest, etag: str) -> bool:
     header = request.headers.get("If-None-Match", "")
     if not header:
@@ -31,10 +35,7 @@ def _etag_matches(request: HttpRequest, etag: str) -> bool:
 def _common_headers(response: HttpResponse, etag: str) -> HttpResponse:
     response["ETag"] = etag
     response["X-Content-Type-Options"] = "nosniff"
-    # An image opened directly must not be able to run anything, whatever its bytes say.
-    response["Content-Security-Policy"] = (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-    )
+    response["Content-Security-Policy"] = IMAGE_POLICY
     patch_cache_control(response, private=True, max_age=CACHE_SECONDS)
     return response
 
