@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
@@ -23,7 +22,7 @@ STREAMED_POLL_DELAY = "2s"
 
 @project_view("edit")
 @require_GET
-def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponseBase:
+def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
     """Server-sent events for one job panel: `progress` blocks while it runs, then the `job` panel that replaces it.
 
     `?shown=` is the panel's live_key as the browser has it, so a change made before the stream opened is sent at once.
@@ -70,5 +69,5 @@ def job_preview(request: HttpRequest, project: Project, pk: int) -> HttpResponse
     response = HttpResponse(bytes(preview.image), content_type=preview.content_type)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = IMAGE_POLICY  # as every image we serve
+    response["Content-Security-Policy"] = IMAGE_POLICY
     return response

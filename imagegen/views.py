@@ -232,12 +232,12 @@ def _job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
     return {"job": job, "candidates": candidates, "unsaved": unsaved, "kept_for": KEPT_FOR, **extra}
 
 
-# The open dialog polls an unfinished job at a pace the panel renders. The first poll after submitting comes at 1 s;
+# The open dialog is told about its job over an event stream (imagegen/live.py); where that cannot be had, it polls an
+# unfinished job at a pace the panel renders. The first poll after submitting comes at 1 s;
 # then every POLL_FRACTION of the time waited so far (at least POLL_MIN_S), so the poll notices a finished job
 # within ~3 % of its run time whether it took 2 s or 2 min, and a long job settles to once a second. All open
 # dialogs together poll at most about POLL_BUDGET times a second (each waits at least unfinished jobs ÷ budget),
-# so twenty writers generating at once cannot crowd the web workers. No long-poll: a request held open would
-# hold one of gunicorn's few sync workers.
+# so twenty writers generating at once cannot crowd the web workers.
 POLL_MIN_S, POLL_MAX_S, POLL_FRACTION, POLL_BUDGET = 0.04, 1.0, 0.025, 20
 
 
