@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
@@ -22,7 +23,7 @@ STREAMED_POLL_DELAY = "2s"
 
 @project_view("edit")
 @require_GET
-def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponseBase:
     """Server-sent events for one job panel: `progress` blocks while it runs, then the `job` panel that replaces it.
 
     `?shown=` is the panel's live_key as the browser has it, so a change made before the stream opened is sent at once.

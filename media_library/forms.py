@@ -70,6 +70,7 @@ class InsertIntoDocumentForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.project = project
         cast(forms.ModelChoiceField, self.fields["document"]).queryset = Document.objects.filter(
             project=project
         )
@@ -78,8 +79,7 @@ class InsertIntoDocumentForm(forms.Form):
         data = super().clean() or {}
         if place := data.get("place"):
             document_id, _, after = place.partition(":")
-            documents = cast(forms.ModelChoiceField, self.fields["document"]).queryset
-            data["document"] = documents.filter(pk=int(document_id)).first()
+            data["document"] = Document.objects.filter(project=self.project, pk=int(document_id)).first()
             data["after_paragraph"] = int(after) if after else None
         if not data.get("document"):
             raise forms.ValidationError("Choose one of this project's documents.")

@@ -123,7 +123,9 @@ def paragraph_openings(body: str, length: int = 40) -> list[tuple[int, str]]:
     openings = []
     for paragraph in paragraphs(body):
         text = " ".join(paragraph.text.split())
-        openings.append((paragraph.number, text if len(text) <= length else text[: length - 1].rstrip() + "…"))
+        openings.append(
+            (paragraph.number, text if len(text) <= length else text[: length - 1].rstrip() + "…")
+        )
     return openings
 
 
