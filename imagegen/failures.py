@@ -41,7 +41,9 @@ FAILURES: dict[str, FailureKind] = {
         "{provider} did not accept this site’s key: ask an admin to fix it in the settings.", Fix.SWITCH
     ),
     "rate_limited": FailureKind("{provider} is too busy right now: try again in a minute.", Fix.RETRY),
-    "unavailable": FailureKind("{provider} could not be reached: try again in a few minutes.", Fix.RETRY),
+    "unavailable": FailureKind(
+        "{provider} is not answering as it should right now: try again in a few minutes.", Fix.RETRY
+    ),
     "bad_request": FailureKind("{provider} refused these settings: change them and try again.", Fix.CHANGE),
     "bad_response": FailureKind("{provider} answered without a usable image: try again.", Fix.RETRY),
     "internal": FailureKind(

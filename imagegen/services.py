@@ -491,9 +491,16 @@ def default_names(job: GenerationJob, candidates: Sequence[Candidate]) -> dict[i
     upscales are named after the image they came from instead (candidates_save), so they get none here."""
     if job.operation != GenerationJob.Operation.GENERATE:
         return {}
-    subject = next((e.get("name") for e in job.elements if e.get("role") == Role.SUBJECT), None)
-    if job.target_element is not None:
+
+    def first_named(role: str) -> str | None:
+        return next((e.get("name") for e in job.elements if e.get("role") == role), None)
+
+    if job.purpose == GenerationJob.Purpose.COVER:
+        subject: str | None = f"{job.project_title or 'Project'} cover"
+    elif job.target_element is not None:
         subject = job.target_element.name
+    else:  # what it shows; a scene with nobody in it by where it is
+        subject = first_named(Role.SUBJECT) or first_named(Role.SETTING)
     base = subject or _first_words(job.prompt) or "Image"
     taken = set(
         MediaItem.objects.filter(project=job.project, title__startswith=base).values_list("title", flat=True)

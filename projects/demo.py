@@ -45,6 +45,9 @@ ELEMENTS: list[tuple[str, str, str, list[list[str]]]] = [
     ),
 ]
 
+# Other names the chapter uses, so "Illustrate" on its first paragraph finds Mira and the library at once.
+ALIASES = {"Mira Vale": ["Mira", "the cartographer"], "The Brass Compass": ["the compass"]}
+
 DOCUMENT_BODY = """Mira rowed in under the arch as the lanterns came on, one by one, green as bottle glass.
 
 The compass in her pocket had stopped spinning. Whatever she had lost was here, somewhere between the third and \
@@ -104,8 +107,16 @@ def seed_demo_project(writer: User) -> bool:
     project.save(update_fields=["cover"])
     for kind, name, description, attributes in ELEMENTS:
         element = Element.objects.create(
-            project=project, kind=kind, name=name, description=description, attributes=attributes
+            project=project,
+            kind=kind,
+            name=name,
+            description=description,
+            attributes=attributes,
+            aliases=ALIASES.get(name, []),
         )
+        if kind == Element.Kind.STYLE:  # covers, portraits and scenes match from the first generation
+            project.house_style = element
+            project.save(update_fields=["house_style"])
         if kind == Element.Kind.LOCATION:
             element.image = cover
             element.save(update_fields=["image"])

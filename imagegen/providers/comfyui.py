@@ -79,6 +79,7 @@ from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
 from .results import Preview
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
+from .stable_diffusion import checkpoint_label
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ FAMILIES = (
         label="Checkpoint",
         pattern=r"(?s).+",
         template=CHECKPOINT,
-        label_for=lambda match: re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", "", match.group(0)),
+        label_for=checkpoint_label,
     ),
 )
 

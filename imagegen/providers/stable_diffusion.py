@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -94,8 +95,25 @@ CHECKPOINT = ModelSpec(
     strength=True,
     price=FREE,
 )
+
+
+def checkpoint_label(match: re.Match[str]) -> str:
+    """A checkpoint as writers see it: its file name without the extension or the WebUI's hash
+    ("v1-5-pruned-emaonly.safetensors [6ce0161689]" → "v1-5-pruned-emaonly"), so two checkpoints stay apart."""
+    name = re.sub(r"\s*\[[0-9a-f]+\]$", "", match.group(0).strip())
+    return re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", "", name) or match.group(0)
+
+
 # Every checkpoint the WebUI has installed is a model; the title is its id.
-FAMILIES = (ModelFamily(key="checkpoint", label="Checkpoint", pattern=r"(?s).+", template=CHECKPOINT),)
+FAMILIES = (
+    ModelFamily(
+        key="checkpoint",
+        label="Checkpoint",
+        pattern=r"(?s).+",
+        template=CHECKPOINT,
+        label_for=checkpoint_label,
+    ),
+)
 
 
 class StableDiffusionProvider(Provider):

@@ -31,3 +31,18 @@ def test_seed_demo_is_idempotent(db, monkeypatch):
     assert User.objects.count() == 2
     admin.refresh_from_db()
     assert admin.check_password(generated)
+
+
+def test_the_demo_chapter_names_its_elements_so_illustrate_finds_them(db, monkeypatch):
+    from projects.embeds import paragraphs
+    from projects.mentions import mentioned
+    from projects.models import Document, Element
+
+    monkeypatch.setenv("DEMO_WRITER_PASSWORD", "writer-pass-123")
+    run_seed()
+    chapter = Document.objects.get(project__slug="demo", order=1)
+    elements = list(Element.objects.filter(project=chapter.project))
+    first, second = paragraphs(chapter.body)[:2]
+    assert [e.name for e in mentioned(first.text, elements)] == ["Mira Vale"]  # by its other name, "Mira"
+    assert [e.name for e in mentioned(second.text, elements)] == ["The Brass Compass"]
+    assert chapter.project.house_style.name == "Ink wash"

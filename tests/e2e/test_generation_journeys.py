@@ -284,7 +284,9 @@ def test_an_unreachable_upstream_says_unavailable_and_what_to_do(
     panel = job_panel(dialog)
     expect(panel.locator(".status")).to_have_text("Failed", timeout=30_000)
     alert = panel.get_by_role("alert")
-    expect(alert).to_contain_text("OpenAI could not be reached: try again in a few minutes.")
+    expect(alert).to_contain_text(
+        "OpenAI is not answering as it should right now: try again in a few minutes."
+    )
     expect(panel.locator(".failure-actions .button-primary")).to_have_text("Try again")
     # Another provider is available: offered beside it, in place.
     expect(panel.get_by_role("link", name=re.compile(r"^Use .* instead$"))).to_be_visible()

@@ -47,7 +47,7 @@ def job_with(project, owner, make_image, *, elements=(), prompt="A storm over th
     [
         ([("Harbour", "setting"), ("Mira Vale", "subject")], [], ["Mira Vale 1", "Mira Vale 2"]),
         ([("Mira Vale", "subject")], ["Mira Vale 1", "Mira Vale 3"], ["Mira Vale 2", "Mira Vale 4"]),
-        ([("Harbour", "setting")], [], ["A storm over the 1", "A storm over the 2"]),
+        ([("Harbour", "setting")], [], ["Harbour 1", "Harbour 2"]),  # a scene with nobody in it: where it is
         ([], ["A storm over the 1"], ["A storm over the 2", "A storm over the 3"]),
     ],
 )
@@ -56,6 +56,14 @@ def test_default_names_are_short_and_distinct(project, owner, make_image, elemen
         media_item_create_from_bytes(project=project, data=make_image(color=(n, 1, 1)), title=title)
     job = job_with(project, owner, make_image, elements=[(elements[name], role) for name, role in roles])
     assert list(default_names(job, list(job.candidates.all())).values()) == expected
+
+
+def test_a_cover_is_named_after_its_book(project, owner, make_image, elements):
+    job = job_with(project, owner, make_image, elements=[(elements["Mira Vale"], "subject")])
+    job.purpose, job.project_title = GenerationJob.Purpose.COVER, "The Drowned Library"
+    job.save()
+    names = default_names(job, list(job.candidates.all()))
+    assert list(names.values()) == ["The Drowned Library cover 1", "The Drowned Library cover 2"]
 
 
 def test_the_names_given_are_the_titles_and_the_alt_text_describes(

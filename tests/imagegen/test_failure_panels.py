@@ -44,7 +44,7 @@ CASES = [
      SWITCH, False),
     ("authentication", "OpenAI did not accept this site’s key: ask an admin to fix it in the settings.",
      SWITCH, False),
-    ("unavailable", "OpenAI could not be reached: try again in a few minutes.", "Try again", True),
+    ("unavailable", "OpenAI is not answering as it should right now: try again in a few minutes.", "Try again", True),
     ("rate_limited", "OpenAI is too busy right now: try again in a minute.", "Try again", True),
     ("bad_request", "OpenAI refused these settings: change them and try again.", "Change the settings", False),
     ("bad_response", "OpenAI answered without a usable image: try again.", "Try again", True),
