@@ -239,7 +239,11 @@ def insert_into_document(request: HtmxRequest, project: Project, pk: int) -> Htt
     where = "at the end" if after is None else f"after paragraph {after}"
     message = f"Added “{item.display_title}” {where} of “{document.title}”."
     if request.htmx or after is None:
-        return _answer(request, message, document)
+        response = _answer(request, message, document)
+        response["HX-Trigger"] = (
+            "document-changed"  # the document, if open behind the dialog, shows the image
+        )
+        return response
     messages.success(request, message)  # without JavaScript: to the paragraph, not the top of the document
     return redirect(f"{document.get_absolute_url()}#paragraph-{after}")
 
@@ -253,7 +257,11 @@ def set_element_image(request: HtmxRequest, project: Project, pk: int) -> HttpRe
         return _answer(request, "Choose one of this project's worldbuilding elements.", item, ok=False)
     element: Element = form.cleaned_data["element"]
     services.media_item_set_element_image(item=item, element=element)
-    return _answer(request, f"“{item.display_title}” is now the image of “{element.name}”.", item)
+    response = _answer(request, f"“{item.display_title}” is now the image of “{element.name}”.", item)
+    response["HX-Trigger"] = (
+        "element-changed"  # the element's page, if behind the dialog, shows its new image
+    )
+    return response
 
 
 # --- Private file views: access checked by project_view, bytes by serving.private_file_response ----------

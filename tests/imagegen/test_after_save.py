@@ -126,3 +126,31 @@ def test_actions_from_the_dialog_answer_in_place(
         assert document.body == f"It began.\n\n[[image:{item.pk}]]\n\nIt ended.\n"
     # Without JavaScript the same action goes to the page it changed, as before.
     assert client_for("editor").post(url, data).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data", "event", "page_region"),
+    [
+        ("media:insert", {"place": "DOC:1"}, "document-changed", "DOCUMENT"),
+        ("media:set_element_image", {"element": "MIRA"}, "element-changed", "ELEMENT"),
+    ],
+)
+def test_the_page_behind_the_dialog_hears_what_changed(
+    client_for, project, owner, make_image, elements, url_name, data, event, page_region
+):
+    # The dialog stays open; the document or element page behind it refreshes its own region on this event, so
+    # the writer sees the image there on Close without a reload.
+    document = Document.objects.create(
+        project=project, title="Chapter 1", body="It began.\n\nIt ended.", order=1
+    )
+    job = job_with(project, owner, make_image, n=1, elements=[(elements["Mira Vale"], "subject")])
+    [item] = candidates_save(job=job, candidates=list(job.candidates.all()), user=owner)
+    data = {k: v.replace("MIRA", str(elements["Mira Vale"].pk)).replace("DOC", str(document.pk))
+            for k, v in data.items()}  # fmt: skip
+    client = client_for("editor")
+    response = client.post(reverse(url_name, kwargs={"slug": project.slug, "pk": item.pk}), data, **HTMX)
+    assert response.status_code == 200 and response["HX-Trigger"] == event
+    page = document if page_region == "DOCUMENT" else elements["Mira Vale"]
+    html = client.get(page.get_absolute_url()).content.decode()
+    assert f'hx-trigger="{event} from:body"' in html
+    assert reverse("media:file", args=[project.slug, item.pk]) in html  # and the region it refreshes shows it
