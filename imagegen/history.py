@@ -14,7 +14,8 @@ from django.db.models import Count, Min, Q, QuerySet
 from projects.models import Element, Project
 
 from .models import GenerationJob
-from .services import CANDIDATE_MAX_AGE, model_label
+from .saving import CANDIDATE_MAX_AGE
+from .services import model_label
 
 PER_PAGE = 20
 

@@ -141,7 +141,7 @@ def lineage(
 ) -> dict[str, Any]:
     """The new item's `source` and `operation` when the job made a version ({} for a plain generation).
 
-    `save_candidates` is services.candidates_save: an edited candidate that was never saved is saved first.
+    `save_candidates` is saving.candidates_save: an edited candidate that was never saved is saved first.
     """
     if job.operation not in (Operation.EDIT, Operation.VARIATION, Operation.UPSCALE):
         return {}

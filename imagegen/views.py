@@ -37,7 +37,8 @@ from .options import OPTION_BY_NAME
 from .passages import PASSAGE, NoSuchPassage, passage_initial
 from .permissions import NOT_ALLOWED, can_generate
 from .providers import get_provider
-from .services import KEPT_FOR, candidates_save, default_names, job_cancel, job_create, job_subject_id
+from .saving import KEPT_FOR, candidates_save, default_names, job_subject_id
+from .services import job_cancel, job_create
 from .templatetags.imagegen_tags import recent_generation_jobs
 
 DIALOG_TARGET = "generate-dialog-body"

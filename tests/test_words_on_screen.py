@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from imagegen.models import Candidate, GenerationJob
 from imagegen.providers import PROVIDERS
-from imagegen.services import candidates_save
+from imagegen.saving import candidates_save
 from tests.fixtures_projects import image_bytes
 from tests.imagegen.conftest import upstream  # noqa: F401 — the stand-in, so providers are available
 

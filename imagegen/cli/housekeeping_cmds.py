@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from imagegen import services, usage
+from imagegen import saving, services, usage
 from imagegen.cli import Subcommand
 from imagegen.limits import start_of_month
 
@@ -30,7 +30,7 @@ class CleanupCommand(Subcommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        hours = services.CANDIDATE_MAX_AGE.total_seconds() / 3600
+        hours = saving.CANDIDATE_MAX_AGE.total_seconds() / 3600
         parser.add_argument(
             "--older-than",
             type=float,
@@ -42,7 +42,7 @@ class CleanupCommand(Subcommand):
     def handle(self, command: BaseCommand, *, older_than: float, **options: Any) -> None:
         if older_than <= 0:
             raise _bad("--older-than must be more than 0 hours.")
-        removed = services.candidates_expire(older_than=timedelta(hours=older_than))
+        removed = saving.candidates_expire(older_than=timedelta(hours=older_than))
         failed = services.jobs_fail_stuck()
         command.stdout.write(f"Removed {removed} candidate(s) older than {older_than:g} h.")
         command.stdout.write(f"Marked {failed} stuck job(s) as failed.")

@@ -15,7 +15,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imagegen import iterate, services, usage
+from imagegen import iterate, saving, usage
 from imagegen.catalog import ModelOption
 from imagegen.cli import Subcommand
 from imagegen.cli.job_cmds import NOTHING_MADE, _bad, _elements, _user, run_with_progress
@@ -98,7 +98,7 @@ def _finish(command: BaseCommand, job: GenerationJob, *, save: bool, user: User)
     if job.error_class:
         write(f"Error: {job.error_class} — {job.error_message}")
     if save and job.images_made:
-        for item in services.candidates_save(job=job, candidates=list(job.candidates.all()), user=user):
+        for item in saving.candidates_save(job=job, candidates=list(job.candidates.all()), user=user):
             of = f" (a version of media item {item.source_id})" if item.source_id else ""
             write(f"Saved media item {item.pk}{of}: {item.display_title} — {item.get_absolute_url()}")
     if not job.images_made:

@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from imagegen import services, usage
+from imagegen import saving, services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
@@ -338,7 +338,7 @@ class GenerateCommand(Subcommand):
         if job.error_class:
             write(f"Error: {job.error_class} — {job.error_message}")
         if options["save"] and job.images_made:
-            items = services.candidates_save(job=job, candidates=list(job.candidates.all()), user=plan.user)
+            items = saving.candidates_save(job=job, candidates=list(job.candidates.all()), user=plan.user)
             for item in items:
                 write(f"Saved media item {item.pk}: {item.display_title} — {item.get_absolute_url()}")
         if not job.images_made:

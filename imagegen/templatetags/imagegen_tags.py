@@ -15,7 +15,7 @@ from ..live import panel_key
 from ..live import preview_number as live_preview_number
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
-from ..services import CANDIDATE_MAX_AGE
+from ..saving import CANDIDATE_MAX_AGE
 from ..services import model_label as label_of_model
 from ..services import recent_prompts as services_recent_prompts
 from ..usage import cost_text

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from imagegen.models import Candidate, GenerationJob
-from imagegen.services import candidates_save, default_names
+from imagegen.saving import candidates_save, default_names
 from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Document, Element

@@ -400,7 +400,7 @@ def test_editing_a_candidate_saves_it_as_the_original_of_the_result(upstream, cl
 
 
 def test_variations_are_saved_as_versions_of_the_image(upstream, client_for, project, candidate, owner):
-    from imagegen.services import candidates_save
+    from imagegen.saving import candidates_save
 
     [original] = candidates_save(job=candidate.job, candidates=[candidate], user=owner)
     client = client_for("editor")

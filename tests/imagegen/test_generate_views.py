@@ -333,15 +333,15 @@ def test_save_with_a_malformed_candidate_id_is_a_message_not_an_error(
 def test_saved_images_stay_visible_in_the_job_after_cleanup(upstream, client_for, project, editor):
     from datetime import timedelta
 
-    from imagegen import services
+    from imagegen import saving
 
     client = client_for("editor")
     client.post(dialog_url(project), sd_request(count="2"))
     job = GenerationJob.objects.get()
     job_run(job_id=job.pk)
     first = job.candidates.first()
-    [item] = services.candidates_save(job=job, candidates=[first], user=editor)
-    services.candidates_expire(older_than=timedelta(0))
+    [item] = saving.candidates_save(job=job, candidates=[first], user=editor)
+    saving.candidates_expire(older_than=timedelta(0))
     html = client.get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content.decode()
     assert item.thumbnail_url() in html  # the saved one, from the library
     assert reverse("imagegen:candidate", kwargs={"slug": project.slug, "pk": first.pk}) not in html
@@ -391,9 +391,9 @@ def test_a_generated_image_page_shows_what_was_asked_for(upstream, client_for, p
     client.post(dialog_url(project), sd_request(count="1", seed="77", negative_prompt="fog"))
     job = GenerationJob.objects.get()
     job_run(job_id=job.pk)
-    from imagegen import services
+    from imagegen import saving
 
-    [item] = services.candidates_save(job=job, candidates=list(job.candidates.all()), user=editor)
+    [item] = saving.candidates_save(job=job, candidates=list(job.candidates.all()), user=editor)
     page = client.get(item.get_absolute_url()).content.decode()
     for text in ("A harbour at night", "fog", "Stable Diffusion WebUI", "512 × 512", "77"):
         assert text in page

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from imagegen.history import PER_PAGE
 from imagegen.models import Candidate, GenerationJob
-from imagegen.services import CANDIDATE_MAX_AGE
+from imagegen.saving import CANDIDATE_MAX_AGE
 from projects.models import Element
 
 from .conftest import SD_MODEL

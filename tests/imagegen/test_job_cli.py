@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from imagegen import services
+from imagegen import saving
 from imagegen.models import Candidate, GenerationJob
 from media_library.models import MediaItem
 from projects.models import Element, Project
@@ -228,7 +228,7 @@ def test_cleanup_removes_old_unsaved_candidates_and_fails_stuck_jobs(project, ow
     old = _candidate(job, 0, timedelta(hours=30))
     recent = _candidate(job, 1, timedelta(hours=2))
     saved = _candidate(job, 2, timedelta(hours=30))
-    [item] = services.candidates_save(job=job, candidates=[saved], user=owner)
+    [item] = saving.candidates_save(job=job, candidates=[saved], user=owner)
     stuck = make_job(
         owner, status=Status.RUNNING, images_made=0, started_at=timezone.now() - timedelta(days=1)
     )

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from imagegen import services
+from imagegen import saving, services
 from imagegen.models import GenerationJob
 
 from .conftest import SD_MODEL
@@ -242,10 +242,10 @@ def test_cleanup_keeps_saved_rows_but_not_a_second_copy_of_their_files(upstream,
     job = submit(client_for("editor"), project, count="2")
     services.job_run(job_id=job.pk)
     first, second = job.candidates.all()
-    [item] = services.candidates_save(job=job, candidates=[first], user=editor)
+    [item] = saving.candidates_save(job=job, candidates=[first], user=editor)
     files = (first.file.name, second.file.name)
     assert Decimal(item.generation["cost"]) == 0  # self-hosted: per-image cost recorded
-    assert services.candidates_expire(older_than=timedelta(0)) == 1
+    assert saving.candidates_expire(older_than=timedelta(0)) == 1
     assert not default_storage.exists(files[0]) and not default_storage.exists(files[1])
     first.refresh_from_db()
     assert first.saved_item == item and not first.file
@@ -254,9 +254,9 @@ def test_cleanup_keeps_saved_rows_but_not_a_second_copy_of_their_files(upstream,
 
 def test_per_image_cost_of_a_partly_made_job_uses_the_estimate_per_requested_image(project, owner):
     job = GenerationJob(estimated_cost=Decimal("0.16"), images_requested=4, images_made=2)
-    assert Decimal(services._cost_per_image(job)) == Decimal("0.04")
+    assert Decimal(saving._cost_per_image(job)) == Decimal("0.04")
     job.actual_cost = Decimal("0.10")
-    assert Decimal(services._cost_per_image(job)) == Decimal("0.05")
+    assert Decimal(saving._cost_per_image(job)) == Decimal("0.05")
 
 
 def test_a_generated_image_over_the_upload_limit_can_still_be_saved(
@@ -266,7 +266,7 @@ def test_a_generated_image_over_the_upload_limit_can_still_be_saved(
     services.job_run(job_id=job.pk)
     candidate = job.candidates.get()
     settings.MEDIA_MAX_UPLOAD_BYTES = candidate.bytes - 1  # uploads this big would be refused
-    [item] = services.candidates_save(job=job, candidates=[candidate], user=editor)
+    [item] = saving.candidates_save(job=job, candidates=[candidate], user=editor)
     assert item.origin == "generated" and item.size_bytes >= candidate.bytes
 
 
@@ -279,14 +279,14 @@ def test_a_saved_candidate_whose_library_copy_was_deleted_is_cleaned_up(
     job = submit(client, project, count="1")
     services.job_run(job_id=job.pk)
     candidate = job.candidates.get()
-    [item] = services.candidates_save(job=job, candidates=[candidate], user=editor)
-    services.candidates_expire(older_than=timedelta(hours=1))  # young: nothing expires
-    services.candidates_expire(older_than=timedelta(0))  # the candidate's copy of the file goes
+    [item] = saving.candidates_save(job=job, candidates=[candidate], user=editor)
+    saving.candidates_expire(older_than=timedelta(hours=1))  # young: nothing expires
+    saving.candidates_expire(older_than=timedelta(0))  # the candidate's copy of the file goes
     media_item_delete(item=item)  # and then the writer deletes the saved image
     page = client.get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})).content.decode()
     assert 'name="candidate"' not in page  # nothing left that could be "saved"
     response = client.post(reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk}),
                            {"candidate": [candidate.pk]})  # fmt: skip
     assert "Select at least one image to save." in response.content.decode()
-    services.candidates_expire(older_than=timedelta(hours=1))
+    saving.candidates_expire(older_than=timedelta(hours=1))
     assert not job.candidates.exists()
