@@ -1,5 +1,6 @@
 # Inkweld: one image for the web server and the task worker (README: Deploy).
-#   web     (the default) apply migrations, then serve with gunicorn + uvicorn workers on $HOST:$PORT
+#   web     (the default) apply migrations, then serve with gunicorn + uvicorn workers on $HOST:$PORT (ASGI: open
+#           dialogs' event streams wait as coroutines, not threads — README: Live updates)
 #   worker  run the task worker (manage.py db_worker); run as many as you like
 #   other   run it as a command, e.g. `python manage.py dbbackup`
 # Configuration comes from the environment only (.env files are never copied in). Data lives in /data unless

@@ -89,7 +89,7 @@ def run(stack: Stack, rounds: int = 5) -> Figure:
     image_bytes = 0
     for src in thumbs:
         response = client.get(src)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        body = response.getvalue()  # the streamed file's bytes, or the content of a plain answer
         if response.status_code != 200 or not body:
             raise RuntimeError(f"figure 4: thumbnail {src}: HTTP {response.status_code}, {len(body)} bytes")
         image_bytes += len(body)

@@ -81,7 +81,7 @@ def run(stack: Stack, rounds: int = 3) -> Figure:
         stack.stop_process(stack.worker)
         stack.worker = None
     stack.standin.script(family="a1111", delay=UPSTREAM_S)
-    runs: list[dict[str, object]] = []
+    runs: list[dict[str, dict[str, float | int | bool]]] = []
     try:
         for round_ in range(rounds):
             one = _one_run(stack, 1, f"bench-1-{round_}")
@@ -92,12 +92,10 @@ def run(stack: Stack, rounds: int = 3) -> Figure:
         stack.standin.reset()
         stack.worker = stack.start_db_worker()
     figure.extra_checks["every job ran exactly once"] = all(
-        r[k]["each_ran_once"]
-        for r in runs
-        for k in ("one_worker", "four_workers")  # type: ignore[index]
+        r[k]["each_ran_once"] for r in runs for k in ("one_worker", "four_workers")
     )
     for r in runs:
         for k in ("one_worker", "four_workers"):
-            r[k]["jobs_per_s"] = round(r[k]["jobs_per_s"], 3)  # type: ignore[index]
+            r[k]["jobs_per_s"] = round(r[k]["jobs_per_s"], 3)
     figure.details = {"upstream_s": UPSTREAM_S, "jobs_per_worker": JOBS_PER_WORKER, "runs": runs}
     return figure

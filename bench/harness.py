@@ -22,13 +22,20 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from projects.models import Project
+    from tests.standin.client import StandinClient, StandinProcess
 
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -118,7 +125,7 @@ def drawn_png(seed: int) -> bytes:
     return out.getvalue()
 
 
-def seed_library(project: Any, user: Any, count: int) -> None:
+def seed_library(project: Project, user: User, count: int) -> None:
     """Give `project` a library of `count` items, newest first as one grows over time.
 
     A few (REAL_FILES) are stored by the app itself from drawn images (file, WebP thumbnail, sizes); the rest are
@@ -259,52 +266,86 @@ class Browser:
 
     @property
     def csrf(self) -> str:
-        return self.http.cookies.get("csrftoken", "")
+        return self.http.cookies.get("csrftoken") or ""
 
     def htmx(self, method: str, path: str, target: str, **kwargs: Any) -> requests.Response:
         headers = {"HX-Request": "true", "HX-Target": target, "X-CSRFToken": self.csrf}
         return self.http.request(method, self.url(path), headers=headers, timeout=30, **kwargs)
 
 
-POLL = re.compile(r'hx-get="([^"]+)" hx-trigger="load delay:([0-9.]+)(ms|s)"')
+POLL = re.compile(r'hx-get="([^"]+)" hx-trigger="load delay:([0-9.]+)(ms|s)')
+STREAM = re.compile(r'sse-connect="([^"]+)"')
 
 
 @dataclass
 class Submitted:
-    elapsed: float  # submit → the poll that shows the candidates, in seconds
-    polls: int
+    elapsed: float  # submit → the event (or poll) that shows the candidates, in seconds
+    polls: int  # requests the dialog made after the submit: event streams opened, and polls
     status: str
     candidates: int
     html: str = ""
+    first_preview: float | None = None  # submit → the first preview the dialog was sent, in seconds
+
+
+def events(response: requests.Response) -> Iterator[tuple[str, str]]:
+    """(event, data) pairs of a server-sent event stream, as an EventSource reads them."""
+    name, data = "message", list[str]()
+    for line in response.iter_lines(decode_unicode=True):
+        if line == "":
+            if data:
+                yield name, "\n".join(data)
+            name, data = "message", []
+        elif line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            data.append(line[6:])
 
 
 def submit_and_wait(browser: Browser, slug: str, fields: dict[str, Any], limit: float = 120.0) -> Submitted:
-    """Post the Generate Image form as the dialog does, then poll the job panel at the delay it renders."""
+    """Post the Generate Image form as the dialog does, then follow the job as the panel does: its event stream
+    (`sse-connect`: `progress` events, then a `job` event with the next panel), or polling at the delay it renders
+    when a panel has no stream."""
     data = {"action": "generate", "csrfmiddlewaretoken": browser.csrf, **fields}
     start = time.perf_counter()
     answer = browser.htmx("POST", f"/projects/{slug}/generate/", "generate-panel", data=data)
     answer.raise_for_status()
-    polls = 0
+    requests_made = 0
+    first_preview = None
     html = answer.text
-    while (match := POLL.search(html)) is not None:
+    while (poll := POLL.search(html)) is not None:
         if time.perf_counter() - start > limit:
             raise TimeoutError(f"the job was not finished after {limit} s")
-        delay = float(match.group(2)) / (1000 if match.group(3) == "ms" else 1)
-        time.sleep(delay)
-        answer = browser.htmx("GET", match.group(1).replace("&amp;", "&"), "generate-panel")
-        answer.raise_for_status()
-        polls += 1
-        html = answer.text
+        requests_made += 1
+        stream = STREAM.search(html)
+        if stream is None:
+            delay = float(poll.group(2)) / (1000 if poll.group(3) == "ms" else 1)
+            time.sleep(delay)
+            answer = browser.htmx("GET", poll.group(1).replace("&amp;", "&"), "generate-panel")
+            answer.raise_for_status()
+            html = answer.text
+            continue
+        url = stream.group(1).replace("&amp;", "&")
+        with browser.http.get(browser.url(url), stream=True, timeout=limit) as response:
+            response.raise_for_status()
+            for name, text in events(response):
+                if name == "progress" and first_preview is None and "job-preview" in text:
+                    first_preview = time.perf_counter() - start
+                if name == "job":
+                    html = text
+                    break
+            else:
+                raise RuntimeError("the event stream ended without the next panel")
     elapsed = time.perf_counter() - start
     status = re.search(r'class="status status-([a-z_]+)"', html)
     if status is None:
         raise RuntimeError("the job panel did not come back: " + html[:300])
     return Submitted(
         elapsed=elapsed,
-        polls=polls,
+        polls=requests_made,
         status=status.group(1),
         candidates=html.count('name="candidate"'),
         html=html,
+        first_preview=first_preview,
     )
 
 
@@ -321,8 +362,8 @@ class Stack:
     base: str = ""
     slug: str = ""
     db: ScratchDatabase | None = None
-    standin: Any = None
-    _standin_process: Any = None
+    standin: StandinClient = field(init=False, repr=False)  # set by start(), before anything reads it
+    _standin_process: StandinProcess | None = None
     gunicorn: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     log_dir: Path | None = None
@@ -400,7 +441,9 @@ class Stack:
             "gunicorn",
             [
                 GUNICORN,
-                "inkweld.wsgi",
+                "-c",
+                "inkweld/gunicorn_conf.py",
+                "inkweld.asgi:application",
                 "-w",
                 str(self.gunicorn_workers),
                 "-b",
@@ -513,7 +556,7 @@ class Stack:
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             browser = Browser(self.base)
-            browser.http.cookies.set("sessionid", session.session_key, domain="127.0.0.1", path="/")
+            browser.http.cookies.set("sessionid", session.session_key or "", domain="127.0.0.1", path="/")
             browser.htmx("GET", f"/projects/{slug}/generate/", "generate-dialog-body").raise_for_status()
             out.append((slug, browser))
         self._close_db()

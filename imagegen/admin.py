@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -19,11 +19,16 @@ from django.views.decorators.http import require_POST
 
 from imagegen.config import PROVIDER_IDS, EffectiveConfig, get_config
 from imagegen.connection_check import LiveCheck, run_checks
-from imagegen.forms import KEY_INPUTS, ImageGenerationSettingsForm, key_saved
+from imagegen.forms import KEY_INPUTS, ImageGenerationSettingsForm, SettingsForm, key_saved
 from imagegen.models import ImageGenerationSettings
 from imagegen.retirement import retirement_warnings
 from imagegen.saved_settings import load_saved
-from imagegen.setting_specs import GLOBAL_SPECS, LIMIT_SPECS, PROVIDER_LABELS, provider_specs
+from imagegen.setting_specs import GLOBAL_SPECS, LIMIT_SPECS, PROVIDER_LABELS, Spec, provider_specs
+from inkweld.http import HtmxRequest
+
+if TYPE_CHECKING:
+    # django-stubs' names for what get_fieldsets returns.
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +111,23 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
         # Seeing the settings is as sensitive as changing them: view-only staff get the usual refusal.
         return self.has_change_permission(request, obj)
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
+    def get_fieldsets(
+        self, request: HttpRequest, obj: ImageGenerationSettings | None = None
+    ) -> _FieldsetSpec:
         """One section for image generation as a whole, one per provider (its declared settings), the limits."""
         saved = load_saved(obj) if obj is not None else None
 
-        def names(spec: Any) -> Any:
+        def names(spec: Spec) -> str | tuple[str, str]:
             if not spec.secret:
                 return spec.field
             # The remove checkbox is only offered when there is something to remove.
             kept = saved is not None and key_saved(saved.get(spec))
             return (f"{spec.field}_new", f"{spec.field}_remove") if kept else f"{spec.field}_new"
 
+        providers: list[tuple[str, _FieldOpts]] = [
+            (PROVIDER_LABELS[pid], {"fields": [names(spec) for spec in provider_specs(pid)]})
+            for pid in PROVIDER_IDS
+        ]
         return [
             (
                 None,
@@ -126,14 +137,17 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
                     "variable, else the default. Under each field: the value in effect now and where it comes from.",
                 },
             ),
-            *(
-                (PROVIDER_LABELS[pid], {"fields": [names(spec) for spec in provider_specs(pid)]})
-                for pid in PROVIDER_IDS
-            ),
+            *providers,
             ("Limits", {"fields": [spec.field for spec in LIMIT_SPECS]}),
         ]
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: ImageGenerationSettings,
+        form: SettingsForm,
+        change: bool,
+    ) -> None:
         obj.save()
         form.save_provider_settings()  # the providers' settings are rows of their own, not the singleton's columns
 
@@ -166,7 +180,7 @@ class ImageGenerationSettingsAdmin(SingletonModelAdmin):
         return own + super().get_urls()
 
     @method_decorator(require_POST)
-    def test_connection_view(self, request: HttpRequest) -> HttpResponse:
+    def test_connection_view(self, request: HtmxRequest) -> HttpResponse:
         """Test connection: check every configured provider now; back to the settings page with the results.
 
         A POST, because it calls out to every upstream with the saved keys on the admin's behalf, and a GET could be

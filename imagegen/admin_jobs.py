@@ -34,7 +34,7 @@ class ProviderFilter(admin.SimpleListFilter):
     parameter_name = "provider"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        used = set(model_admin.get_queryset(request).values_list("provider", flat=True).distinct())
+        used: set[str] = set(model_admin.get_queryset(request).values_list("provider", flat=True).distinct())
         known = [pid for pid in PROVIDER_IDS if pid in used]
         return [(pid, PROVIDER_LABELS.get(pid, pid)) for pid in known + sorted(used - set(known))]
 
@@ -77,19 +77,19 @@ class CandidateInline(admin.TabularInline):
     verbose_name_plural = "Candidates (images the job returned)"
 
     # Candidates belong to the job: whoever may see the job sees them, nobody edits them.
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         opts = GenerationJob._meta
         return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or request.user.has_perm(
             f"{opts.app_label}.change_{opts.model_name}"
         )
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
     @admin.display(description="file")
@@ -147,7 +147,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         (None, {"fields": ("status", "user", "project", "project_title", "provider", "model")}),
         ("Prompt", {"fields": ("prompt", "composed_prompt", "prompt_notes", "elements")}),
         (
-            "Edits, variations and upscales",
+            "What it was for: edits, variations, upscales, portraits, covers",
             {
                 "fields": (
                     "operation",
@@ -155,10 +155,12 @@ class GenerationJobAdmin(admin.ModelAdmin):
                     "source_candidate",
                     "mask",
                     "target_element",
+                    "purpose",
                     "edit_details",
                 )
             },
         ),
+        ("Illustrated passage", {"fields": ("target_document", "target_paragraph")}),
         (
             "Options",
             {
@@ -196,10 +198,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: GenerationJob | None = None) -> bool:
         return False
 
     # --- columns -------------------------------------------------------------------------------------------------
@@ -237,8 +239,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
-        context = getattr(response, "context_data", None)
-        changelist = context.get("cl") if context else None
+        context = getattr(response, "context_data", None) or {}
+        changelist = context.get("cl")
         if changelist is not None:  # None on redirects, e.g. after an invalid filter
             # The filtered and searched queryset, every page of it, not just the rows shown.
             totals = usage.usage_of(changelist.queryset)

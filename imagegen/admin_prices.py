@@ -99,7 +99,7 @@ class ModelPriceAdmin(admin.ModelAdmin):
     def price(self, price: ModelPrice) -> str:
         return pricing.describe(price.as_price())
 
-    def save_model(self, request: HttpRequest, obj: ModelPrice, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: ModelPrice, form: forms.ModelForm, change: bool) -> None:
         obj.updated_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Self
 
 from .pricing import Price
 from .sizes import AUTO, parse_size
@@ -159,7 +160,7 @@ class ModelSpec:
         today = datetime.now(UTC).date()
         return self.shutdown_date if self.retires_soon(today) else None
 
-    def replace(self, **changes: object) -> ModelSpec:
+    def replace(self, **changes: object) -> Self:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -175,7 +176,7 @@ class ModelOption(ModelSpec):
     @classmethod
     def from_spec(cls, spec: ModelSpec, **changes: object) -> ModelOption:
         values = {f.name: getattr(spec, f.name) for f in dataclasses.fields(ModelSpec)}
-        return cls(**{**values, **changes})  # type: ignore[arg-type]
+        return cls(**{**values, **changes})
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,16 @@ database (it runs before migrations).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error
 
 from imagegen.config import environment_problems
 
 
-def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def check_environment(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     return [
         Error(
             message,

@@ -9,13 +9,14 @@ edited is the first of the model's input images, so one place fewer is left for 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 
 from . import options as generation_options
 from .catalog import AUTO, ModelOption
-from .generate_form import GenerateForm
+from .generate_form import GenerateForm, choices_of
 from .masks import Mask, MaskRejected, mask_from_png, png_from_data_url
 from .providers import PROVIDERS, provider_label
 from .sources import EditSource
@@ -27,7 +28,7 @@ class EditForm(GenerateForm):
     operation = generation_options.EDIT
     own_fields = ("mask",)
 
-    def __init__(self, data: Any = None, *, source: EditSource, **kwargs: Any) -> None:
+    def __init__(self, data: Mapping[str, Any] | None = None, *, source: EditSource, **kwargs: Any) -> None:
         self.source = source
         super().__init__(data, **kwargs)
         self.fields["mask"] = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -38,7 +39,7 @@ class EditForm(GenerateForm):
         )
         prompt.widget.attrs["placeholder"] = "What should change?"
         prompt.error_messages = {**prompt.error_messages, "required": "Say what should change."}
-        providers = [p for p, _ in self.fields["provider"].choices]
+        providers = [p for p, _ in choices_of(self.fields["provider"])]
         if len(providers) > 1:
             takers = [provider_label(p) for p in providers if PROVIDERS[p].offers_masks]
             others = [provider_label(p) for p in providers if not PROVIDERS[p].offers_masks]

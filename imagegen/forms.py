@@ -23,6 +23,7 @@ from imagegen.config import (
     PROVIDER_CHOICES,
     SPECS,
     InvalidValue,
+    ProviderConnection,
     Spec,
     display_url,
     parse,
@@ -95,7 +96,7 @@ def _provider_inputs(specs: Iterable[Spec]) -> dict[str, forms.Field]:
     return fields
 
 
-class _SettingsForm(forms.ModelForm):
+class SettingsForm(forms.ModelForm):
     # The registry's providers; the column itself has no choices, so adding a provider needs no migration.
     default_provider = forms.ChoiceField(
         label="Default provider",
@@ -137,7 +138,8 @@ class _SettingsForm(forms.ModelForm):
 
     @sensitive_variables()
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for spec in PROVIDER_SPECS:
             name = f"{spec.field}_new" if spec.secret else spec.field
             value = cleaned.get(name)
@@ -198,7 +200,7 @@ class _SettingsForm(forms.ModelForm):
         values = {spec.name: self._new_value(spec, cleaned) for spec in PROVIDER_SPECS}
         return Saved(self.saved.row, {name: value for name, value in values.items() if value is not None})
 
-    def _connection_after(self, provider_id: str, cleaned: dict[str, Any]) -> Any:
+    def _connection_after(self, provider_id: str, cleaned: dict[str, Any]) -> ProviderConnection:
         """The provider's connection as it would be once this form is saved."""
         return resolve(self._saved_after(cleaned)).connection(provider_id)
 
@@ -245,7 +247,7 @@ def _as_input(spec: Spec, value: Any) -> Any:
 # The form class with every provider's fields declared on it (admin's fieldsets may only name declared fields).
 ImageGenerationSettingsForm = type(
     "ImageGenerationSettingsForm",
-    (_SettingsForm,),
+    (SettingsForm,),
     {**_provider_inputs(PROVIDER_SPECS), "__module__": __name__},
 )
 
@@ -255,6 +257,7 @@ __all__ = [
     "KEY_SPECS",
     "PROVIDER_SPECS",
     "ImageGenerationSettingsForm",
+    "SettingsForm",
     "ThreeWaySelect",
     "key_saved",
 ]

@@ -8,13 +8,14 @@ validates through this same form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxLengthValidator
 
+from projects.mentions import mentioned
 from projects.models import Element, Project
 
 from . import costs
@@ -24,7 +25,7 @@ from .portraits import PortraitPlan, plan_portraits
 from .prompts import ComposedPrompt, Role, compose_prompt
 from .providers import PROVIDERS, provider_label
 from .services import GenerationOptions
-from .sizes import PRESET_BY_KEY, fit, offered_sizes, parse_size
+from .sizes import PRESET_BY_KEY, fit, offered_sizes, parse_size, size_of
 
 ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 # Present when the dialog showed the portrait switches: an unticked one then means "off". Without it (a form posted
@@ -32,6 +33,15 @@ ROLE_CHOICES = [("", "Not in this image"), *Role.CHOICES]
 PORTRAITS_SHOWN = "portraits_shown"
 
 ModelsFor = Callable[[str], Sequence[ModelOption]]
+# Illustrate this passage (imagegen/passages.py): the document and paragraph the image is for, carried by the form
+# from the opening of the dialog to the job, so the saved image can go right after that paragraph.
+DOCUMENT, PARAGRAPH = "document", "paragraph"
+
+
+def choices_of(field: forms.Field) -> list[tuple[Any, str]]:
+    """A choice field's (value, label) pairs. Setting `choices` normalises them to such a list (these forms use no
+    groups); django-stubs types the getter as anything `choices=` accepts."""
+    return cast("list[tuple[Any, str]]", cast(forms.ChoiceField, field).choices)
 
 
 def element_field_name(element: Element) -> str:
@@ -85,7 +95,7 @@ class GenerateForm(forms.Form):
         providers: Sequence[str],
         default_provider: str | None,
         models_for: ModelsFor,
-        initial: Mapping[str, Any] | None = None,
+        initial: MutableMapping[str, Any] | None = None,
         portrait_for: Element | None = None,
         cover: bool = False,  # Generate cover: it starts at a cover size
     ) -> None:
@@ -94,12 +104,18 @@ class GenerateForm(forms.Form):
         # Generate portrait: the element this image is for (it starts as the Subject, at a portrait size).
         self.portrait_for = portrait_for
         self.elements = list(Element.objects.filter(project=project).order_by("kind", "name"))
+        # The project's house style goes along as Style unless the writer says otherwise (then its role is in
+        # the data, as "Not in this image"); only while it is still a Style element.
+        self.house_style = next(
+            (e for e in self.elements if e.pk == project.house_style_id and e.kind == Element.Kind.STYLE),
+            None,
+        )
         self.composed: ComposedPrompt | None = None
 
         source = data if data is not None else (initial or {})
         provider = source.get("provider") if source.get("provider") in providers else default_provider
         provider = provider or (providers[0] if providers else "")
-        self.fields["provider"].choices = [(p, provider_label(p)) for p in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(p, provider_label(p)) for p in providers]
         # The resolved provider wins over a stale one (Try again on a job whose provider is now off): with a
         # single provider the field is hidden, and an error on a hidden field would make Generate do nothing.
         self.initial = {**self.initial, "provider": provider}
@@ -114,7 +130,7 @@ class GenerateForm(forms.Form):
         usable = [m for m in self.model_options if m.available]
         self.unavailable_models = [m for m in self.model_options if not m.available]
         self.catalog_note = next((m.note for m in self.model_options if m.note), "")
-        self.fields["model"].choices = [(m.id, m.label) for m in usable]
+        cast(forms.ChoiceField, self.fields["model"]).choices = [(m.id, m.label) for m in usable]
         model_id = source.get("model")
         if not any(m.id == model_id for m in usable):
             # After a provider change the old model is not this provider's: start on its preferred one, not the oldest.
@@ -125,6 +141,7 @@ class GenerateForm(forms.Form):
             self._add_model_fields(self.spec)
             self._size_as_custom()
         self._add_element_fields()
+        self._add_passage_fields(source)
         self._drop_stale_initial()
         if (
             (portrait_for or cover)
@@ -147,7 +164,7 @@ class GenerateForm(forms.Form):
         size = source.get("size")
         if not isinstance(field, forms.ChoiceField) or not size or "custom_size" not in self.fields:
             return
-        if str(size) in {str(v) for v, _ in field.choices}:
+        if str(size) in {str(v) for v, _ in choices_of(field)}:
             return
         changed = source.copy() if hasattr(source, "copy") else dict(source)
         changed["size"], changed["custom_size"] = generation_options.CUSTOM, size
@@ -169,7 +186,7 @@ class GenerateForm(forms.Form):
                 or name not in self.initial
             ):
                 continue
-            offered = {str(value) for value, _ in field.choices}
+            offered = {str(value) for value, _ in choices_of(field)}
             if str(self.initial[name]) not in offered:
                 del self.initial[name]
 
@@ -177,7 +194,7 @@ class GenerateForm(forms.Form):
 
     def _add_model_fields(self, spec: ModelOption) -> None:
         # The writer's words are never cut, so a prompt over the model's limit is an error, not a truncation.
-        self.fields["prompt"].max_length = spec.max_prompt_chars
+        cast(forms.CharField, self.fields["prompt"]).max_length = spec.max_prompt_chars
         self.fields["prompt"].validators.append(
             MaxLengthValidator(
                 spec.max_prompt_chars,
@@ -197,6 +214,16 @@ class GenerateForm(forms.Form):
                 self.fields[portrait_field_name(element)] = forms.BooleanField(
                     label=f"Send {element.name}'s image", required=False, initial=True
                 )
+        if self.house_style is not None:
+            # Absent means the default, so the command line and a link get it too; the dialog always sends the
+            # role, so "Not in this image" there leaves it out.
+            name = element_field_name(self.house_style)
+            if self.is_bound and name not in self.data:
+                self.data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)
+                self.data[name] = Role.STYLE
+            elif not self.is_bound:
+                self.initial = {**self.initial}
+                self.initial.setdefault(name, Role.STYLE)
         if not self.is_bound and PORTRAITS_SHOWN in self.initial:
             # A refresh: the previous form's switches as they were (an unticked box is simply absent).
             self.initial = {
@@ -204,12 +231,31 @@ class GenerateForm(forms.Form):
                 **{portrait_field_name(e): portrait_field_name(e) in self.initial for e in self.elements},
             }
 
+    def _add_passage_fields(self, source: Mapping[str, Any]) -> None:
+        if not source.get(DOCUMENT):
+            return
+        hidden = forms.HiddenInput()
+        self.fields[DOCUMENT] = forms.IntegerField(required=False, min_value=1, widget=hidden)
+        self.fields[PARAGRAPH] = forms.IntegerField(
+            required=False, min_value=1, max_value=1_000_000, widget=hidden
+        )
+
+    def passage_target(self) -> dict[str, Any]:
+        """The job's fields naming the paragraph it illustrates (none when the dialog was not opened on one, or
+        the document is not this project's)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        document_id, paragraph = data.get(DOCUMENT), data.get(PARAGRAPH)
+        document = (
+            self.project.documents.filter(pk=document_id).first() if document_id and paragraph else None
+        )
+        return {"target_document": document, "target_paragraph": paragraph} if document else {}
+
     # --- helpers for the template ------------------------------------------------------------------------
 
     @property
     def option_fields(self) -> list[forms.BoundField]:
         """The option fields shown in the Options box (the negative prompt sits under the prompt instead)."""
-        skip = {"provider", "model", "prompt", "negative_prompt", *self.own_fields}
+        skip = {"provider", "model", "prompt", "negative_prompt", DOCUMENT, PARAGRAPH, *self.own_fields}
         return [self[name] for name in self.fields if name not in skip and not name.startswith("element_")]
 
     # Fields a subclass shows in a place of its own rather than among the options (an edit's mask).
@@ -229,6 +275,34 @@ class GenerateForm(forms.Form):
         ]
 
     @property
+    def is_passage(self) -> bool:
+        return DOCUMENT in self.fields
+
+    @property
+    def mentions(self) -> list[tuple[Element, list[str], str]]:
+        """The elements the passage names (by name or alias), with the words that named each and its role so far,
+        so the writer sees what was found and can change it (shown when the dialog was opened on a passage)."""
+        if not self.is_passage:
+            return []
+        data = self.data if self.is_bound else self.initial
+        found = mentioned(str(data.get("prompt") or ""), self.elements)
+        labels = dict(ROLE_CHOICES)
+
+        def other_words(element: Element, words: list[str]) -> list[str]:
+            # "as “the Drowned Library”" says nothing when those are its name's own words.
+            name = " ".join(element.name.casefold().split())
+            return [w for w in words if " ".join(w.casefold().split()) != name]
+
+        return [
+            (
+                element,
+                other_words(element, words),
+                labels.get(data.get(element_field_name(element)) or "", ""),
+            )
+            for element, words in found.items()
+        ]
+
+    @property
     def shows_portrait_switches(self) -> bool:
         return any(switch is not None for _, _, switch in self.element_rows)
 
@@ -243,7 +317,8 @@ class GenerateForm(forms.Form):
     # --- validation --------------------------------------------------------------------------------------
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.spec is None:
             raise forms.ValidationError(
                 "This provider offers no model you can use right now. Choose another provider, or ask an admin."
@@ -281,7 +356,7 @@ class GenerateForm(forms.Form):
         data = self.data if self.is_bound else self.initial
         value = data.get(name)
         if isinstance(field, forms.ChoiceField):
-            return value if str(value) in {str(v) for v, _ in field.choices} else field.initial
+            return value if str(value) in {str(v) for v, _ in choices_of(field)} else field.initial
         return value if value not in (None, "") else field.initial
 
     @property
@@ -316,6 +391,8 @@ class GenerateForm(forms.Form):
         ):
             return str(generation_options.SIZE.value(self.cleaned_data) or self.spec.initial_size)
         size = self._current("size")
+        if isinstance(size, str):
+            size = size_of(size)
         if size == generation_options.CUSTOM:
             dims = generation_options.parse_size_text(str(self._current("custom_size") or ""))
             size = f"{dims[0]}x{dims[1]}" if dims else self.spec.initial_size

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.paginator import Page, Paginator
@@ -25,10 +26,13 @@ class HistoryFilter(forms.Form):
     model = forms.ChoiceField(required=False, label="Model")
     element = forms.TypedChoiceField(required=False, label="Element", coerce=int, empty_value=None)
 
-    def __init__(self, data: Any, *, project: Project) -> None:
+    def __init__(self, data: Mapping[str, Any] | None, *, project: Project) -> None:
         super().__init__(data)
         self.project = project
-        self.fields["status"].choices = [("", "Any status"), *GenerationJob.Status.choices]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            ("", "Any status"),
+            *GenerationJob.Status.choices,
+        ]
         used = (
             GenerationJob.objects.filter(project=project)
             .values_list("provider", "model")
@@ -37,9 +41,12 @@ class HistoryFilter(forms.Form):
         )
         # A model is named by its label; two providers may serve one id, so the choice carries both.
         labels = {f"{provider}:{model}": model_label(provider, model) for provider, model in used}
-        self.fields["model"].choices = [("", "Any model"), *sorted(labels.items(), key=lambda kv: kv[1])]
+        cast(forms.ChoiceField, self.fields["model"]).choices = [
+            ("", "Any model"),
+            *sorted(labels.items(), key=lambda kv: kv[1]),
+        ]
         elements = Element.objects.filter(project=project).order_by("name").values_list("pk", "name")
-        self.fields["element"].choices = [("", "Any element"), *elements]
+        cast(forms.ChoiceField, self.fields["element"]).choices = [("", "Any element"), *elements]
 
     def jobs(self) -> QuerySet[GenerationJob]:
         jobs = GenerationJob.objects.filter(project=self.project).select_related("user")
@@ -77,7 +84,9 @@ class HistoryRow:
     expires_at: datetime | None  # when the first of its unsaved images goes
 
 
-def history_page(jobs: QuerySet[GenerationJob], number: Any) -> tuple[Page[GenerationJob], list[HistoryRow]]:
+def history_page(
+    jobs: QuerySet[GenerationJob], number: str | int | None
+) -> tuple[Page[GenerationJob], list[HistoryRow]]:
     """One page of jobs, each with how many images are still waiting to be saved and until when."""
     page = Paginator(jobs, PER_PAGE).get_page(number)
     waiting = (

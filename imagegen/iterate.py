@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 
 from media_library.models import MediaItem
@@ -28,13 +28,14 @@ Operation = GenerationJob.Operation
 
 def _create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
-    form: Any,
+    form: GenerateForm | UpscaleForm,
     config: EffectiveConfig,
     fields: dict[str, Any],
     enqueue: bool = True,
 ) -> GenerationJob:
+    assert form.composed is not None  # a valid form has composed its prompt (GenerateForm.clean)
     return services.job_create(
         user=user,
         project=project,
@@ -48,7 +49,7 @@ def _create(
 
 
 def edit_job_create(
-    *, user: AbstractBaseUser, project: Project, form: EditForm, config: EffectiveConfig, enqueue: bool = True
+    *, user: User, project: Project, form: EditForm, config: EffectiveConfig, enqueue: bool = True
 ) -> GenerationJob:
     """An edit of the form's source, with its mask kept for the worker. Raises LimitReached (and keeps no mask)."""
     mask_name = sources.store_mask(form.mask) if form.mask is not None else ""
@@ -68,7 +69,7 @@ def edit_job_create(
 
 def variation_job_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     form: GenerateForm,
     source: MediaItem,
@@ -84,14 +85,14 @@ def variation_job_create(
 
 
 def portrait_job_create(
-    *, user: AbstractBaseUser, project: Project, form: GenerateForm, element: Element, config: EffectiveConfig
+    *, user: User, project: Project, form: GenerateForm, element: Element, config: EffectiveConfig
 ) -> GenerationJob:
     """Generate portrait: a generation that remembers which element it is for ("Set as element image")."""
     return _create(user=user, project=project, form=form, config=config, fields={"target_element": element})
 
 
 def cover_job_create(
-    *, user: AbstractBaseUser, project: Project, form: GenerateForm, config: EffectiveConfig
+    *, user: User, project: Project, form: GenerateForm, config: EffectiveConfig
 ) -> GenerationJob:
     """Generate cover: a generation whose images are meant as the project's cover ("Use as cover" comes first)."""
     return _create(
@@ -101,7 +102,7 @@ def cover_job_create(
 
 def upscale_job_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     form: UpscaleForm,
     config: EffectiveConfig,

@@ -8,14 +8,15 @@ a viewer gets 403, anyone else 404, and anonymous visitors are sent to sign in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, TypeVar
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from inkweld.http import AuthenticatedRequest
 from media_library.models import MediaItem
 from projects.access import project_view
 from projects.models import Project
@@ -50,19 +51,23 @@ EDIT_ACTIONS = frozenset({"refresh", "preview", "edit"})
 GENERATE_ACTIONS = frozenset({"refresh", "preview", "generate"})
 UPSCALE_ACTIONS = frozenset({"refresh", "upscale"})
 
-FormFor = Callable[..., Any]
-Create = Callable[[Any, EffectiveConfig], GenerationJob]
+# The dialog's form: the Generate Image form (variations, portraits), its Edit form, or the Upscale form.
+DialogForm = TypeVar("DialogForm", bound=GenerateForm | UpscaleForm)
+FormFor = Callable[..., DialogForm]
+FormData = Mapping[str, Any] | None
+FormInitial = MutableMapping[str, Any] | None
+Create = Callable[[DialogForm, EffectiveConfig], GenerationJob]
 
 
 def _flow(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     project: Project,
     *,
-    form_for: FormFor,
+    form_for: FormFor[DialogForm],
     initial: Mapping[str, Any],
     actions: frozenset[str],
     submit: str,
-    create: Create,
+    create: Create[DialogForm],
     panel: str = "imagegen/_form.html",
     context: Mapping[str, Any] | None = None,
     providers: Callable[[EffectiveConfig], list[str]] | None = None,
@@ -110,8 +115,8 @@ def _flow(
 # --- Edit --------------------------------------------------------------------------------------------------------
 
 
-def _edit_form(project: Project, source: EditSource) -> FormFor:
-    def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> EditForm:
+def _edit_form(project: Project, source: EditSource) -> FormFor[EditForm]:
+    def make(config: EffectiveConfig, data: FormData = None, initial: FormInitial = None) -> EditForm:
         providers = iterate.editing_providers(config)
         default = config.effective_default_provider()
         return EditForm(
@@ -127,7 +132,7 @@ def _edit_form(project: Project, source: EditSource) -> FormFor:
     return make
 
 
-def _edit(request: HttpRequest, project: Project, source: EditSource, form_url: str) -> HttpResponse:
+def _edit(request: AuthenticatedRequest, project: Project, source: EditSource, form_url: str) -> HttpResponse:
     # A link may choose the provider, model, options and roles, as for the Generate Image dialog.
     initial: dict[str, Any] = _initial_from_query(request.GET)
     again = _job_from_query(request, project, GenerationJob.Operation.EDIT)
@@ -161,7 +166,7 @@ def _job_from_query(request: HttpRequest, project: Project, operation: str) -> G
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def edit_item(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def edit_item(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Edit a saved image: an instruction, optionally a mask; the result becomes one of its versions."""
     item = get_object_or_404(project.media_items.all(), pk=pk)
     url = reverse("imagegen:edit", kwargs={"slug": project.slug, "pk": item.pk})
@@ -170,7 +175,7 @@ def edit_item(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def edit_candidate(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def edit_candidate(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Edit a candidate from the dialog. One saved since is edited as the saved image (its versions follow it)."""
     candidate = get_object_or_404(
         Candidate.objects.select_related("job__project", "saved_item"), pk=pk, job__project=project
@@ -188,8 +193,8 @@ def edit_candidate(request: HttpRequest, project: Project, pk: int) -> HttpRespo
 # --- Variations and portraits ------------------------------------------------------------------------------------
 
 
-def _generate_form(project: Project, **extra: Any) -> FormFor:
-    def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> GenerateForm:
+def _generate_form(project: Project, **extra: Any) -> FormFor[GenerateForm]:
+    def make(config: EffectiveConfig, data: FormData = None, initial: FormInitial = None) -> GenerateForm:
         return _form(project, config, data=data, initial=initial, **extra)
 
     return make
@@ -197,7 +202,7 @@ def _generate_form(project: Project, **extra: Any) -> FormFor:
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def variations(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Generate variations of a saved image: the same settings with a new seed; they are saved as its versions."""
     item = get_object_or_404(MediaItem, project=project, pk=pk, origin=MediaItem.Origin.GENERATED)
     job = GenerationJob.objects.filter(pk=item.generation.get("job_id"), project=project).first()
@@ -221,7 +226,7 @@ def variations(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 
 def _generate_for(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     project: Project,
     *,
     prompt: str,
@@ -247,7 +252,7 @@ def _generate_for(
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def portrait(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def portrait(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Generate portrait (from an element's page): the element as Subject, a portrait size; its image once saved."""
     element = get_object_or_404(project.elements.all(), pk=pk)
     return _generate_for(
@@ -269,7 +274,7 @@ def portrait(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def cover(request: HttpRequest, project: Project) -> HttpResponse:
+def cover(request: AuthenticatedRequest, project: Project) -> HttpResponse:
     """Generate cover (from the project's overview): the title and description as the prompt, a cover size."""
     about = f" {project.description.strip()}" if project.description.strip() else ""
     return _generate_for(
@@ -291,8 +296,8 @@ def cover(request: HttpRequest, project: Project) -> HttpResponse:
 # --- Upscale -----------------------------------------------------------------------------------------------------
 
 
-def _upscale_form(source: EditSource) -> FormFor:
-    def make(config: EffectiveConfig, data: Any = None, initial: Any = None) -> UpscaleForm:
+def _upscale_form(source: EditSource) -> FormFor[UpscaleForm]:
+    def make(config: EffectiveConfig, data: FormData = None, initial: FormInitial = None) -> UpscaleForm:
         def upscalers_for(provider_id: str) -> list[str]:
             return get_provider(provider_id, config.connection(provider_id)).upscalers()
 
@@ -309,7 +314,7 @@ def _upscale_form(source: EditSource) -> FormFor:
 
 @project_view("edit")
 @require_http_methods(["GET", "POST"])
-def upscale(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def upscale(request: AuthenticatedRequest, project: Project, pk: int) -> HttpResponse:
     """Upscale a saved image 2× or 4× in the background; the result becomes one of its versions."""
     item = get_object_or_404(project.media_items.all(), pk=pk)
     source = EditSource(item=item)

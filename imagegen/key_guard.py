@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .saved_settings import Saved
 
 
-def key_saved(value: Any) -> bool:
+def key_saved(value: object) -> bool:
     """A key is saved in admin (possibly one that can no longer be decrypted)."""
     return bool(value) or getattr(value, "undecryptable", False)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Case, F, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -60,7 +60,7 @@ def _in(delta: timedelta) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def images_used_today(user: AbstractBaseUser, now: datetime | None = None) -> int:
+def images_used_today(user: User, now: datetime | None = None) -> int:
     """Images counted against the daily limit: made by finished jobs, asked for by unfinished ones."""
     counted = Case(
         When(status__in=GenerationJob.UNFINISHED, then=F("images_requested")),
@@ -86,7 +86,7 @@ def spend_this_month(now: datetime | None = None) -> Decimal:
 
 
 def check_limits(
-    *, user: AbstractBaseUser, count: int, estimated_cost: Decimal | None, config: EffectiveConfig
+    *, user: User, count: int, estimated_cost: Decimal | None, config: EffectiveConfig
 ) -> Counted:
     """Raise LimitReached when this request would pass a limit; else return what it counts against the budget."""
     now = timezone.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
@@ -14,6 +14,9 @@ from django.utils import timezone
 from encrypted_fields.fields import EncryptedTextField
 
 from imagegen.config import SPEC_BY_NAME
+
+if TYPE_CHECKING:
+    from .pricing import PerImage, PerToken
 
 # --- Settings singleton ---------------------------------------------------------------------------------------
 
@@ -241,6 +244,13 @@ class GenerationJob(models.Model):
         COVER = "cover", "Project cover"
 
     purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True, default="")
+
+    # Illustrate this passage: the document and paragraph (1 is the first) it illustrates, so a saved image can be
+    # inserted right after that paragraph. SET_NULL: the job outlives the document for the audit.
+    target_document = models.ForeignKey(
+        "projects.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_paragraph = models.PositiveIntegerField(null=True, blank=True)
     # The settings of an edit or upscale beyond `options`, as the writer saw them: the source's title and size,
     # how much the mask marked, which portraits went along and which were left out (imagegen/iterate.py).
     edit_details = models.JSONField(default=dict, blank=True)
@@ -344,6 +354,25 @@ class Candidate(models.Model):
         return f"Candidate {self.index + 1} of job {self.job_id}"
 
 
+class JobPreview(models.Model):
+    """The picture forming while a job runs (the provider's latest preview), for the open dialog.
+
+    Never a file and never in the library: one row per running job, overwritten as previews arrive, deleted when the
+    job finishes (services._finish, and after the worker's monitor stops). `number` counts previews, so a dialog
+    can tell a new one from the one it shows.
+    """
+
+    job = models.OneToOneField(
+        GenerationJob, on_delete=models.CASCADE, primary_key=True, related_name="preview"
+    )
+    image = models.BinaryField()
+    content_type = models.CharField(max_length=50)
+    number = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"Preview {self.number} of job {self.job_id}"
+
+
 # --- Prices an admin sets ---------------------------------------------------------------------------------------
 
 
@@ -428,7 +457,7 @@ class ModelPrice(models.Model):
             if missing:
                 raise ValidationError(missing)
 
-    def as_price(self) -> Any:
+    def as_price(self) -> PerImage | PerToken:
         from .pricing import PerImage, PerToken
 
         source = f"admin override{f' ({self.note})' if self.note else ''}"

@@ -20,7 +20,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .catalog import ModelSpec
-from .sizes import AUTO, fit, offered_sizes, parse_size, size_label
+from .sizes import AUTO, PRESETS, fit, offered_sizes, parse_size, size_label, size_of
 
 CUSTOM = "custom"
 MAX_SEED = 2**32 - 1
@@ -121,7 +121,10 @@ class SizeOption(Option):
 
     def value(self, cleaned: Mapping[str, Any]) -> Any:
         size = cleaned.get(self.name)
-        return (cleaned.get("custom_size") or "").strip().lower() if size == CUSTOM else size
+        if size == CUSTOM:
+            return (cleaned.get("custom_size") or "").strip().lower()
+        # A preset offered on a size an earlier one took ("1024x1536@print-6x9") is that size.
+        return size_of(size) if isinstance(size, str) else size
 
     def as_data(self, spec: ModelSpec, value: Any) -> dict[str, Any]:
         if value in (None, ""):
@@ -276,8 +279,10 @@ class TextOption(Option):
 SIZE = SizeOption(
     "size",
     "Size",
-    cli_help="a named size's pixels or any WxH the model allows",
-    metavar="WxH",
+    cli_help="a named size's pixels or any WxH the model allows, or what you make: "
+    + ", ".join(p.key for p in PRESETS)
+    + " (the nearest size the model makes)",
+    metavar="WxH|NAME",
     operations=(GENERATE,),
 )
 COUNT = NumberOption(

@@ -10,9 +10,7 @@ the Generate Image button and `imagegen generate --user` ask the same question f
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AnonymousUser, Permission, User
 
 from .limits import LimitReached
 
@@ -33,11 +31,11 @@ class GenerationNotAllowed(LimitReached):
         super().__init__(message, limit="permission")
 
 
-def can_generate(user: Any) -> bool:
+def can_generate(user: User | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.is_active and user.has_perm(GENERATE_IMAGES))
 
 
-def allow_generating(user: Any) -> None:
+def allow_generating(user: User) -> None:
     """Give `user` the permission (sign-up with SIGNUP_CAN_GENERATE, seed_demo, tests and benchmarks)."""
     user.user_permissions.add(Permission.objects.get(content_type__app_label=APP_LABEL, codename=CODENAME))
     # has_perm caches per user object; forget it so this same object answers True from now on.

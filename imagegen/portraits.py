@@ -102,7 +102,7 @@ def input_images(job: GenerationJob, limit: int) -> tuple[bytes, ...]:
         for e in job.elements
         if e.get("image_id") and (e["send_image"] if "send_image" in e else e.get("role") == Role.REFERENCE)
     ][:limit]
-    items = {item.pk: item for item in MediaItem.objects.filter(pk__in=ids, project_id=job.project_id)}
+    items = {item.pk: item for item in MediaItem.objects.filter(pk__in=ids, project=job.project_id)}
     images = []
     for pk in ids:
         if pk in items:  # an image deleted since the job was made is left out, not an error

@@ -140,7 +140,7 @@ def estimate(
 # --- Actual cost from what the answer says it used ------------------------------------------------------------------
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import GenerationJob
+from .models import GenerationJob, JobPreview
 from .progress import HEARTBEAT_STALE_AFTER
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ def job_fail_if_stale(job: GenerationJob, *, now: datetime | None = None) -> boo
 
 def _fail(jobs: QuerySet[GenerationJob], message: str, now: datetime, *, may_have_cost: bool = False) -> int:
     """Fail jobs; `may_have_cost` for running ones, whose request may already have reached the upstream (a dead
-    worker's job counts against the budget at its estimate, never as $0)."""
+    worker's job counts against the budget at its estimate, never as $0). A dead worker's last preview goes too."""
+    JobPreview.objects.filter(job__in=jobs).delete()
     return jobs.update(
         status=Status.FAILED,
         finished_at=now,

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -33,7 +33,7 @@ from . import options as generation_options
 from .catalog import ModelSpec
 from .config import PROVIDER_LABELS, EffectiveConfig, get_config
 from .limits import check_limits
-from .models import Candidate, GenerationJob
+from .models import Candidate, GenerationJob, JobPreview
 from .permissions import GenerationNotAllowed, can_generate
 from .png_metadata import add_text_chunk, parameters_text
 from .progress import JobMonitor
@@ -83,6 +83,24 @@ class GenerationOptions:
         return {"size": self.size, "count": self.count, **self.values}
 
 
+def recent_prompts(*, project: Project, user: User, limit: int = 6) -> list[str]:
+    """The writer's latest prompts in this project, newest first, each once: to reuse or adjust in the dialog."""
+    prompts: list[str] = []
+    rows = (
+        GenerationJob.objects.filter(project=project, user=user, operation=GenerationJob.Operation.GENERATE)
+        .exclude(prompt="")
+        .order_by("-created_at", "-pk")
+        .values_list("prompt", flat=True)
+    )
+    # A writer retries a prompt many times: read a few pages of jobs, not the whole history, to find distinct ones.
+    for prompt in rows[: limit * 10]:
+        if prompt not in prompts:
+            prompts.append(prompt)
+            if len(prompts) == limit:
+                break
+    return prompts
+
+
 def user_reference(user_id: int | None) -> str:
     """A stable stand-in for a writer that reveals nothing about them (OpenAI's safety_identifier)."""
     if user_id is None:
@@ -95,7 +113,7 @@ def user_reference(user_id: int | None) -> str:
 
 def job_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     options: GenerationOptions,
     composed: ComposedPrompt,
@@ -142,7 +160,7 @@ def job_create(
 
 def _job_row(
     *,
-    user: AbstractBaseUser,
+    user: User,
     project: Project,
     options: GenerationOptions,
     composed: ComposedPrompt,
@@ -204,7 +222,11 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
     fields = {**fields, "status": status, "finished_at": timezone.now()}
     if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
         fields["progress"] = 1.0
-    updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(**fields)
+    with transaction.atomic():
+        updated = GenerationJob.objects.filter(pk=job.pk, status__in=GenerationJob.UNFINISHED).update(
+            **fields
+        )
+        JobPreview.objects.filter(job_id=job.pk).delete()  # the picture forming is over with the job
     job.refresh_from_db()
     if not updated:
         log.warning(
@@ -248,6 +270,9 @@ def job_run(
             job, Status.FAILED, error_class="unavailable", error_message=WORKER_STOPPED, may_have_cost=True
         )
         raise
+    finally:
+        # The monitor has stopped: a preview it wrote while the outcome was being recorded goes too.
+        JobPreview.objects.filter(job_id=job.pk).delete()
 
 
 def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:
@@ -491,14 +516,16 @@ def candidates_save(
     *,
     job: GenerationJob,
     candidates: Sequence[Candidate],
-    user: AbstractBaseUser,
+    user: User,
     names: Mapping[int, str] | None = None,
 ) -> list[MediaItem]:
     """Save chosen candidates to the job's project library, with the generation metadata (also in the PNG).
     `names` are the titles the writer gave, by candidate id; without one, the prompt's first line."""
+    project = job.project
+    assert project is not None  # candidates go with their project (imagegen/signals.py)
     items = []
     for candidate in candidates:
-        if candidate.saved_item_id:
+        if candidate.saved_item is not None:
             items.append(candidate.saved_item)
             continue
         metadata = generation_metadata(job, candidate)
@@ -511,7 +538,7 @@ def candidates_save(
         if not title and version:
             title = f"{version['source'].display_title} ({job.get_operation_display().lower()})"[:80]
         item, _created = media_item_create(
-            project=job.project,
+            project=project,
             image=image,
             origin=MediaItem.Origin.GENERATED,
             created_by=user,

@@ -14,13 +14,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from imagegen.providers import PROVIDERS
 from imagegen.providers.settings import Kind
+
+if TYPE_CHECKING:
+    from imagegen.providers.base import Connection
 
 PROVIDER_IDS = tuple(PROVIDERS)  # also the fallback order
 PROVIDER_LABELS = {pid: cls.label for pid, cls in PROVIDERS.items()}
@@ -56,7 +59,7 @@ class Spec:
     help: str = ""
     provider: str = ""
     key: str = ""
-    check: Callable[[Any, Any], str] | None = field(default=None, compare=False)
+    check: Callable[[Any, Connection], str] | None = field(default=None, compare=False)
 
     @property
     def field(self) -> str:
@@ -207,7 +210,7 @@ def parse(spec: Spec, raw: str) -> Any:
     if spec.kind == "json":
         try:
             return json.loads(raw)
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             raise InvalidValue(
                 f"it is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
             ) from None

@@ -1,9 +1,14 @@
 """Image sizes as writers name them, and the nearest size a model can make.
 
-A preset is what a writer makes ("Ebook cover", "Portrait 2:3"), with the pixels they would ideally get. `fit()` maps
-it onto a model: the exact size when the model allows it, else the size it allows that is closest in shape (and then
-in area). The dialog names each size it offers by the preset it serves, so a writer picks "Ebook cover · 1600 × 2560",
-not a bare "1600x2560".
+A preset is what a writer makes ("Ebook cover", "Print cover 6 × 9 in", "Character portrait 2:3"), with the pixels
+they would ideally get. `fit()` maps it onto a model: the exact size when the model allows it, else the size it allows
+that is closest in shape (and then in area). The dialog names each size it offers by the preset it serves and says
+what the writer will actually get, so a writer picks "Print cover 6 × 9 in · 1024 × 1536, upscale to 1838 × 2775 for
+print", not a bare "1024x1536".
+
+Two presets may land on the same size for a model (every print cover is 1024 × 1536 on GPT Image 1). Each is still
+offered: the first by the size itself, the others as "1024x1536@print-6x9", which `size_of()` reads back as the size
+(the job records only the size).
 """
 
 from __future__ import annotations
@@ -19,12 +24,28 @@ if TYPE_CHECKING:
 AUTO = "auto"
 
 
+# A print cover's front with bleed: 0.125 in beyond the trim at the outside edge, top and bottom, at 300 dpi.
+PRINT_DPI = 300
+BLEED_IN = 0.125
+# The mark between a size and the preset it is offered for, when an earlier preset already has that size.
+PRESET_MARK = "@"
+
+
+def print_pixels(trim_width_in: float, trim_height_in: float) -> tuple[int, int]:
+    """The pixels of a front cover for a trim size, with bleed, at PRINT_DPI (half pixels round up)."""
+    return (
+        math.ceil((trim_width_in + BLEED_IN) * PRINT_DPI - 0.5 + 1e-9),
+        math.ceil((trim_height_in + 2 * BLEED_IN) * PRINT_DPI - 0.5 + 1e-9),
+    )
+
+
 @dataclass(frozen=True)
 class SizePreset:
     key: str
     label: str
     width: int
     height: int
+    for_print: bool = False
 
     @property
     def size(self) -> str:
@@ -35,15 +56,29 @@ class SizePreset:
         return self.width / self.height
 
 
+def _print_cover(key: str, trim: str, width_in: float, height_in: float) -> SizePreset:
+    return SizePreset(key, f"Print cover {trim} in", *print_pixels(width_in, height_in), for_print=True)
+
+
+# What writers make, in the order the dialog lists them.
 PRESETS: tuple[SizePreset, ...] = (
     SizePreset("square", "Square", 1024, 1024),
-    SizePreset("portrait", "Portrait 2:3", 1024, 1536),
+    SizePreset("portrait", "Character portrait 2:3", 1024, 1536),
     SizePreset("landscape", "Landscape 3:2", 1536, 1024),
     SizePreset("ebook-cover", "Ebook cover", 1600, 2560),
+    _print_cover("print-6x9", "6 × 9", 6, 9),
+    _print_cover("print-5.5x8.5", "5.5 × 8.5", 5.5, 8.5),
+    _print_cover("print-5x8", "5 × 8", 5, 8),
+    SizePreset("chapter-header", "Chapter header (wide)", 2400, 800),
     SizePreset("wide-banner", "Wide banner 16:9", 1536, 864),
-    SizePreset("large-square", "Large square", 2048, 2048),
+    SizePreset("large-square", "Map (large square)", 2048, 2048),
 )
 PRESET_BY_KEY = {p.key: p for p in PRESETS}
+
+
+def size_of(choice: str) -> str:
+    """The size a choice of the dialog's Size stands for ("1024x1536@print-6x9" → "1024x1536")."""
+    return choice.partition(PRESET_MARK)[0]
 
 
 def parse_size(size: str) -> tuple[int, int] | None:
@@ -121,17 +156,78 @@ def fit(width: int, height: int, spec: ModelSpec) -> str | None:
     return f"{best[0]}x{best[1]}"
 
 
-def offered_sizes(spec: ModelSpec, presets: Iterable[SizePreset] = PRESETS) -> list[tuple[str, str]]:
-    """(size, label) choices for a model: each preset fitted to it (named by the preset), then its own sizes."""
-    choices: dict[str, str] = {}
+def what_you_get(preset: SizePreset, width: int, height: int) -> str:
+    """How the size a model makes serves `preset`, as the dialog says it: "" when exact, else the nearest shape
+    and what to upscale (or crop) to ("1024 × 1536, upscale to 1838 × 2775 for print")."""
+    notes = []
+    if abs(math.log((width / height) / preset.ratio)) > 0.02:
+        notes.append("nearest shape")
+    purpose = " for print" if preset.for_print else ""
+    if width < preset.width or height < preset.height:
+        notes.append(f"upscale to {preset.width} × {preset.height}{purpose}")
+    elif preset.for_print and (width, height) != (preset.width, preset.height):
+        notes.append(f"crop to {preset.width} × {preset.height}{purpose}")
+    elif (width, height) != (preset.width, preset.height) and not notes:
+        notes.append("nearest")
+    return ", ".join(notes)
+
+
+@dataclass(frozen=True)
+class PresetChoice:
+    preset: SizePreset
+    value: str  # what the dialog's Size field takes for it ("1024x1536", or "1024x1536@print-6x9")
+    label: str
+
+
+def preset_choices(spec: ModelSpec, presets: Iterable[SizePreset] = PRESETS) -> list[PresetChoice]:
+    """Each preset fitted to `spec`, named by the preset and saying what the writer gets. A preset whose size an
+    earlier one took is offered as "<size>@<preset key>"."""
+    found: list[PresetChoice] = []
+    taken: set[str] = set()
     for preset in presets:
         fitted = fit(preset.width, preset.height, spec)
-        if fitted and fitted not in choices:
-            w, h = parse_size(fitted) or (0, 0)
-            exact = (w, h) == (preset.width, preset.height)
-            choices[fitted] = (
-                f"{preset.label} · {w} × {h}" if exact else f"{preset.label} · {w} × {h} (nearest)"
-            )
+        if not fitted:
+            continue
+        w, h = parse_size(fitted) or (0, 0)
+        note = what_you_get(preset, w, h)
+        value = fitted if fitted not in taken else f"{fitted}{PRESET_MARK}{preset.key}"
+        taken.add(fitted)
+        found.append(
+            PresetChoice(preset, value, f"{preset.label} · {w} × {h}" + (f", {note}" if note else ""))
+        )
+    return found
+
+
+def offered_sizes(spec: ModelSpec, presets: Iterable[SizePreset] = PRESETS) -> list[tuple[str, str]]:
+    """(choice, label) for a model: each preset fitted to it (preset_choices), then its own sizes."""
+    choices = {c.value: c.label for c in preset_choices(spec, presets)}
     for size in spec.sizes:
         choices.setdefault(size, size_label(size))
     return list(choices.items())
+
+
+def print_covers_reached(width: int, height: int) -> list[SizePreset]:
+    """The print covers a width × height image is large enough for, in their shape (a trim of at most 2 %): what
+    an upscale of a cover makes it ready for."""
+    return [
+        p
+        for p in PRESETS
+        if p.for_print
+        and width >= p.width
+        and height >= p.height
+        and abs(math.log((width / height) / p.ratio)) <= 0.02
+    ]
+
+
+def print_note(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """ "enough for a print cover 6 × 9 in", when growing `before` to `after` makes it so; "" otherwise."""
+    newly = [p for p in print_covers_reached(*after) if p not in print_covers_reached(*before)]
+    if not newly:
+        return ""
+    trims = [p.label.removeprefix("Print cover ") for p in newly]
+    return f"enough for a print cover {' or '.join(trims)}"
+
+
+def preset_choice(spec: ModelSpec, key: str) -> str | None:
+    """The Size choice that stands for the preset named `key` on `spec` (the command line's --size print-6x9)."""
+    return next((c.value for c in preset_choices(spec) if c.preset.key == key), None)

@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
 from media_library.models import MediaItem
@@ -31,7 +32,7 @@ from .providers.results import EDIT, GENERATE, UPSCALE
 
 Operation = GenerationJob.Operation
 # A job's operation → what its request asks the provider to do (a variation is a generation with a new seed).
-REQUEST_OPERATION = {
+REQUEST_OPERATION: dict[str, str] = {
     Operation.GENERATE: GENERATE,
     Operation.VARIATION: GENERATE,
     Operation.EDIT: EDIT,
@@ -73,9 +74,9 @@ class EditSource:
         if self.item is not None:
             return self.item.file_url()
         assert self.candidate is not None
-        return reverse(
-            "imagegen:candidate", kwargs={"slug": self.candidate.job.project.slug, "pk": self.candidate.pk}
-        )
+        project = self.candidate.job.project
+        assert project is not None  # a candidate goes with its project (imagegen/signals.py)
+        return reverse("imagegen:candidate", kwargs={"slug": project.slug, "pk": self.candidate.pk})
 
     @property
     def item_id(self) -> int | None:
@@ -90,14 +91,14 @@ def store_mask(mask: Mask) -> str:
     return default_storage.save(f"masks/{uuid.uuid4().hex}.png", ContentFile(mask.png))
 
 
-def _read(file: Any) -> bytes:
+def _read(file: FieldFile) -> bytes:
     with file.open("rb") as handle:
         return handle.read()
 
 
 def _source_bytes(job: GenerationJob) -> bytes:
     if job.source_item_id is not None:
-        item = MediaItem.objects.filter(pk=job.source_item_id, project_id=job.project_id).first()
+        item = MediaItem.objects.filter(pk=job.source_item_id, project=job.project_id).first()
         if item is not None:
             return _read(item.file)
     if job.source_candidate_id is not None:
@@ -135,7 +136,7 @@ def request_inputs(job: GenerationJob, spec: ModelSpec | None) -> dict[str, Any]
 
 def lineage(
     job: GenerationJob,
-    user: AbstractBaseUser,
+    user: User,
     save_candidates: Callable[..., Sequence[MediaItem]],
 ) -> dict[str, Any]:
     """The new item's `source` and `operation` when the job made a version ({} for a plain generation).
@@ -144,7 +145,11 @@ def lineage(
     """
     if job.operation not in (Operation.EDIT, Operation.VARIATION, Operation.UPSCALE):
         return {}
-    source = MediaItem.objects.filter(pk=job.source_item_id, project_id=job.project_id).first()
+    source = (
+        MediaItem.objects.filter(pk=job.source_item_id, project=job.project_id).first()
+        if job.source_item_id is not None
+        else None
+    )
     if source is None and job.source_candidate_id is not None:
         candidate = Candidate.objects.select_related("job").filter(pk=job.source_candidate_id).first()
         if candidate is not None and candidate.saved_item_id:

@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 
 from . import costs
+from .generate_form import choices_of
 from .prompts import ComposedPrompt
 from .providers import PROVIDERS, ProviderError, model_spec, provider_label
 from .services import GenerationOptions
+from .sizes import print_note
 from .sources import EditSource
 
 UpscalersFor = Callable[[str], Sequence[str]]
@@ -32,12 +34,12 @@ class UpscaleForm(forms.Form):
 
     def __init__(
         self,
-        data: Any = None,
+        data: Mapping[str, Any] | None = None,
         *,
         source: EditSource,
         providers: Sequence[str],
         upscalers_for: UpscalersFor,
-        initial: dict[str, Any] | None = None,
+        initial: MutableMapping[str, Any] | None = None,
     ) -> None:
         super().__init__(data, initial=initial)
         self.source = source
@@ -45,12 +47,12 @@ class UpscaleForm(forms.Form):
         provider = values.get("provider") if values.get("provider") in providers else None
         provider = provider or (providers[0] if providers else "")
         self.provider_id = provider
-        self.fields["provider"].choices = [(p, provider_label(p)) for p in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(p, provider_label(p)) for p in providers]
         self.initial = {**self.initial, "provider": provider}
         if len(providers) <= 1:
             self.fields["provider"].widget = forms.HiddenInput()
         factors = PROVIDERS[provider].upscale_factors if provider else ()
-        self.fields["factor"].choices = [(f, self._factor_label(f)) for f in factors]
+        cast(forms.ChoiceField, self.fields["factor"]).choices = [(f, self._factor_label(f)) for f in factors]
         self.fields["factor"].initial = factors[0] if factors else None
         self.list_error = ""
         names: Sequence[str] = ()
@@ -61,25 +63,28 @@ class UpscaleForm(forms.Form):
                 self.list_error = (
                     f"{provider_label(provider)}'s list of upscalers could not be fetched: {err.message}"
                 )
-        self.fields["upscaler"].choices = [(n, n) for n in names]
+        cast(forms.ChoiceField, self.fields["upscaler"]).choices = [(n, n) for n in names]
         self.fields["upscaler"].initial = names[0] if names else None
 
     def _factor_label(self, factor: int) -> str:
         width, height = self.result_size(factor)
-        return f"{factor}× — {width} × {height} px"
+        # A cover made at a model's size is upscaled for print: say which trim the result is ready for.
+        note = print_note((self.source.width, self.source.height), (width, height))
+        return f"{factor}× — {width} × {height} px" + (f", {note}" if note else "")
 
     def result_size(self, factor: int) -> tuple[int, int]:
         return self.source.width * factor, self.source.height * factor
 
     def clean_upscaler(self) -> str:
-        choices = self.fields["upscaler"].choices
+        choices = choices_of(self.fields["upscaler"])
         return self.cleaned_data.get("upscaler") or (choices[0][0] if choices else "")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.list_error:
             raise forms.ValidationError(f"{self.list_error} Try again later, or ask an admin.")
-        if not self.fields["upscaler"].choices:
+        if not choices_of(self.fields["upscaler"]):
             raise forms.ValidationError(
                 f"{provider_label(self.provider_id)} lists no upscaler. An admin must install one on the engine."
             )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import iterate_views, views
+from . import iterate_views, live_views, views
 
 app_name = "imagegen"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("jobs/", views.jobs, name="jobs"),
     path("history/", views.history, name="history"),
     path("jobs/<int:pk>/", views.job, name="job"),
+    path("jobs/<int:pk>/events/", live_views.job_events, name="job_events"),
+    path("jobs/<int:pk>/preview/", live_views.job_preview, name="preview"),
     path("jobs/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("jobs/<int:pk>/save/", views.save, name="save"),
     path("jobs/<int:pk>/again/", views.again, name="again"),

@@ -9,11 +9,11 @@ added as $0. The admin's usage page and `manage.py imagegen usage` both read the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from django.db.models import Case, Count, DecimalField, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
@@ -26,7 +26,7 @@ from .models import MAY_HAVE_COST, GenerationJob
 Grouping = Literal["user", "provider", "model", "project"]
 
 # The budget's own rule (imagegen.models), so every total here agrees with what the budget counts.
-_MONEY = DecimalField(max_digits=14, decimal_places=4)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=4)
 _ZERO = Value(Decimal(0), output_field=_MONEY)
 
 # What each grouping is keyed by in the database, and how it is named to an admin.
@@ -90,7 +90,17 @@ def _aggregates() -> dict[str, object]:
     }
 
 
-def _usage_fields(row: dict) -> dict[str, object]:
+class UsageFields(TypedDict):
+    """Usage's fields, as read from one aggregated row."""
+
+    jobs: int
+    images: int
+    spend: Decimal
+    estimated: Decimal
+    unpriced: int
+
+
+def _usage_fields(row: Mapping[str, Any]) -> UsageFields:
     return {
         "jobs": int(row["jobs"] or 0),
         "images": int(row["images"] or 0),
@@ -145,7 +155,7 @@ def usage_per_month(since: datetime, until: datetime | None = None) -> list[Mont
     months = []
     month = _month_of(since)
     while month <= until_month:
-        months.append(MonthUsage(month=month, **found.get(month, {})))
+        months.append(MonthUsage(month=month, **found[month]) if month in found else MonthUsage(month=month))
         month = add_months(month, 1)
     return months
 
@@ -278,7 +288,7 @@ def text_report(since: datetime) -> list[str]:
             f"{overall.unpriced} job(s) have a cost nobody knows (a model with no known price); they are not in "
             "the spend, which is therefore a lower bound (UNKNOWN counts them)."
         )
-    sections = [
+    sections: list[tuple[str, str, list[tuple[str, Usage]]]] = [
         ("Per month", "MONTH", [(month_label(m.month), m) for m in usage_per_month(since)]),
         ("Per provider", "PROVIDER", [(r.label, r) for r in usage_by("provider", since)]),
         ("Per user", "USER", [(r.label, r) for r in usage_by("user", since)]),

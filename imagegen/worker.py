@@ -8,11 +8,10 @@ the same name, as whitenoise's runserver_nostatic overrides runserver). On top o
 * never runs under Django's autoreloader unless asked with --reload (the library defaults to it when DEBUG is on,
   and then the process a script holds is the reloader, not the worker).
 
-The idle wait is one method, `wait_for_work(timeout)`. Today it sleeps the polling interval. Waking at once on
-PostgreSQL is meant to go there and nowhere else: LISTEN on a channel the enqueue path NOTIFYs (a trigger on the
-task table, as procrastinate does), wait on that connection up to `timeout` (psycopg's `Connection.notifies(timeout=…)`
-or select() on its socket), and return early when a notification arrives; polling remains the fallback for missed
-notifications and for SQLite. The sweep keeps its own clock, so a worker woken often still sweeps at its pace.
+The idle wait is one method, `wait_for_work(timeout)`. On SQLite it sleeps the polling interval (--interval). On
+PostgreSQL it waits on a LISTEN connection (imagegen/wakeup.py) and returns the moment a task is enqueued; it still
+polls, at --interval or LISTEN_FALLBACK_S whichever is longer, for a notification it might have missed. The sweep
+keeps its own clock, so a worker woken often still sweeps at its pace.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from .recovery import jobs_fail_stuck
+from .wakeup import LISTEN_FALLBACK_S, Listener
 
 logger = logging.getLogger("imagegen.worker")
 
@@ -48,6 +48,17 @@ class JobWorker(Worker):
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         self._next_sweep = 0.0
+        # Listening before the first look at the queue: nothing enqueued after that look can go unnoticed.
+        self.listener = Listener() if Listener.available() else None
+        if self.listener is not None:
+            self.listener.wait(0)  # opens its connection and LISTENs
+        try:
+            self._loop()
+        finally:
+            if self.listener is not None:
+                self.listener.close()
+
+    def _loop(self) -> None:
         self.sweep()
         if self.startup_delay and self.interval:
             time.sleep(random.random())
@@ -96,8 +107,11 @@ class JobWorker(Worker):
         self.wait_for_work(self.interval)
 
     def wait_for_work(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for a task to be enqueued. Polling for now (see the module docstring)."""
-        time.sleep(timeout)
+        """Wait up to `timeout` seconds for a task to be enqueued (on PostgreSQL: until one is, or the fallback)."""
+        if self.listener is None:
+            time.sleep(timeout)
+        else:
+            self.listener.wait(max(timeout, LISTEN_FALLBACK_S))
 
     def sweep(self) -> None:
         """Fail jobs whose worker died. A database hiccup here must not stop the worker: it tries again later."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -33,7 +33,8 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
+    # Django's form metaclass moves declared fields into base_fields, so `self.files` stays the uploaded files.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="Images",
         help_text="Choose one image, or several at once.",
         error_messages={"required": "Choose at least one image to upload."},
@@ -58,24 +59,28 @@ class MediaFilterForm(forms.Form):
 
 
 class InsertIntoDocumentForm(forms.Form):
-    """Which document, and where in it: after a paragraph (0-based), or at the end when none is given. The Generate
-    dialog asks both in one menu, `place` ("12" the end of document 12, "12:3" after its fourth paragraph)."""
+    """Which document, and where in it: right after a paragraph (1 is the first), or at the end when none is given.
+    The Generate dialog asks both in one menu, `place` ("12" the end of document 12, "12:3" after its third
+    paragraph); "Insert after this paragraph" sends `document` and `after_paragraph`."""
 
     document = forms.ModelChoiceField(queryset=Document.objects.none(), empty_label=None, required=False)
-    after = forms.IntegerField(required=False, min_value=0)
     place = forms.RegexField(regex=r"^[0-9]{1,18}(:[0-9]{1,6})?$", required=False)
     caption = forms.CharField(required=False, max_length=200)
+    after_paragraph = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["document"].queryset = Document.objects.filter(project=project)
+        self.project = project
+        cast(forms.ModelChoiceField, self.fields["document"]).queryset = Document.objects.filter(
+            project=project
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if place := data.get("place"):
             document_id, _, after = place.partition(":")
-            data["document"] = self.fields["document"].queryset.filter(pk=int(document_id)).first()
-            data["after"] = int(after) if after else None
+            data["document"] = Document.objects.filter(project=self.project, pk=int(document_id)).first()
+            data["after_paragraph"] = int(after) if after else None
         if not data.get("document"):
             raise forms.ValidationError("Choose one of this project's documents.")
         return data
@@ -86,4 +91,5 @@ class SetElementImageForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["element"].queryset = Element.objects.filter(project=project).order_by("kind", "name")
+        elements = Element.objects.filter(project=project).order_by("kind", "name")
+        cast(forms.ModelChoiceField, self.fields["element"]).queryset = elements

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -65,7 +65,7 @@ def media_item_create(
     project: Project,
     image: ProcessedImage,
     origin: str = MediaItem.Origin.UPLOADED,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     title: str = "",
     alt_text: str = "",
     generation: dict[str, Any] | None = None,
@@ -178,12 +178,15 @@ def media_item_set_element_image(*, item: MediaItem, element: Element) -> None:
 
 
 def media_item_insert_into_document(
-    *, item: MediaItem, document: Document, caption: str = "", after: int | None = None
+    *, item: MediaItem, document: Document, caption: str = "", after_paragraph: int | None = None
 ) -> None:
-    """Put an embed line for the item into the document after paragraph `after` (0-based), or at the end."""
+    """Add an embed line for the item right after paragraph `after_paragraph` (1 is the first), or at the end."""
     if document.project_id != item.project_id:
         raise ValueError("The document belongs to another project.")
-    document.body = embeds.insert_embed(document.body, item.pk, caption, after=after)
+    if after_paragraph is None:
+        document.body = embeds.append_embed(document.body, item.pk, caption)
+    else:
+        document.body = embeds.insert_embed_after_paragraph(document.body, after_paragraph, item.pk, caption)
     document.save(update_fields=["body", "updated_at"])
 
 

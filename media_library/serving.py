@@ -14,10 +14,22 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotModified,
+)
 from django.utils.cache import patch_cache_control
 
 CACHE_SECONDS = 3600
+
+
+# An image opened directly must not be able to run anything, whatever its bytes say. (The browser's own image view
+# styles itself inline, hence style-src.)
+IMAGE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
 def _etag_matches(request: HttpRequest, etag: str) -> bool:
@@ -28,20 +40,17 @@ def _etag_matches(request: HttpRequest, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def _common_headers(response: HttpResponse, etag: str) -> HttpResponse:
+def _common_headers(response: HttpResponseBase, etag: str) -> HttpResponseBase:
     response["ETag"] = etag
     response["X-Content-Type-Options"] = "nosniff"
-    # An image opened directly must not be able to run anything, whatever its bytes say.
-    response["Content-Security-Policy"] = (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-    )
+    response["Content-Security-Policy"] = IMAGE_POLICY
     patch_cache_control(response, private=True, max_age=CACHE_SECONDS)
     return response
 
 
 def private_file_response(
     request: HttpRequest, *, name: str, content_type: str, etag_value: str, download_name: str | None = None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Serve the stored file `name` (access already checked), or 304 when the browser's copy is current."""
     etag = f'"{etag_value}"'
     if _etag_matches(request, etag):
@@ -49,7 +58,7 @@ def private_file_response(
 
     header: str = settings.MEDIA_SENDFILE_HEADER
     if header:
-        response = HttpResponse(content_type=content_type)
+        response: HttpResponseBase = HttpResponse(content_type=content_type)
         response[header] = settings.MEDIA_SENDFILE_PREFIX.rstrip("/") + "/" + quote(name)
         if download_name:
             response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(download_name)}"

@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from imagegen.options import display_rows
+from inkweld.http import HtmxRequest
 from projects import embeds
 from projects.access import can_edit, project_view
 from projects.models import Document, Element, Project
@@ -58,10 +59,10 @@ def _filtered(project: Project, form: MediaFilterForm) -> QuerySet[MediaItem]:
 
 @project_view("view")
 @require_GET
-def index(request: HttpRequest, project: Project) -> HttpResponse:
+def index(request: HtmxRequest, project: Project) -> HttpResponse:
     form = MediaFilterForm(request.GET or None)
     page = Paginator(_filtered(project, form), PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = {k: v for k, v in request.GET.items() if k in {"origin", "q"} and v}
+    filters = {k: v for k, v in request.GET.items() if k in {"origin", "q"} and isinstance(v, str) and v}
     return render(
         request,
         "media_library/index.html",
@@ -78,7 +79,7 @@ def index(request: HttpRequest, project: Project) -> HttpResponse:
 
 
 @project_view("edit")
-def upload(request: HttpRequest, project: Project) -> HttpResponse:
+def upload(request: HtmxRequest, project: Project) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if request.method == "POST" and form.is_valid():
         added = 0
@@ -118,7 +119,7 @@ def upload(request: HttpRequest, project: Project) -> HttpResponse:
 
 def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     gen = item.generation if isinstance(item.generation, dict) else {}
-    options = gen.get("options") if isinstance(gen.get("options"), dict) else {}
+    options = found if isinstance(found := gen.get("options"), dict) else {}
     # The size asked for; the image's own dimensions are shown beside it ("auto" lets the model choose).
     requested = options.get("size") or gen.get("requested_size") or gen.get("size")
     if requested:
@@ -137,7 +138,7 @@ def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
 
 @project_view("view")
 @require_GET
-def detail(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def detail(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     editable = can_edit(request.user, project)
     return render(
@@ -161,7 +162,7 @@ def detail(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 
 @project_view("edit")
-def edit(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def edit(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     form = MediaItemForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
@@ -174,7 +175,7 @@ def edit(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 
 @project_view("edit")
-def delete(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def delete(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     if request.method == "POST":
         title = item.display_title
@@ -203,7 +204,7 @@ def delete(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 
 def _answer(
-    request: HttpRequest, message: str, go_to: MediaItem | Document, *, ok: bool = True
+    request: HtmxRequest, message: str, go_to: MediaItem | Document, *, ok: bool = True
 ) -> HttpResponse:
     """An action's outcome. From the Generate Image dialog (htmx) it is the sentence alone, shown beside the image,
     so the writer stays in the dialog with the other images' actions; without JavaScript, the next page says it."""
@@ -215,7 +216,7 @@ def _answer(
 
 @project_view("edit")
 @require_POST
-def set_cover(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def set_cover(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     services.media_item_set_cover(item=item)
     response = _answer(request, f"“{item.display_title}” is now the project cover.", item)
@@ -225,23 +226,27 @@ def set_cover(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("edit")
 @require_POST
-def insert_into_document(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def insert_into_document(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     form = InsertIntoDocumentForm(request.POST, project=project)
     if not form.is_valid():
         return _answer(request, "Choose one of this project's documents.", item, ok=False)
     document: Document = form.cleaned_data["document"]
-    after = form.cleaned_data["after"]
+    after = form.cleaned_data["after_paragraph"]
     services.media_item_insert_into_document(
-        item=item, document=document, caption=form.cleaned_data["caption"], after=after
+        item=item, document=document, caption=form.cleaned_data["caption"], after_paragraph=after
     )
-    where = "at the end" if after is None else f"after paragraph {after + 1}"
-    return _answer(request, f"Added “{item.display_title}” {where} of “{document.title}”.", document)
+    where = "at the end" if after is None else f"after paragraph {after}"
+    message = f"Added “{item.display_title}” {where} of “{document.title}”."
+    if request.htmx or after is None:
+        return _answer(request, message, document)
+    messages.success(request, message)  # without JavaScript: to the paragraph, not the top of the document
+    return redirect(f"{document.get_absolute_url()}#paragraph-{after}")
 
 
 @project_view("edit")
 @require_POST
-def set_element_image(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def set_element_image(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
     item = _item(project, pk)
     form = SetElementImageForm(request.POST, project=project)
     if not form.is_valid():
@@ -256,7 +261,7 @@ def set_element_image(request: HttpRequest, project: Project, pk: int) -> HttpRe
 
 @project_view("view")
 @require_GET
-def serve_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def serve_file(request: HtmxRequest, project: Project, pk: int) -> HttpResponseBase:
     item = _item(project, pk)
     return private_file_response(
         request, name=item.file.name, content_type=item.content_type, etag_value=item.sha256
@@ -265,7 +270,7 @@ def serve_file(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
 
 @project_view("view")
 @require_GET
-def serve_thumbnail(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def serve_thumbnail(request: HtmxRequest, project: Project, pk: int) -> HttpResponseBase:
     item = _item(project, pk)
     return private_file_response(
         request, name=item.thumbnail.name, content_type="image/webp", etag_value=f"{item.sha256}-thumb"
@@ -274,7 +279,7 @@ def serve_thumbnail(request: HttpRequest, project: Project, pk: int) -> HttpResp
 
 @project_view("view")
 @require_GET
-def download(request: HttpRequest, project: Project, pk: int) -> HttpResponse:
+def download(request: HtmxRequest, project: Project, pk: int) -> HttpResponseBase:
     item = _item(project, pk)
     stem = "".join(c if c.isalnum() or c in " -_" else "_" for c in item.display_title).strip() or "image"
     return private_file_response(

@@ -17,19 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Literal
+from typing import Concatenate, Literal, ParamSpec, cast
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
+
+from inkweld.http import AuthenticatedRequest
 
 from .models import Membership, Project
 
 OWNER = "owner"
 Level = Literal["view", "edit", "manage"]
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
+P = ParamSpec("P")
 
 
 def projects_visible_to(user: AnyUser) -> QuerySet[Project]:
@@ -78,7 +81,7 @@ def get_project_for(
     owner, `manage=True` for the owner). The project comes with `owner` and `cover` loaded and the user's
     role in `project.member_role`.
     """
-    user = getattr(request_or_user, "user", request_or_user)
+    user = request_or_user if isinstance(request_or_user, User | AnonymousUser) else request_or_user.user
     if not user.is_authenticated:
         raise Http404("No such project.")
     role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
@@ -99,19 +102,25 @@ def get_project_for(
 
 def project_view(
     level: Level = "view",
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[
+    [Callable[Concatenate[AuthenticatedRequest, Project, P], HttpResponseBase]],
+    Callable[Concatenate[HttpRequest, str, P], HttpResponseBase],
+]:
     """Decorate a view taking `(request, project, **kwargs)` for a URL with a `slug`.
 
     Anonymous visitors are redirected to sign in; everyone else gets the project checked at `level`
     ("view", "edit" or "manage") by `get_project_for`.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(
+        view: Callable[Concatenate[AuthenticatedRequest, Project, P], HttpResponseBase],
+    ) -> Callable[Concatenate[HttpRequest, str, P], HttpResponseBase]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             project = get_project_for(request, slug, edit=level == "edit", manage=level == "manage")
-            return view(request, project, *args, **kwargs)
+            # login_required let only a signed-in user through; django-htmx's middleware set `htmx`.
+            return view(cast(AuthenticatedRequest, request), project, *args, **kwargs)
 
         return wrapper
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from PIL import Image, ImageDraw
 
@@ -81,7 +81,7 @@ def _cover_png() -> bytes:
 
 
 @transaction.atomic
-def seed_demo_project(writer: AbstractBaseUser) -> bool:
+def seed_demo_project(writer: User) -> bool:
     """Create the `demo` project for `writer`; True when created, False when it already existed."""
     from media_library.services import media_item_create_from_bytes  # media_library imports projects
 

@@ -18,7 +18,8 @@ query as an id.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.utils.html import escape, format_html
@@ -41,6 +42,48 @@ HELP_TEXT = (
 )
 
 
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of text in a body: its number (1 for the first; embeds are not counted) and its lines."""
+
+    number: int
+    lines: tuple[str, ...]
+    # The index, in the body's lines, of the line just after the paragraph: where an embed after it goes.
+    end: int
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.strip() for line in self.lines)
+
+
+def _blocks(lines: list[str]) -> Iterator[Paragraph | re.Match[str]]:
+    """The body's paragraphs and embed lines, in order: how the document page shows it and how a place in it is
+    named ("after paragraph 3"), so the two cannot disagree."""
+    paragraph: list[str] = []
+    number = 0
+    for index, line in enumerate(lines):
+        match = EMBED_LINE.fullmatch(line)
+        if match is None and line.strip():
+            paragraph.append(line)
+            continue
+        if paragraph:
+            number += 1
+            yield Paragraph(number, tuple(paragraph), index)
+            paragraph = []
+        if match is not None:
+            yield match
+    if paragraph:
+        yield Paragraph(number + 1, tuple(paragraph), len(lines))
+
+
+def paragraphs(body: str) -> list[Paragraph]:
+    return [block for block in _blocks(body.splitlines()) if isinstance(block, Paragraph)]
+
+
+def paragraph(body: str, number: int) -> Paragraph | None:
+    return next((p for p in paragraphs(body) if p.number == number), None)
+
+
 def embed_line(media_id: int, caption: str = "") -> str:
     caption = caption.replace("]", "").replace("\r", " ").replace("\n", " ").strip()
     return f"[[image:{media_id}|{caption}]]" if caption else f"[[image:{media_id}]]"
@@ -61,34 +104,29 @@ def append_embed(body: str, media_id: int, caption: str = "") -> str:
     return f"{body}\n\n{embed_line(media_id, caption)}\n" if body else f"{embed_line(media_id, caption)}\n"
 
 
-PARAGRAPH_BREAK = re.compile(r"(?:[ \t]*\r?\n){2,}")
+def insert_embed_after_paragraph(body: str, number: int, media_id: int, caption: str = "") -> str:
+    """The body with an embed added as its own paragraph right after paragraph `number` (1 is the first); at the
+    end when the body has no such paragraph (it was shortened since the writer chose the place)."""
+    lines = body.splitlines()
+    found = next((p for p in paragraphs(body) if p.number == number), None)
+    if found is None:
+        return append_embed(body, media_id, caption)
+    after = lines[found.end :]
+    while after and not after[0].strip():
+        after.pop(0)
+    rest = ["", *after] if after else []
+    return "\n".join([*lines[: found.end], "", embed_line(media_id, caption), *rest]).rstrip("\n") + "\n"
 
 
-def paragraphs(body: str) -> list[str]:
-    """The body's paragraphs (blocks between blank lines), as typed."""
-    return [p for p in PARAGRAPH_BREAK.split(body.strip("\r\n")) if p.strip()]
-
-
-def paragraph_openings(body: str, length: int = 40) -> list[str]:
-    """How each paragraph starts, to choose a place by ("It was the night…"); an embedded image as "an image"."""
+def paragraph_openings(body: str, length: int = 40) -> list[tuple[int, str]]:
+    """(number, how it starts) for each paragraph, to choose a place by: (3, "It was the night…")."""
     openings = []
     for paragraph in paragraphs(body):
-        text = " ".join(paragraph.split())
-        if EMBED_LINE.fullmatch(paragraph.strip()):
-            openings.append("an image")
-        else:
-            openings.append(text if len(text) <= length else text[: length - 1].rstrip() + "…")
+        text = " ".join(paragraph.text.split())
+        openings.append(
+            (paragraph.number, text if len(text) <= length else text[: length - 1].rstrip() + "…")
+        )
     return openings
-
-
-def insert_embed(body: str, media_id: int, caption: str = "", *, after: int | None = None) -> str:
-    """The body with an embed line as a paragraph of its own after paragraph `after` (0-based), or at the end
-    when `after` is None or past the last one. The other paragraphs are kept exactly as typed."""
-    blocks = paragraphs(body)
-    if after is None or after >= len(blocks) - 1:
-        return append_embed(body, media_id, caption)
-    blocks.insert(after + 1, embed_line(media_id, caption))
-    return "\n\n".join(blocks) + "\n"
 
 
 def remove_embeds(body: str, media_id: int) -> str:
@@ -102,27 +140,30 @@ def remove_embeds(body: str, media_id: int) -> str:
     return re.sub(r"(?:\r?\n){3,}", "\n\n", cleaned).strip("\r\n") + ("\n" if cleaned.strip() else "")
 
 
-def render_body(body: str, items: Iterable[MediaItem], image_url: Callable[[MediaItem], str]) -> SafeString:
-    """The body as HTML: escaped paragraphs, and a figure for each embed of one of `items`."""
+def render_body(
+    body: str,
+    items: Iterable[MediaItem],
+    image_url: Callable[[MediaItem], str],
+    after_paragraph: Callable[[Paragraph], str] | None = None,
+) -> SafeString:
+    """The body as HTML: escaped paragraphs, and a figure for each embed of one of `items`.
+
+    With `after_paragraph` (safe HTML to put after each paragraph, e.g. an "Illustrate" link), each paragraph is
+    numbered (id="paragraph-3", data-paragraph="3") so a passage chosen in it can name its place."""
     by_id = {item.pk: item for item in items}
     blocks: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            blocks.append("<p>" + "<br>".join(escape(line) for line in paragraph) + "</p>")
-            paragraph.clear()
-
-    for line in body.splitlines():
-        match = EMBED_LINE.fullmatch(line)
-        if match:
-            flush()
-            blocks.append(_figure(by_id.get(int(match.group(1))), (match.group(2) or "").strip(), image_url))
-        elif line.strip():
-            paragraph.append(line)
+    for block in _blocks(body.splitlines()):
+        if isinstance(block, Paragraph):
+            text = "<br>".join(escape(line) for line in block.lines)
+            if after_paragraph is None:
+                blocks.append(f"<p>{text}</p>")
+            else:
+                n = block.number
+                blocks.append(
+                    f'<p id="paragraph-{n}" data-paragraph="{n}">{text}</p>{after_paragraph(block)}'
+                )
         else:
-            flush()
-    flush()
+            blocks.append(_figure(by_id.get(int(block.group(1))), (block.group(2) or "").strip(), image_url))
     return mark_safe("\n".join(blocks))  # noqa: S308 — every piece above is escaped or built by format_html
 
 

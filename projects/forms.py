@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from . import embeds
 from .models import Document, Element, Membership, Project
@@ -14,12 +15,29 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["title", "description"]
+        fields = ["title", "description", "house_style"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
-        help_texts = {"description": "A line or two shown on the project's card."}
+        help_texts = {
+            "description": "A line or two shown on the project's card.",
+            "house_style": "Added to every image you generate here, so covers, portraits and scenes match. "
+            "You can leave it out of any one generation in the Generate dialog.",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Only this project's Style elements; a new project has none yet, so no choice to offer.
+        styles = (
+            Element.objects.filter(project=self.instance, kind=Element.Kind.STYLE)
+            if self.instance.pk
+            else Element.objects.none()
+        )
+        if styles.exists():
+            house_style = self.fields["house_style"]
+            assert isinstance(house_style, forms.ModelChoiceField)
+            house_style.queryset = styles
+            house_style.empty_label = "None"
+        else:
+            del self.fields["house_style"]
         if not (self.instance.pk and self.instance.cover_id):
             del self.fields["remove_cover"]
         else:
@@ -40,7 +58,7 @@ class MemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].help_text = "Editors change documents, worldbuilding and media; viewers read."
 
-    def clean_username(self) -> Any:
+    def clean_username(self) -> User:
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username__iexact=username).first()
         if user is None:
@@ -72,7 +90,8 @@ class AttributesField(forms.CharField):
             return "\n".join(f"{k}: {v}" for k, v in value)
         return value or ""
 
-    def to_python(self, value: Any) -> list[list[str]]:
+    # The text is typed as a CharField's, but the cleaned value is the pairs it spells.
+    def to_python(self, value: Any) -> list[list[str]]:  # type: ignore[override]
         pairs: list[list[str]] = []
         for number, line in enumerate((value or "").splitlines(), start=1):
             if not line.strip():
@@ -86,7 +105,33 @@ class AttributesField(forms.CharField):
         return pairs
 
 
+class AliasesField(forms.CharField):
+    """Other names as one line, separated by commas: "Mira, the cartographer". Order kept, repeats dropped."""
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else (value or "")
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list field on a text input
+        names = [" ".join(part.split()) for part in (value or "").replace("\n", ",").split(",")]
+        unique: dict[str, str] = {}
+        for name in names:
+            if name:
+                unique.setdefault(name.casefold(), name)
+        for name in unique.values():
+            if len(name) > 200:
+                raise forms.ValidationError(
+                    f"“{name[:40]}…” is too long for a name (at most 200 characters)."
+                )
+        return list(unique.values())
+
+
 class ElementForm(forms.ModelForm):
+    aliases = AliasesField(
+        required=False,
+        label="Also called",
+        help_text="Other names a passage may use, separated by commas — e.g. <code>Mira, the cartographer</code>. "
+        "“Illustrate” in a document finds the element by its name and by these.",
+    )
     attributes = AttributesField(
         required=False,
         help_text="One per line, as <code>Key: value</code> — e.g. <code>Hair: silver</code>. The order is kept.",
@@ -95,7 +140,7 @@ class ElementForm(forms.ModelForm):
 
     class Meta:
         model = Element
-        fields = ["kind", "name", "description", "attributes"]
+        fields = ["kind", "name", "aliases", "description", "attributes"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -26,6 +26,11 @@ class Project(models.Model):
     cover = models.ForeignKey(
         "media_library.MediaItem", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # One of the project's Style elements, added to every generation unless the writer takes it out (so covers,
+    # portraits and scenes match). SET_NULL: deleting the element only ends the house style.
+    house_style = models.ForeignKey(
+        "Element", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,6 +90,8 @@ class Element(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="elements")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHARACTER)
     name = models.CharField(max_length=200)
+    # Other names a passage may use for it ("Mira", "the cartographer"): matched like the name (projects.mentions).
+    aliases = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True)
     # Ordered [key, value] pairs as the writer entered them, e.g. [["Hair", "silver"], ["Age", "25"]].
     # A list rather than an object because the writer's order matters (prompts keep it).
@@ -103,6 +110,11 @@ class Element(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("projects:element", kwargs={"slug": self.project.slug, "pk": self.pk})
+
+    @property
+    def names(self) -> list[str]:
+        """Its name and then its aliases: every way a passage may mention it."""
+        return [self.name, *self.aliases]
 
 
 class Document(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from .models import Membership, Project
 
@@ -28,7 +28,7 @@ def project_contents(project: Project) -> ProjectContents:
     )
 
 
-def project_create(*, owner: AbstractBaseUser, title: str, description: str = "") -> Project:
+def project_create(*, owner: User, title: str, description: str = "") -> Project:
     return Project.objects.create(
         owner=owner, title=title, description=description, slug=Project.unique_slug_for(title)
     )
@@ -42,7 +42,7 @@ def project_delete(*, project: Project) -> None:
     project.delete()
 
 
-def membership_set(*, project: Project, user: AbstractBaseUser, role: str) -> tuple[Membership, bool]:
+def membership_set(*, project: Project, user: User, role: str) -> tuple[Membership, bool]:
     """Add the user to the project with `role`, or change the role of an existing member."""
     membership, created = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}

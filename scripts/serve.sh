@@ -3,8 +3,9 @@
 # every process they started is gone: nothing is left running a job or holding the port.
 #
 # The web server is gunicorn with uvicorn workers on the ASGI app (inkweld/gunicorn_conf.py: two workers, code
-# reload when DEBUG is on), so a burst of requests is queued, not dropped. The worker never runs under an
-# autoreloader: the PID this script holds is the worker itself.
+# reload when DEBUG is on), so a burst of requests is queued, not dropped, and an open dialog's event stream waits
+# as a coroutine rather than holding a thread. The worker never runs under an autoreloader: the PID this script holds
+# is the worker itself. --interval is how often it polls on SQLite; on PostgreSQL it sleeps on LISTEN instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

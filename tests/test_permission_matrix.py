@@ -22,7 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from imagegen.models import Candidate, GenerationJob
+from imagegen.models import Candidate, GenerationJob, JobPreview
 from media_library.models import MediaItem
 from media_library.services import media_item_create_from_bytes
 from projects.models import Document, Element, Membership, Project
@@ -133,6 +133,9 @@ DECLARED: dict[str, Declared] = {
     "imagegen:jobs": Declared("edit"),
     "imagegen:history": Declared("edit"),
     "imagegen:job": Declared("edit", kwargs=pk("job")),
+    # The test client is WSGI: the stream answers 204 there (tests/imagegen/test_live_stream.py reads it over ASGI).
+    "imagegen:job_events": Declared("edit", kwargs=pk("running_job"), ok={"get": 204, "post": 302}),
+    "imagegen:preview": Declared("edit", kwargs=pk("running_job")),
     "imagegen:cancel": Declared("edit", POST, kwargs=pk("running_job")),
     "imagegen:save": Declared(
         "edit", POST, kwargs=pk("job"), data=lambda ctx: {"candidate": ctx["candidate"].pk}, ok={"post": 200}
@@ -203,6 +206,7 @@ def ctx(project, media_item, owner, viewer, staff) -> Ctx:
         user=owner, project=project, provider="stable-diffusion", model=SD_MODEL, prompt="Now",
         composed_prompt="Now", status="queued",
     )  # fmt: skip
+    JobPreview.objects.create(job=running, image=image_bytes(color=(5, 5, 5)), content_type="image/png")
     return {
         "project": project,
         "item": media_item,

@@ -19,6 +19,7 @@ class Subcommand:
     def add_arguments(self, parser: CommandParser) -> None:
         """Add this subcommand's own arguments."""
 
-    def handle(self, command: BaseCommand, **options: Any) -> None:
+    # `*args: Any, **options: Any` lets each subcommand name the options it takes as keyword-only parameters.
+    def handle(self, command: BaseCommand, *args: Any, **options: Any) -> None:
         """Do the work; write with command.stdout / command.stderr; raise CommandError(..., returncode=2) on bad input."""
         raise NotImplementedError

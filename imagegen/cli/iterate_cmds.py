@@ -7,10 +7,12 @@ terminal. With --save the result is saved as a new version of the image, and its
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from django import forms
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imagegen import iterate, services, usage
@@ -19,7 +21,7 @@ from imagegen.cli import Subcommand
 from imagegen.cli.job_cmds import NOTHING_MADE, _bad, _elements, _user, run_with_progress
 from imagegen.config import PROVIDER_LABELS, EffectiveConfig, get_config
 from imagegen.edit_form import EditForm
-from imagegen.generate_form import element_field_name
+from imagegen.generate_form import ModelsFor, element_field_name
 from imagegen.limits import LimitReached
 from imagegen.masks import data_url
 from imagegen.models import GenerationJob
@@ -48,7 +50,7 @@ def _item(item_id: int) -> MediaItem:
     return item
 
 
-def _start(o: Mapping[str, Any]) -> tuple[EffectiveConfig, MediaItem, Any]:
+def _start(o: Mapping[str, Any]) -> tuple[EffectiveConfig, MediaItem, User]:
     """What both commands check first: the image, who acts (they must be able to edit its project), availability."""
     config = get_config()
     item = _item(o["item"])
@@ -59,7 +61,7 @@ def _start(o: Mapping[str, Any]) -> tuple[EffectiveConfig, MediaItem, Any]:
     return config, item, user
 
 
-def _errors(form: Any, flags: Mapping[str, str]) -> str:
+def _errors(form: forms.BaseForm, flags: Mapping[str, str]) -> str:
     lines = []
     for name, errors in form.errors.items():
         flag = "--element" if name.startswith("element_") else flags.get(name, "")
@@ -76,7 +78,7 @@ def _check_provider(provider_id: str | None, offered: Sequence[str], what: str) 
     return provider_id
 
 
-def _models_for(config: EffectiveConfig) -> Any:
+def _models_for(config: EffectiveConfig) -> ModelsFor:
     def load(provider_id: str) -> Sequence[ModelOption]:
         try:
             return get_provider(provider_id, config.connection(provider_id)).models()
@@ -86,7 +88,7 @@ def _models_for(config: EffectiveConfig) -> Any:
     return load
 
 
-def _finish(command: BaseCommand, job: GenerationJob, *, save: bool, user: Any) -> None:
+def _finish(command: BaseCommand, job: GenerationJob, *, save: bool, user: User) -> None:
     write = command.stdout.write
     job = run_with_progress(job, write)
     write(
@@ -153,7 +155,9 @@ class EditCommand(Subcommand):
         models_for = _models_for(config)
         source = EditSource(item=item)
 
-        def form(data: Any = None, initial: Any = None) -> EditForm:
+        def form(
+            data: Mapping[str, Any] | None = None, initial: MutableMapping[str, Any] | None = None
+        ) -> EditForm:
             return EditForm(
                 data,
                 initial=initial,

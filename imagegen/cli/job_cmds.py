@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
@@ -22,13 +22,14 @@ from imagegen import services, usage
 from imagegen.catalog import ModelOption, ModelSpec
 from imagegen.cli import Subcommand
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
-from imagegen.generate_form import GenerateForm
+from imagegen.generate_form import GenerateForm, element_field_name
 from imagegen.limits import LimitReached
 from imagegen.models import GenerationJob
 from imagegen.options import OPTIONS
 from imagegen.permissions import PERMISSION_NAME, can_generate
 from imagegen.prompts import ComposedPrompt, Role
 from imagegen.providers import PROVIDERS, ProviderError, get_provider
+from imagegen.sizes import preset_choice
 from projects.access import can_edit
 from projects.models import Element, Project
 
@@ -45,7 +46,7 @@ def _bad(message: str) -> CommandError:
 class Plan:
     """A validated generation request, ready for services.job_create."""
 
-    user: AbstractBaseUser
+    user: User
     project: Project
     spec: ModelSpec
     options: services.GenerationOptions
@@ -63,13 +64,14 @@ def _project(slug: str) -> Project:
     return project
 
 
-def _user(username: str | None, project: Project) -> AbstractBaseUser:
+def _user(username: str | None, project: Project) -> User:
     if not username:
         user = project.owner
     else:
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
+        named = get_user_model().objects.filter(username=username).first()
+        if named is None:
             raise _bad(f"No user named {username!r}.")
+        user = named
         if not can_edit(user, project):
             raise _bad(
                 f"{username} cannot edit {project.title!r}; only its owner and editors may generate images for it."
@@ -171,7 +173,9 @@ def plan_generation(
     spec = _model(provider_id, o.get("model"), models)
     elements = _elements(project, o.get("element") or [])
 
-    def form(data: Mapping[str, Any] | None = None, initial: Mapping[str, Any] | None = None) -> GenerateForm:
+    def form(
+        data: Mapping[str, Any] | None = None, initial: MutableMapping[str, Any] | None = None
+    ) -> GenerateForm:
         return GenerateForm(
             data,
             initial=initial,
@@ -188,8 +192,14 @@ def plan_generation(
     for option in OPTIONS:
         if o.get(option.name) is not None:
             data[option.name] = str(o[option.name])
+    # A thing writers make ("print-6x9") is the size the dialog offers for it on this model.
+    if o.get("size") is not None and (choice := preset_choice(spec, str(o["size"]))):
+        data["size"] = choice
     for element, role in elements:
         data[f"element_{element.pk}"] = role
+    if o.get("no_house_style") and shown.house_style is not None:
+        # The house style goes along unless its role is given ("" is "Not in this image", as in the dialog).
+        data.setdefault(element_field_name(shown.house_style), "")
     bound = form(data)
     if not bound.is_valid():
         raise _bad(_terminal_errors(bound))
@@ -230,7 +240,9 @@ def run_with_progress(
     try:
         while True:
             alive = thread.is_alive()  # read before the row, so the last state printed is the final one
-            row = GenerationJob.objects.filter(pk=job.pk).values("status", "progress").first() or {}
+            row: Mapping[str, Any] = (
+                GenerationJob.objects.filter(pk=job.pk).values("status", "progress").first() or {}
+            )
             progress = row.get("progress")
             state = (row.get("status", ""), None if progress is None else round(progress * 100))
             if state != last:
@@ -279,6 +291,11 @@ class GenerateCommand(Subcommand):
             action="append",
             metavar="NAME:ROLE",
             help=f"a worldbuilding element and its role ({', '.join(Role.ORDER)}); repeat for more",
+        )
+        parser.add_argument(
+            "--no-house-style",
+            action="store_true",
+            help="leave the project's house style out of this generation (it goes along by default)",
         )
         parser.add_argument("--save", action="store_true", help="save every image made to the media library")
         parser.add_argument("--user", metavar="USERNAME", help="who generates (default: the project's owner)")

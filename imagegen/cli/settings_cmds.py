@@ -209,6 +209,7 @@ class StatusCommand(Subcommand):
             command.stdout.write(f"Image generation: not available — {generation.reason}")
             raise CommandError(f"Image generation is not available: {generation.reason}.", returncode=1)
         default = config.effective_default_provider()
+        assert default is not None  # generation is available, so some provider is
         command.stdout.write(
             f"Image generation: available (default provider: {config.provider(default).label})"
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -131,11 +131,10 @@ class Provider:
         self.sleep = sleep
         self.timeout = float(connection.timeout)
         self.quick_timeout = min(self.timeout, self.list_timeout)
-        self.session = session or ProviderSession(
-            timeout=self.timeout, user_agent=USER_AGENT.format(site_url=connection.site_url)
-        )
+        self.user_agent = USER_AGENT.format(site_url=connection.site_url)
+        self.session = session or ProviderSession(timeout=self.timeout, user_agent=self.user_agent)
         if session is not None:
-            session.headers["User-Agent"] = USER_AGENT.format(site_url=connection.site_url)
+            session.headers["User-Agent"] = self.user_agent
 
     @classmethod
     def spec_for(cls, model_id: str) -> ModelSpec | None:
@@ -230,7 +229,7 @@ class Provider:
         key = self.connection.api_key
         return {"headers": {"Authorization": f"Bearer {key}"}} if key else {}
 
-    def classify_error(self, status: int, body: Any, text: str, headers: dict[str, str]) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         """Map a non-2xx answer to our error classes. Providers refine it from their error codes."""
         message = upstream_message(body) or text
         return error_for_status(status, message, retry_after=parse_retry_after(headers))
@@ -260,6 +259,7 @@ class Provider:
         timeout: float | None = None,
         check: Callable[[Answer], None] | None = None,
         billed: bool = False,
+        read: Callable[[requests.Response], Any] | None = None,
     ) -> Answer:
         """Send one request, retrying transient failures; return the parsed JSON or raise a ProviderError.
 
@@ -270,6 +270,8 @@ class Provider:
         is never repeated once it may have reached the upstream — a read timeout, or a connection dropped after it
         was made: the upstream may have made and charged for the images although we never saw them. Answers that
         say they failed (429, 5xx) and failures before anything was sent are still retried.
+
+        `read` turns a 2xx answer's body into its data instead of parsing it as JSON (a stream of events).
         """
         attempt = 0
         while True:
@@ -284,6 +286,7 @@ class Provider:
                     files=files,
                     headers=headers,
                     timeout=timeout,
+                    read=read,
                 )
                 if check is not None:
                     try:
@@ -316,7 +319,14 @@ class Provider:
 
     @sensitive_variables()
     def _attempt(
-        self, method: str, path: str, *, headers: dict[str, str] | None, timeout: float | None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None,
+        timeout: float | None,
+        read: Callable[[requests.Response], Any] | None = None,
+        **kwargs: Any,
     ) -> Answer:
         auth = self.auth()
         merged = {**auth.pop("headers", {}), **(headers or {})}
@@ -370,7 +380,7 @@ class Provider:
                     raise
                 body, text = error_text(raw)
                 raise self.classify_error(response.status_code, body, text, response.headers)
-            data = parse_json(read_capped(response, MAX_JSON_BYTES))
+            data = read(response) if read is not None else parse_json(read_capped(response, MAX_JSON_BYTES))
         except ProviderError as err:
             err.request_id = err.request_id or request_id
             err.status_code = err.status_code or response.status_code
@@ -406,8 +416,8 @@ class Provider:
             for future in futures:
                 try:
                     results.append(future.result())
-                except ProviderError as err:
-                    errors.append(err)
+                except ProviderError as failed:
+                    errors.append(failed)
         if not results:
             raise _with_charges(most_significant(errors), errors)
         merged = merge_results(results)
@@ -447,7 +457,7 @@ class Provider:
             url,
             timeout=self.timeout,
             max_bytes=MAX_IMAGE_BYTES,
-            user_agent=self.session.headers["User-Agent"],
+            user_agent=self.user_agent,
         )
         return self.image_from_bytes(data, **fields)
 
@@ -481,8 +491,8 @@ def _with_charges(reported: ProviderError, errors: Sequence[ProviderError]) -> P
     usage: dict[str, Any] = {}
     for err in costly:
         _add_usage(usage, err.usage)
-    costs = [e.cost for e in costly]
-    reported.charged(usage=usage, cost=None if None in costs else sum(costs, Decimal(0)))  # type: ignore[arg-type]
+    costs = [e.cost for e in costly if e.cost is not None]
+    reported.charged(usage=usage, cost=sum(costs, Decimal(0)) if len(costs) == len(costly) else None)
     reported.images = sum(e.images for e in costly)
     return reported
 

@@ -45,6 +45,7 @@ from media_library.images import sniff, upload_ready
 from .base import (
     CancelCheck,
     CheckResult,
+    Connection,
     GenerationRequest,
     GenerationResult,
     ProgressCallback,
@@ -66,6 +67,7 @@ from .comfyui_workflow import (
     load_workflow,
     workflow_problems,
 )
+from .encoding import preview_from_bytes
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -74,6 +76,7 @@ from .errors import (
     UnavailableError,
 )
 from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
+from .results import Preview
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
 
@@ -104,12 +107,12 @@ class CancelledError(ProviderError):
     default_permanent = True
 
 
-def check_workflow(value: Any, connection: Any) -> str:
+def check_workflow(value: Any, connection: Connection) -> str:
     """`comfyui.workflow` on save: the pasted graph against the server's nodes ("" when it fits)."""
     return ComfyUIProvider(connection).workflow_problem(graph=value)
 
 
-def check_workflow_inputs(value: Any, connection: Any) -> str:
+def check_workflow_inputs(value: Any, connection: Connection) -> str:
     """`comfyui.workflow_inputs` on save: the mapping against the workflow and the server's nodes."""
     provider = ComfyUIProvider(connection)
     if value not in (None, "") and provider._setting("workflow") in (None, "", {}):
@@ -608,7 +611,7 @@ class ComfyUIProvider(Provider):
 
     def _raise_for_failure(self, entry: dict[str, Any], prompt_id: str) -> None:
         """An execution error or an interruption in the history entry, as our error classes."""
-        status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+        status = found if isinstance(found := entry.get("status"), dict) else {}
         for message in status.get("messages") or []:
             if not (isinstance(message, list) and len(message) == 2 and isinstance(message[1], dict)):
                 continue
@@ -681,7 +684,7 @@ class ComfyUIProvider(Provider):
     @sensitive_variables()
     def _open_socket(self, client_id: str) -> _Socket | None:
         url = re.sub(r"^http", "ws", self.connection.base_url) + f"/ws?clientId={client_id}"
-        headers = [f"User-Agent: {self.session.headers.get('User-Agent', '')}"]
+        headers = [f"User-Agent: {self.user_agent}"]
         auth = self.auth()
         if "auth" in auth:
             token = base64.b64encode(":".join(auth["auth"]).encode()).decode()
@@ -700,7 +703,7 @@ class ComfyUIProvider(Provider):
 
     # --- errors -------------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         if status == 400 and isinstance(body, dict) and "node_errors" in body:
             reason = _refusal(body)
             return BadRequestError(
@@ -801,6 +804,9 @@ class _Watch:
         return self.reported
 
 
+PREVIEW_IMAGE_EVENT = (1).to_bytes(4, "big")  # ComfyUI's BinaryEventTypes.PREVIEW_IMAGE
+
+
 class _Socket:
     """ComfyUI's websocket for one client id: progress of our prompt, and the word that it ended."""
 
@@ -812,6 +818,10 @@ class _Socket:
         """Read messages for up to `seconds`; True once the prompt ended (history can be read)."""
         until = time.monotonic() + seconds
         for message in self._messages(until):
+            if isinstance(message, Preview):  # this client id's socket: the prompt we follow
+                if on_progress is not None:
+                    on_progress(None, preview=message)
+                continue
             if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
                 continue
             kind, data = message.get("type"), message["data"]
@@ -838,11 +848,18 @@ class _Socket:
                 logger.info("comfyui: websocket lost (%s); following by polling", type(exc).__name__)
                 self.alive = False
                 return
-            if isinstance(frame, str):  # binary frames are previews
-                try:
-                    yield json.loads(frame)
-                except ValueError:
-                    continue
+            if isinstance(frame, bytes):
+                # A binary frame: event type (1 = a preview image), image type, then the image itself.
+                if (
+                    frame[:4] == PREVIEW_IMAGE_EVENT
+                    and (preview := preview_from_bytes(frame[8:])) is not None
+                ):
+                    yield preview
+                continue
+            try:
+                yield json.loads(frame)
+            except ValueError:
+                continue
 
     def close(self) -> None:
         self.alive = False

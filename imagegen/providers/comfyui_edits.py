@@ -108,13 +108,13 @@ def image_to_image(
 ) -> Graph:
     """A filled text-to-image `graph` turned into an edit of the uploaded `image` (within the uploaded `mask`):
     a new graph; `size` None keeps the image's own size (rounded down to multiples of 8 by the VAE)."""
-    graph = copy.deepcopy(dict(graph))
-    del graph[entry.empty_latent]
-    ids = _new_ids(graph)
+    edited: Graph = copy.deepcopy(dict(graph))
+    del edited[entry.empty_latent]
+    ids = _new_ids(edited)
 
     def add(class_type: str, **inputs: Any) -> str:
         node_id = next(ids)
-        graph[node_id] = {"class_type": class_type, "inputs": inputs}
+        edited[node_id] = {"class_type": class_type, "inputs": inputs}
         return node_id
 
     pixels: Link = [add("LoadImage", image=image), 0]
@@ -135,8 +135,8 @@ def image_to_image(
             latent = [add("SetLatentNoiseMask", samples=encoded, mask=painted), 0]
     if count > 1:
         latent = [add("RepeatLatentBatch", samples=latent, amount=count), 0]
-    graph[entry.sampler]["inputs"].update(latent_image=latent, denoise=strength)
-    return graph
+    edited[entry.sampler]["inputs"].update(latent_image=latent, denoise=strength)
+    return edited
 
 
 def upscale_graph(*, image: str, model: str, width: int, height: int) -> Graph:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import binascii
 
+from media_library.images import ImageRejected, sniff
+
 from .errors import BadResponseError
+from .results import Preview
 
 
 def decode_base64(text: str) -> bytes:
@@ -30,3 +33,36 @@ def split_data_url(url: str) -> tuple[str, str]:
     if not sep or not header.endswith(";base64"):
         raise BadResponseError(reason="the image data URL is not base64")
     return header[5:].split(";", 1)[0], payload
+
+
+# A preview is a glimpse for the open dialog: one bigger than this is dropped rather than passed around.
+MAX_PREVIEW_BYTES = 4 * 1024 * 1024
+
+
+def preview_from_base64(text: object) -> Preview | None:
+    """A live preview as an upstream sends it (base64, maybe a data URL), or None when there is none or it is not
+    an image we show. A bad preview never fails the job: the final image is what counts."""
+    if not isinstance(text, str) or not text:
+        return None
+    if text.startswith("data:"):
+        try:
+            text = split_data_url(text)[1]
+        except BadResponseError:
+            return None
+    if len(text) > MAX_PREVIEW_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        return preview_from_bytes(decode_base64(text))
+    except BadResponseError:
+        return None
+
+
+def preview_from_bytes(data: bytes) -> Preview | None:
+    """Image bytes as a live preview, or None when they are too big or not an image we show."""
+    if len(data) > MAX_PREVIEW_BYTES:
+        return None
+    try:
+        fmt = sniff(data)
+    except ImageRejected:
+        return None
+    return Preview(image=data, content_type=fmt.content_type)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, Self
 
 REDACTED = "[redacted]"
 
@@ -65,9 +65,7 @@ class ProviderError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status_code={self.status_code}, request_id={self.request_id!r})"
 
-    def charged(
-        self, *, usage: Mapping[str, object] | None = None, cost: Decimal | None = None
-    ) -> ProviderError:
+    def charged(self, *, usage: Mapping[str, object] | None = None, cost: Decimal | None = None) -> Self:
         """Mark this failure as one the upstream may have billed (it answered, or it may have), keeping what it
         reported using; returns the error."""
         self.may_have_cost = True
@@ -75,7 +73,7 @@ class ProviderError(Exception):
         self.cost = cost
         return self
 
-    def scrubbed(self, secrets: Iterable[str]) -> ProviderError:
+    def scrubbed(self, secrets: Iterable[str]) -> Self:
         """Scrub this error in place (message, detail, args) and return it."""
         secrets = tuple(secrets)
         self.message = scrub(self.message, secrets)

@@ -10,6 +10,7 @@ import email.utils
 import json
 import random
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ class ProviderSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = user_agent
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -72,7 +73,7 @@ class RetryPolicy:
         return backoff * (1 - self.jitter * rand)
 
 
-def parse_retry_after(headers: requests.structures.CaseInsensitiveDict | dict[str, str]) -> float | None:
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date), else None."""
     ms = headers.get("retry-after-ms")
     if ms:
@@ -113,16 +114,46 @@ def read_capped(response: requests.Response, cap: int, *, truncate: bool = False
             if len(body) > cap:
                 raise BadResponseError(reason=f"answer larger than {cap // (1024 * 1024)} MB")
     except requests.RequestException as exc:
-        # The connection dropped mid-body: a truncated answer. Retried like any dropped connection, unless the
-        # request is billed (providers/base.py): then the upstream may have made the images, and it is not.
-        raise UnavailableError(
-            "The connection to the provider dropped while it was answering. Try again.",
-            detail=str(exc),
-            outcome_unknown=True,
-        ) from exc
+        raise _dropped(exc) from exc
     finally:
         response.close()
     return body
+
+
+def read_events(response: requests.Response, cap: int) -> Iterator[tuple[str, Any]]:
+    """A text/event-stream answer as (event name, parsed JSON data) pairs, as they arrive; at most `cap` bytes in all.
+
+    Server-sent events: `event:` names the next event, `data:` lines make its data, a blank line ends it. The
+    connection dropping mid-stream is a truncated answer, as in read_capped.
+    """
+    name, data, total = "message", bytearray(), 0
+    try:
+        for line in response.iter_lines(_CHUNK):
+            total += len(line) + 1
+            if total > cap:
+                raise BadResponseError(reason=f"answer larger than {cap // (1024 * 1024)} MB")
+            if not line:
+                if data:
+                    yield name, parse_json(data)
+                name, data = "message", bytearray()
+            elif line.startswith(b"event:"):
+                name = line[6:].strip().decode("utf-8", "replace")
+            elif line.startswith(b"data:"):
+                data += (b"\n" if data else b"") + line[5:].lstrip(b" ")
+    except requests.RequestException as exc:
+        raise _dropped(exc) from exc
+    finally:
+        response.close()
+
+
+def _dropped(exc: requests.RequestException) -> UnavailableError:
+    """The connection dropped mid-body: a truncated answer. Retried like any dropped connection, unless the request
+    is billed (providers/base.py): then the upstream may have made the images, and it is not."""
+    return UnavailableError(
+        "The connection to the provider dropped while it was answering. Try again.",
+        detail=str(exc),
+        outcome_unknown=True,
+    )
 
 
 def never_sent(exc: requests.RequestException) -> bool:

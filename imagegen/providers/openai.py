@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+import requests
 from django.core.cache import cache
 
 from imagegen.catalog import ModelOption, ModelSpec, match_family
@@ -32,6 +34,7 @@ from .base import (
     today,
     validate_request,
 )
+from .encoding import preview_from_base64
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -40,11 +43,13 @@ from .errors import (
     ProviderError,
     QuotaExhaustedError,
 )
-from .http import parse_retry_after
+from .http import MAX_JSON_BYTES, parse_retry_after, read_events
 from .openai_models import FAMILIES
 from .settings import declare
 
 MODELS_TTL = 10 * 60
+# Partial images asked for while someone watches a job (OpenAI takes 0–3; each costs extra output tokens).
+PARTIAL_IMAGES = 2
 _CONTENT_POLICY_CODES = {"content_policy_violation", "moderation_blocked"}
 _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
 # Ids in the live list that look like image models; those matching no family are listed as "not offered" with why.
@@ -145,10 +150,20 @@ class OpenAIProvider(Provider):
         # dall-e-3 takes n=1: four images are four calls, made at the same time rather than one after another.
         per_call = spec.images_per_request
         counts = [min(per_call, request.count - done) for done in range(0, request.count, per_call)]
-        return self.fan_out([functools.partial(self._generate_call, spec, request, n) for n in counts])
+        return self.fan_out(
+            [functools.partial(self._generate_call, spec, request, n, on_progress) for n in counts]
+        )
 
-    def _generate_call(self, spec: ModelSpec, request: GenerationRequest, n: int) -> GenerationResult:
+    def _generate_call(
+        self, spec: ModelSpec, request: GenerationRequest, n: int, on_progress: ProgressCallback | None = None
+    ) -> GenerationResult:
         body: dict[str, Any] = {"model": spec.id, "prompt": request.prompt, "n": n, "size": request.size}
+        read = None
+        if on_progress is not None and n == 1 and not spec.family.startswith("dall-e"):
+            # Someone watches: ask for the picture forming (server-sent events, PARTIAL_IMAGES partial images,
+            # then the image). One image per streamed call: its completed event then carries that call's usage.
+            body.update(stream=True, partial_images=PARTIAL_IMAGES)
+            read = functools.partial(_read_stream, on_progress=on_progress)
         for name in ("quality", "style", "complexity"):
             if request.option(name):
                 body[name] = request.option(name)
@@ -169,9 +184,11 @@ class OpenAIProvider(Provider):
                     # Already OpenAI's convention (imagegen.masks): a PNG with alpha, the source's size, transparent
                     # where to repaint. It applies to the first image, the source.
                     files.append(("mask", ("mask.png", request.mask, "image/png")))
-                answer = self.request("POST", "/images/edits", data=_form(body), files=files, billed=True)
+                answer = self.request(
+                    "POST", "/images/edits", data=_form(body), files=files, billed=True, read=read
+                )
             else:
-                answer = self.request("POST", "/images/generations", json=body, billed=True)
+                answer = self.request("POST", "/images/generations", json=body, billed=True, read=read)
         except ProviderError as err:
             err.images = n
             raise
@@ -209,7 +226,7 @@ class OpenAIProvider(Provider):
 
     # --- errors ---------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         error = body.get("error") if isinstance(body, dict) else None
         error = error if isinstance(error, dict) else {}
         code = str(error.get("code") or "")
@@ -242,7 +259,37 @@ class OpenAIProvider(Provider):
 
 
 def _form(body: dict[str, Any]) -> dict[str, str]:
-    return {k: str(v) for k, v in body.items() if k != "response_format"}
+    return {k: _form_value(v) for k, v in body.items() if k != "response_format"}
+
+
+def _form_value(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _read_stream(response: requests.Response, *, on_progress: ProgressCallback) -> dict[str, Any]:
+    """A streamed answer (`image_generation.*` / `image_edit.*` events) read as it arrives: each partial image goes
+    to the dialog as a preview; the completed events make the same `{"data": [...], "usage": ...}` a plain answer
+    has. An `error` event is the upstream failing after it started."""
+    items: list[dict[str, Any]] = []
+    usage: dict[str, Any] | None = None
+    for name, event in read_events(response, MAX_JSON_BYTES):
+        kind = name.rsplit(".", 1)[-1]
+        if not isinstance(event, dict):
+            raise BadResponseError(reason="a streamed event is not an object")
+        if kind == "partial_image":
+            index = event.get("partial_image_index")
+            fraction = (index + 1) / (PARTIAL_IMAGES + 1) if isinstance(index, int) else None
+            preview = preview_from_base64(event.get("b64_json"))
+            if preview is not None:
+                on_progress(fraction, preview=preview)
+        elif kind == "completed":
+            usage = event.get("usage") if isinstance(event.get("usage"), dict) else usage
+            items.append({"b64_json": event.get("b64_json")})
+        elif kind == "error" or name == "error":
+            error = event.get("error") if isinstance(event.get("error"), dict) else event
+            message = error.get("message", "") if isinstance(error, dict) else ""
+            raise BadResponseError(reason=f"the provider reported an error mid-stream: {message}")
+    return {"data": items, "usage": usage}
 
 
 def _image_files(images: tuple[bytes, ...]) -> list[tuple[str, tuple[str, bytes, str]]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -232,9 +232,9 @@ class OpenRouterProvider(Provider):
         body.update(_size_fields(request.size, spec))
         if request.option("seed") is not None:
             body["seed"] = request.option("seed")
-        if images := _images(request):
+        if references := _images(request):
             body["input_references"] = [
-                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in references
             ]
         answer = self._billed_call("/images", body, images=request.count)
         with _charged_if_unusable(answer, images=request.count):
@@ -254,10 +254,10 @@ class OpenRouterProvider(Provider):
             raise
 
     def _chat_call(self, spec: ModelSpec, request: GenerationRequest) -> GenerationResult:
-        content: Any = request.prompt
-        if images := _images(request):
+        content: str | list[dict[str, Any]] = request.prompt
+        if references := _images(request):
             content = [{"type": "text", "text": request.prompt}] + [
-                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images
+                {"type": "image_url", "image_url": {"url": _data_url(data)}} for data in references
             ]
         body: dict[str, Any] = {
             "model": spec.id,
@@ -316,7 +316,7 @@ class OpenRouterProvider(Provider):
         status = code if isinstance(code, int) and 400 <= code < 600 else 502
         err = self.classify_error(status, {"error": error}, "", {})
         err.request_id, err.status_code = _request_id(answer), answer.status
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = found if isinstance(found := data.get("usage"), dict) else {}
         cost = _price(usage.get("cost")) if usage.get("cost") is not None else None
         if cost:
             # It charged for the failed generation: never again (a retry would bill it twice), and keep the cost.
@@ -326,11 +326,11 @@ class OpenRouterProvider(Provider):
 
     # --- errors ---------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         error = body.get("error") if isinstance(body, dict) else None
         error = error if isinstance(error, dict) else {}
         message = str(error.get("message") or text or "")[:500]
-        metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
+        metadata = found if isinstance(found := error.get("metadata"), dict) else {}
         if status == 402:
             return QuotaExhaustedError(
                 "The OpenRouter account has run out of credits. Tell an admin: they need to add credits on OpenRouter.",
@@ -365,7 +365,7 @@ def _spec_from_live(model_id: str, entry: dict[str, Any]) -> ModelSpec:
     parameters = entry.get("parameters") or {}
     known = FALLBACK_MODELS.get(model_id)
     spec = known or _listed(model_id, model_id)
-    n = parameters.get("n") if isinstance(parameters.get("n"), dict) else {}
+    n = found if isinstance(found := parameters.get("n"), dict) else {}
     spec = spec.replace(
         label=_label(entry.get("name") or model_id),
         images_per_request=int(n.get("max") or 10) if route == IMAGES_API else 1,
@@ -414,10 +414,11 @@ def _enum(parameter: Any) -> tuple[str, ...]:
 def _size_fields(size: str, spec: ModelSpec) -> dict[str, str]:
     """The size as the model's listed parameters take it: an aspect ratio (with a resolution), else WxH."""
     ratio = ASPECTS.get(size)
-    aspects = spec.extra.get("aspect_ratios") or ()
+    # Both tuples when the live list named them (_spec_from_live), absent otherwise.
+    aspects = found if isinstance(found := spec.extra.get("aspect_ratios"), tuple) else ()
     if ratio and (not aspects or ratio in aspects):
         fields = {"aspect_ratio": ratio}
-        if "1K" in (spec.extra.get("resolutions") or ()):
+        if "1K" in (found if isinstance(found := spec.extra.get("resolutions"), tuple) else ()):
             fields["resolution"] = "1K"  # every offered size is about a megapixel
         return fields
     return {"size": size}

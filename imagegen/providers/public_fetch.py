@@ -82,7 +82,9 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     ]
 
 
-def address_allowed(address: IPAddress, allow: Iterable[Any] = ()) -> bool:
+def address_allowed(
+    address: IPAddress, allow: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
+) -> bool:
     return is_public(address) or any(address in network for network in allow)
 
 
@@ -97,7 +99,8 @@ def _connect_public(conn: HTTPConnection) -> socket.socket:
         infos = socket.getaddrinfo(conn._dns_host, conn.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise NameResolutionError(conn.host, conn, exc) from exc
-    candidates = [info[4][0] for info in infos]
+    # A numeric address comes back as text for IPv4 and IPv6, the families asked for here.
+    candidates = [str(info[4][0]) for info in infos]
     usable = [ip for ip in candidates if address_allowed(ipaddress.ip_address(ip.split("%")[0]), allow)]
     if not usable:
         raise RefusedAddress(conn, f"{conn.host} resolves to no public address ({', '.join(candidates)})")

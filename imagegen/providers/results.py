@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from imagegen import options as generation_options
 from imagegen.catalog import ModelSpec
@@ -25,7 +25,21 @@ from .errors import (
     UnavailableError,
 )
 
-ProgressCallback = Callable[[float], None]
+
+@dataclass(frozen=True)
+class Preview:
+    """The picture forming, as the upstream sent it mid-run: shown in the open dialog, never stored as a file."""
+
+    image: bytes
+    content_type: str
+
+
+class ProgressCallback(Protocol):
+    """How far the upstream is (0–1, or None when it does not say), with the picture so far when it sent one."""
+
+    def __call__(self, fraction: float | None, /, preview: Preview | None = None) -> None: ...
+
+
 CancelCheck = Callable[[], bool]
 
 
@@ -215,8 +229,8 @@ def _add_usage(total: dict[str, Any], more: Mapping[str, Any]) -> None:
 
 def merge_results(results: Sequence[GenerationResult]) -> GenerationResult:
     merged = GenerationResult()
-    costs = [r.cost for r in results]
-    merged.cost = None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
+    costs = [r.cost for r in results if r.cost is not None]
+    merged.cost = sum(costs, Decimal(0)) if len(costs) == len(results) else None
     for result in results:
         merged.images += result.images
         merged.errors += result.errors

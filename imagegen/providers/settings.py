@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .base import Connection
 
 Kind = Literal["bool", "provider", "secret", "url", "seconds", "count", "money", "choice", "text", "json"]
 
@@ -29,7 +32,7 @@ class Declared:
     choices: tuple[tuple[str, str], ...] = ()
     # Checked when an admin or operator saves a value: the value and the provider's connection (with the value
     # in place) → a sentence saying what is wrong, or "". May ask the upstream (e.g. a workflow against its nodes).
-    check: Callable[[Any, Any], str] | None = field(default=None, compare=False)
+    check: Callable[[Any, Connection], str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

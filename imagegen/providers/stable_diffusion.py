@@ -14,7 +14,7 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,7 +47,9 @@ from .base import (
     error_for_status,
     validate_request,
 )
+from .encoding import preview_from_base64
 from .errors import AuthenticationError, BadRequestError, BadResponseError, ProviderError, UnavailableError
+from .results import Preview
 from .settings import declare
 
 logger = logging.getLogger(__name__)
@@ -385,7 +387,12 @@ class StableDiffusionProvider(Provider):
     # --- progress and cancelling ----------------------------------------------------------------------------
 
     def progress(self) -> float | None:
-        """The WebUI's progress (0 to 1) of the job it is running, or None when it cannot say.
+        """The WebUI's progress (0 to 1) of the job it is running, or None when it cannot say."""
+        return self.progress_and_preview(previews=False)[0]
+
+    def progress_and_preview(self, *, previews: bool = True) -> tuple[float | None, Preview | None]:
+        """The WebUI's progress (0 to 1, or None when it cannot say) and its live preview (`current_image`, None
+        until the WebUI has one: it sends one per "live preview" interval when its live previews are on).
 
         The WebUI reports one job and has no job id: it is ours only while we are its only client.
         """
@@ -393,14 +400,16 @@ class StableDiffusionProvider(Provider):
             answer = self.request(
                 "GET",
                 "/sdapi/v1/progress",
-                params={"skip_current_image": "true"},
+                params={"skip_current_image": "false" if previews else "true"},
                 retry=False,
                 timeout=_PROGRESS_TIMEOUT,
             )
         except ProviderError:
-            return None
-        value = answer.data.get("progress") if isinstance(answer.data, dict) else None
-        return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
+            return None, None
+        data = answer.data if isinstance(answer.data, dict) else {}
+        value = data.get("progress")
+        fraction = float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
+        return fraction, preview_from_base64(data.get("current_image"))
 
     def interrupt(self) -> bool:
         try:
@@ -422,10 +431,20 @@ class StableDiffusionProvider(Provider):
 
         def poll() -> None:
             interrupted = False
-            while not done.wait(self.poll_interval):
+            # The first look comes soon (a preview early is worth most), then one every poll_interval.
+            pause = self.poll_interval / 4
+            while not done.wait(pause):
+                pause = self.poll_interval
                 if should_cancel is not None and not interrupted and should_cancel():
                     interrupted = self.interrupt()
-                if on_progress is not None and (value := self.progress()) is not None and not done.is_set():
+                if on_progress is None:
+                    continue
+                value, preview = self.progress_and_preview()
+                if done.is_set():
+                    continue
+                if preview is not None:
+                    on_progress(value, preview=preview)
+                elif value is not None:
                     on_progress(value)
 
         thread = threading.Thread(target=poll, name="imagegen-sd-progress", daemon=True)
@@ -438,7 +457,7 @@ class StableDiffusionProvider(Provider):
 
     # --- errors ---------------------------------------------------------------------------------------------
 
-    def classify_error(self, status: int, body: Any, text: str, headers: Any) -> ProviderError:
+    def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         detail = body.get("detail") if isinstance(body, dict) else None
         if status == 401:
             if isinstance(detail, str) and "incorrect" in detail.lower():

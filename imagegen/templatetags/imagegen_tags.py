@@ -6,14 +6,18 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.contrib.auth.models import AnonymousUser, User
 
 from projects.models import Project
 
 from ..config import get_config
+from ..live import panel_key
+from ..live import preview_number as live_preview_number
 from ..models import GenerationJob
 from ..permissions import NOT_ALLOWED, can_generate
 from ..services import CANDIDATE_MAX_AGE
 from ..services import model_label as label_of_model
+from ..services import recent_prompts as services_recent_prompts
 from ..usage import cost_text
 
 register = template.Library()
@@ -38,8 +42,17 @@ def generate_image_button(context: dict[str, Any], project: Project, can_edit: b
     }
 
 
+@register.inclusion_tag("imagegen/_recent_prompts.html", takes_context=True)
+def recent_prompts(context: dict[str, Any], project: Project) -> dict[str, Any]:
+    """The writer's recent prompts in this project, offered in the Generate dialog to reuse."""
+    return {
+        "project": project,
+        "prompts": services_recent_prompts(project=project, user=context["request"].user),
+    }
+
+
 @register.filter(name="can_generate")
-def can_generate_filter(user: Any) -> bool:
+def can_generate_filter(user: User | AnonymousUser) -> bool:
     return can_generate(user)
 
 
@@ -83,3 +96,15 @@ def model_label(job: GenerationJob) -> str:
 def cost_summary(job: GenerationJob) -> str:
     """The estimate before, and once the job is over, what it actually cost and how we know."""
     return cost_text(job)
+
+
+@register.filter
+def live_key(job: GenerationJob) -> str:
+    """What the open panel shows besides progress: its event stream sends the whole panel when this changes."""
+    return panel_key(job)
+
+
+@register.filter
+def preview_number(job: GenerationJob) -> int | None:
+    """The number of the picture forming for a running job (None when the provider sent none yet)."""
+    return None if job.is_finished else live_preview_number(job.pk)

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from imagegen.passages import illustrate_links
 from media_library.models import MediaItem
 
 from .. import embeds
@@ -40,10 +41,14 @@ def document_detail(request: HttpRequest, project: Project, pk: int) -> HttpResp
     document = _document(project, pk)
     # Only this project's images: an id from another project renders as "image removed".
     items = MediaItem.objects.filter(project=project, pk__in=embeds.embedded_ids(document.body))
+    editable = can_edit(request.user, project)
+    illustrate = illustrate_links(project=project, document=document, user=request.user, can_edit=editable)
     body_html = embeds.render_body(
         document.body,
         items,
         lambda item: reverse("media:file", kwargs={"slug": project.slug, "pk": item.pk}),
+        # Numbered paragraphs for everyone (an insert's message links to one); "Illustrate" for who may generate.
+        after_paragraph=illustrate or (lambda paragraph: ""),
     )
     return render(
         request,
@@ -53,7 +58,8 @@ def document_detail(request: HttpRequest, project: Project, pk: int) -> HttpResp
             "tab": "documents",
             "document": document,
             "body_html": body_html,
-            "can_edit": can_edit(request.user, project),
+            "can_edit": editable,
+            "can_illustrate": illustrate is not None,
         },
     )
 

@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from inkweld.http import AuthenticatedRequest
+
 from ..access import can_edit, can_manage, project_view, projects_visible_to, role_of
 from ..forms import MemberForm, ProjectForm
 from ..models import Membership, Project
@@ -21,7 +23,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: AuthenticatedRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = project_create(
@@ -95,7 +97,7 @@ def member_add(request: HttpRequest, project: Project) -> HttpResponse:
         return redirect(project)
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, str(error))
     return redirect(project)
 
 

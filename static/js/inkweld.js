@@ -42,7 +42,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     // An outerHTML swap (the dialog's panels) reports the replaced element, already out of the document: then the
     // swap happened in the open modal dialog, the only part of the page that can be interacted with.
-    var target = event.detail.target;
+    // A swap from the event stream (htmx's SSE extension) carries no request: its event's own target is the new
+    // content.
+    var target = event.detail.target || event.target;
     var dialog = target.isConnected ? target.closest("dialog") : document.querySelector("dialog[open]");
     if (!dialog) { return; }
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
@@ -71,8 +73,11 @@
     // goes to its replacement, not to <body>.
     refocusHref = opener && opener.getAttribute("href");
     // Empty it: a job panel left behind would go on polling, unseen. (The job itself carries on; it is listed
-    // under Recent generations, and opening the dialog again loads fresh content.)
-    Array.prototype.forEach.call(dialog.children, function (child) { child.replaceChildren(); });
+    // under Recent generations, and opening the dialog again loads fresh content.) Through htmx when it is there,
+    // so that a panel's event stream is closed with it.
+    Array.prototype.forEach.call(dialog.children, function (child) {
+      if (window.htmx) { window.htmx.swap(child, "", { swapStyle: "innerHTML" }); } else { child.replaceChildren(); }
+    });
     // Ask the page to refresh whatever lists the dialog may have changed (e.g. recent jobs, the grid).
     document.body.dispatchEvent(new CustomEvent("dialog:closed", { bubbles: true, detail: { id: dialog.id } }));
   }, true);
@@ -119,6 +124,26 @@
     var last = marked[marked.length - 1];
     var text = last && (last.getAttribute("data-announce") || last.textContent).trim();
     if (text && text !== live.textContent) { live.textContent = text; }
+  });
+
+  // --- Live job panels ------------------------------------------------------------------------
+  // A running job's panel listens to its event stream (htmx's SSE extension: hx-ext="sse", sse-connect) and polls
+  // (hx-trigger "load delay:…") only while that stream is not open. A stream that drops after it was open asks for
+  // one poll at once; the polled panel then tries its own stream again, or polls on.
+  function streaming(elt) { return elt && elt.dataset && elt.dataset.stream === "open"; }
+  document.addEventListener("htmx:sseOpen", function (event) { event.target.dataset.stream = "open"; });
+  document.addEventListener("htmx:sseError", function (event) {
+    var panel = event.target;
+    if (streaming(panel)) {
+      delete panel.dataset.stream;
+      if (window.htmx && panel.isConnected) { window.htmx.trigger(panel, "poll"); }
+    }
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (streaming(elt) && elt.hasAttribute("sse-connect") && event.detail.requestConfig.verb === "get") {
+      event.preventDefault();  // the stream tells this panel; its poll is not needed
+    }
   });
 
   // --- Lightbox ------------------------------------------------------------------------------
@@ -210,4 +235,53 @@
   });
   document.addEventListener("DOMContentLoaded", applyCustomSize);
   document.addEventListener("htmx:afterSettle", applyCustomSize);
+
+  // --- Illustrate this passage ----------------------------------------------------------------
+  // In a document, words selected in one or more paragraphs show "Illustrate this passage": it opens the Generate
+  // dialog on them, placed after the paragraph where the selection ends. Without this script each paragraph's own
+  // "Illustrate" link does the same for the whole paragraph.
+  var pressingIllustrate = false;
+
+  function selectedPassage(body) {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !selection.rangeCount) { return null; }
+    var range = selection.getRangeAt(0);
+    if (!body.contains(range.commonAncestorContainer)) { return null; }
+    var last = null;
+    body.querySelectorAll("[data-paragraph]").forEach(function (p) {
+      if (range.intersectsNode(p)) { last = p; }
+    });
+    var text = selection.toString().replace(/\s+/g, " ").trim();
+    return last && text ? { paragraph: last.dataset.paragraph, text: text } : null;
+  }
+
+  function updateIllustrate() {
+    var body = document.querySelector("[data-illustrate-base]");
+    var button = document.getElementById("illustrate-selection");
+    if (!body || !button) { return; }
+    var passage = selectedPassage(body);
+    if (!passage) {
+      if (!pressingIllustrate) { button.hidden = true; }
+      return;
+    }
+    var url = body.dataset.illustrateBase + "&paragraph=" + encodeURIComponent(passage.paragraph) +
+      "&passage=" + encodeURIComponent(passage.text.slice(0, 4000));
+    button.setAttribute("href", url);
+    button.setAttribute("hx-get", url);
+    if (window.htmx) { window.htmx.process(button); }
+    button.hidden = !navigator.onLine;
+  }
+
+  var illustrateTimer = null;
+  document.addEventListener("selectionchange", function () {
+    clearTimeout(illustrateTimer);
+    illustrateTimer = setTimeout(updateIllustrate, 120);
+  });
+  document.addEventListener("pointerdown", function (event) {
+    pressingIllustrate = !!event.target.closest("#illustrate-selection");
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#illustrate-selection");
+    if (button) { setTimeout(function () { pressingIllustrate = false; button.hidden = true; }, 0); }
+  });
 })();

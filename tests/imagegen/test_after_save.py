@@ -93,8 +93,8 @@ def test_the_element_menu_starts_on_the_subject(client_for, project, owner, make
         ("media:set_element_image", {"element": "MIRA"}, "“Mira Vale 1” is now the image of “Mira Vale”."),
         ("media:insert", {"document": "DOC"}, "Added “Mira Vale 1” at the end of “Chapter 1”."),
         ("media:insert", {"document": "999999"}, "Choose one of this project's documents."),
-        ("media:insert", {"place": "DOC:0"}, "Added “Mira Vale 1” after paragraph 1 of “Chapter 1”."),
-        ("media:insert", {"place": "999999:0"}, "Choose one of this project's documents."),
+        ("media:insert", {"place": "DOC:1"}, "Added “Mira Vale 1” after paragraph 1 of “Chapter 1”."),
+        ("media:insert", {"place": "999999:1"}, "Choose one of this project's documents."),
     ],
 )
 def test_actions_from_the_dialog_answer_in_place(

@@ -9,7 +9,7 @@ import pytest
 from imagegen.catalog import RETIREMENT_NOTICE
 from imagegen.providers import model_spec
 from imagegen.providers.openai import OpenAIProvider
-from imagegen.sizes import PRESET_BY_KEY, fit, offered_sizes
+from imagegen.sizes import PRESET_BY_KEY, fit, offered_sizes, size_of
 
 
 @pytest.mark.parametrize(
@@ -119,10 +119,10 @@ def test_named_sizes_fit_each_model():
     labels = dict(offered_sizes(gpt))
     assert labels["1600x2560"] == "Ebook cover · 1600 × 2560"
     assert labels["1536x864"] == "Wide banner 16:9 · 1536 × 864"
-    assert dict(offered_sizes(dalle3))["1024x1792"] == "Portrait 2:3 · 1024 × 1792 (nearest)"
+    assert dict(offered_sizes(dalle3))["1024x1792"] == "Character portrait 2:3 · 1024 × 1792, nearest shape"
     # Every offered size is one the model makes.
     for spec in (gpt, dalle3, sd):
-        assert all(spec.allows_size(size) for size, _ in offered_sizes(spec))
+        assert all(spec.allows_size(size_of(size)) for size, _ in offered_sizes(spec))
 
 
 def test_the_dialog_and_the_command_line_start_on_the_same_openai_model():

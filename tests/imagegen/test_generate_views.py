@@ -213,7 +213,8 @@ def test_submit_records_the_job_and_returns_at_once(upstream, client_for, projec
     assert job.options == {"size": "512x512", "count": 2, "steps": 20, "cfg_scale": 7.0}
     assert job.estimated_cost == 0
     html = response.content.decode()
-    assert "Waiting for the worker" in html and 'hx-trigger="load delay:1s"' in html
+    assert "Waiting for the worker" in html and 'hx-trigger="load delay:1s, poll"' in html
+    assert 'hx-ext="sse" sse-connect="' in html  # told by the event stream; polling is its fallback
     assert upstream.requests("/sdapi/v1/txt2img") == []  # nothing generated in the request
 
 

@@ -157,19 +157,20 @@ BODY = "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n"
 @pytest.mark.parametrize(
     ("after", "expected"),
     [
-        (0, "It was night.\n\n[[image:9]]\n\nThe harbour slept.\n\n[[image:3]]\n\nMira woke.\n"),
-        (2, "It was night.\n\nThe harbour slept.\n\n[[image:3]]\n\n[[image:9]]\n\nMira woke.\n"),
-        (3, "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
-        (None, "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
+        (1, "It was night.\n\n[[image:9]]\n\nThe harbour slept.\n\n[[image:3]]\n\nMira woke.\n"),
+        (2, "It was night.\n\nThe harbour slept.\n\n[[image:9]]\n\n[[image:3]]\n\nMira woke.\n"),
+        (3, "It was night.\n\nThe harbour slept.\n\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
+        # No such paragraph (the body was shortened since the place was chosen): at the end, the rest untouched.
         (99, "It was night.\n\nThe harbour slept.\r\n\r\n[[image:3]]\n\nMira woke.\n\n[[image:9]]\n"),
     ],
 )
 def test_an_image_goes_after_the_paragraph_chosen(after, expected):
-    assert embeds.insert_embed(BODY, 9, after=after) == expected
+    assert embeds.insert_embed_after_paragraph(BODY, after, 9) == expected
 
 
 def test_paragraphs_are_offered_by_how_they_start():
+    # Numbered as "Insert after this paragraph" numbers them: embedded images are not paragraphs of text.
     long = "A sentence that goes on well past the forty characters a menu can show."
     assert embeds.paragraph_openings(f"{BODY}\n{long}") == [
-        "It was night.", "The harbour slept.", "an image", "Mira woke.", long[:39].rstrip() + "…",
+        (1, "It was night."), (2, "The harbour slept."), (3, "Mira woke."), (4, long[:39].rstrip() + "…"),
     ]  # fmt: skip

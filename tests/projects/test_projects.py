@@ -217,6 +217,30 @@ def test_element_attributes_keep_the_writers_order(project, client_for) -> None:
     assert page.index("Hair") < page.index("Age") < page.index("Note")
 
 
+def test_element_aliases_are_kept_in_order_without_repeats_and_shown(project, client_for) -> None:
+    client = client_for("editor")
+    client.post(
+        url("projects:element_create", project),
+        {"kind": "character", "name": "Mira Vale", "aliases": " Mira,the   cartographer, mira ,,"},
+    )
+    element = Element.objects.get()
+    assert element.aliases == ["Mira", "the cartographer"]
+    assert element.names == ["Mira Vale", "Mira", "the cartographer"]
+    form = client.get(url("projects:element_edit", project, pk=element.pk)).content.decode()
+    assert 'value="Mira, the cartographer"' in form
+    page = client.get(element.get_absolute_url()).content.decode()
+    assert "Also called</span> Mira, the cartographer" in page
+    assert (
+        "Also called Mira, the cartographer" in client.get(url("projects:elements", project)).content.decode()
+    )
+    client.post(
+        url("projects:element_edit", project, pk=element.pk),
+        {"kind": "character", "name": "Mira Vale", "aliases": ""},
+    )
+    element.refresh_from_db()
+    assert element.aliases == []
+
+
 def test_an_attribute_line_without_a_colon_is_explained(project, client_for) -> None:
     response = client_for("editor").post(
         url("projects:element_create", project),

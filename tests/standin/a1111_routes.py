@@ -166,6 +166,7 @@ def generate(state: StandinState, req: Request, effect: Effect) -> Response:
         interrupted = job.interrupted.wait(left) if left > 0 else job.interrupted.is_set()
     finally:
         state.end_job(job)
+    state.annotate(req.recording, interrupted=interrupted)  # a test reads what happened, not the clock
     info = {
         "prompt": p["prompt"],
         "all_prompts": [p["prompt"]] * total,

@@ -20,6 +20,7 @@ from imagegen.providers import GenerationRequest, ProviderError
 from imagegen.providers import comfyui as comfyui_module
 from imagegen.providers.comfyui import ComfyUIProvider
 from imagegen.providers.comfyui_workflow import BUILT_IN_WORKFLOW
+from tests.imagegen.providers.progress import ignore, record
 from tests.standin import comfyui_nodes
 from tests.standin.comfyui_graph import validate_prompt
 from tests.standin.wire_bodies import (
@@ -167,7 +168,7 @@ def test_polling_waits_for_the_history(rsps, provider, sleeps, no_websocket):
     rsps.get(HISTORY, json={})
     finished(rsps, TINY_PNG)
     progress: list[float] = []
-    result = provider.generate(CASE.request(), on_progress=progress.append)
+    result = provider.generate(CASE.request(), on_progress=record(progress))
     assert len(result.images) == 1
     assert sleeps == [1.0, 1.0]  # the poll interval, twice: nothing else waited
     assert no_websocket == [f"ws://comfyui.local:8188/ws?clientId={sent_graph(rsps)['client_id']}"]
@@ -302,7 +303,7 @@ def test_the_websocket_carries_the_proxy_credential(rsps, monkeypatch):
         f"{base}/history/{COMFYUI_PROMPT_ID}", json=comfyui_history_success(COMFYUI_PROMPT_ID, {"9": [ref]})
     )
     rsps.get(f"{base}/view", body=TINY_PNG, content_type="image/png")
-    ComfyUIProvider(connection(base_url=base)).generate(CASE.request(), on_progress=lambda _: None)
+    ComfyUIProvider(connection(base_url=base)).generate(CASE.request(), on_progress=ignore)
     (handshake,) = seen
     assert handshake["url"].startswith("wss://comfy.example/sub/ws?clientId=")
     assert f"Authorization: {CASE.authorization}" in handshake["header"]

@@ -11,6 +11,7 @@ from PIL import Image, ImageChops, ImageDraw
 from imagegen import masks
 from imagegen.providers import GenerationRequest
 from imagegen.providers.comfyui import ComfyUIProvider, check_workflow
+from tests.imagegen.providers.progress import record
 from tests.standin import comfyui_workflows
 from tests.standin.fixtures import standin  # noqa: F401
 from tests.standin.masks import repaint_bbox, repaint_image
@@ -98,7 +99,7 @@ def test_the_same_image_edited_twice_is_uploaded_under_one_name(standin):  # noq
 def test_an_edit_reports_its_sampler_steps_as_progress(standin):  # noqa: F811
     standin.script(family="comfyui", delay=0.4)
     progress: list[float] = []
-    provider_for(standin).edit(edit(mask=stored_mask()), on_progress=progress.append)
+    provider_for(standin).edit(edit(mask=stored_mask()), on_progress=record(progress))
     assert progress == [0.25, 0.5, 0.75, 0.99]
 
 

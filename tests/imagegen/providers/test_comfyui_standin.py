@@ -11,6 +11,7 @@ import requests
 
 from imagegen.providers import GenerationRequest, ProviderError
 from imagegen.providers.comfyui import ComfyUIProvider, check_workflow, check_workflow_inputs
+from tests.imagegen.providers.progress import ignore, record
 from tests.standin import comfyui_workflows
 from tests.standin.fixtures import standin  # noqa: F401
 from tests.standin.server import StandinServer
@@ -43,7 +44,7 @@ def prompt_ids(server: StandinServer) -> list[str]:
 def test_progress_comes_over_the_websocket(standin):  # noqa: F811
     standin.script(family="comfyui", delay=0.6)  # the prompt's run time, shared by its nodes and steps
     progress: list[float] = []
-    result = provider_for(standin).generate(request(count=2, seed=42), on_progress=progress.append)
+    result = provider_for(standin).generate(request(count=2, seed=42), on_progress=record(progress))
 
     assert [(i.width, i.height, i.seed, i.extra["batch_index"]) for i in result.images] == [
         (512, 768, 42, 0),
@@ -62,7 +63,7 @@ def test_polling_alone_is_enough_behind_a_proxy_that_refuses_websockets(standin)
     standin.configure(comfyui_websocket=False)
     standin.script(family="comfyui", delay=0.3)
     progress: list[float] = []
-    result = provider_for(standin).generate(request(), on_progress=progress.append)
+    result = provider_for(standin).generate(request(), on_progress=record(progress))
     assert len(result.images) == 1 and result.images[0].width == 512
     assert [r["status"] for r in standin.requests("/ws")] == [403]
     assert len(standin.requests("/history*")) > 1  # asked until the prompt was there
@@ -83,9 +84,7 @@ def test_cancel_interrupts_a_running_prompt(standin, websocket):  # noqa: F811
         running, _ = standin.state.comfy.queue()
         return bool(running)
 
-    result = provider_for(standin).generate(
-        request(), on_progress=lambda _: None, should_cancel=should_cancel
-    )
+    result = provider_for(standin).generate(request(), on_progress=ignore, should_cancel=should_cancel)
 
     assert result.images == [] and [e.error_class for e in result.errors] == ["cancelled"]
     assert "cancelled" in result.errors[0].message
@@ -140,7 +139,7 @@ def test_a_refused_graph_names_the_node(standin):  # noqa: F811
 def test_a_failure_while_running_is_unavailable_with_comfyuis_words(standin, failure, code, words):  # noqa: F811
     standin.script(family="comfyui", fail_with=failure, delay=0.2)
     with pytest.raises(ProviderError) as caught:
-        provider_for(standin).generate(request(), on_progress=lambda _: None)
+        provider_for(standin).generate(request(), on_progress=ignore)
     err = caught.value
     assert (err.error_class, err.upstream_code) == ("unavailable", code) and words in err.message
     assert err.request_id == prompt_ids(standin)[0]
@@ -156,7 +155,7 @@ def test_the_proxys_credentials_open_every_door(standin, auth, key):  # noqa: F8
     progress: list[float] = []
     provider = provider_for(standin, api_key=key)
     assert provider.check().ok
-    assert len(provider.generate(request(), on_progress=progress.append).images) == 1
+    assert len(provider.generate(request(), on_progress=record(progress)).images) == 1
     assert progress  # the websocket got through too
     assert {r["status"] for r in standin.requests()} <= {101, 200}
 
@@ -254,7 +253,7 @@ def test_an_admin_workflow_runs_on_the_server(standin):  # noqa: F811
     progress: list[float] = []
     result = provider.generate(
         GenerationRequest(model=CHECKPOINT, prompt="A heron", size="640x384", count=2),
-        on_progress=progress.append,
+        on_progress=record(progress),
     )
     assert [(i.width, i.height) for i in result.images] == [(640, 384), (640, 384)]
     (submitted,) = standin.requests("/prompt", method="POST")

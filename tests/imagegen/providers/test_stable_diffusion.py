@@ -10,6 +10,7 @@ import responses
 
 from imagegen.providers import GenerationRequest, ProviderError
 from imagegen.providers.stable_diffusion import StableDiffusionProvider
+from tests.imagegen.providers.progress import record
 
 from .cases import SD_MODELS, SD_SAMPLERS, StableDiffusionCase
 from .conftest import TINY_PNG_B64, b64, png
@@ -187,10 +188,12 @@ def test_progress_is_reported_from_a_polling_thread(rsps, provider):
         responses.GET, f"{BASE}/sdapi/v1/progress", callback=progress, content_type="application/json"
     )
     rsps.add_callback(responses.POST, TXT2IMG, callback=txt2img, content_type="application/json")
-    result = provider.generate(CASE.request(), on_progress=seen.append)
+    result = provider.generate(CASE.request(), on_progress=record(seen))
     assert len(result.images) == 1
     progress_call = next(c for c in rsps.calls if "/progress" in c.request.url)
-    assert progress_call.request.url.endswith("?skip_current_image=true")
+    assert progress_call.request.url.endswith(
+        "?skip_current_image=false"
+    )  # its live preview, when it has one
     assert seen and set(seen) == {0.5}
 
 
