@@ -69,6 +69,9 @@
     if (dialog.tagName !== "DIALOG" || dialog.classList.contains("lightbox")) { return; }
     var opener = openers[dialog.id];
     if (opener && document.body.contains(opener)) { opener.focus(); }
+    // A list the opener is in (recent jobs, the history) is refreshed on close and the opener replaced: focus then
+    // goes to its replacement, not to <body>.
+    refocusHref = opener && opener.getAttribute("href");
     // Empty it: a job panel left behind would go on polling, unseen. (The job itself carries on; it is listed
     // under Recent generations, and opening the dialog again loads fresh content.) Through htmx when it is there,
     // so that a panel's event stream is closed with it.
@@ -78,6 +81,13 @@
     // Ask the page to refresh whatever lists the dialog may have changed (e.g. recent jobs, the grid).
     document.body.dispatchEvent(new CustomEvent("dialog:closed", { bubbles: true, detail: { id: dialog.id } }));
   }, true);
+
+  var refocusHref = null;
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocusHref || (document.activeElement && document.activeElement !== document.body)) { return; }
+    var again = document.querySelector('a[data-dialog][href="' + CSS.escape(refocusHref) + '"]');
+    if (again) { again.focus(); refocusHref = null; }
+  });
 
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-close-dialog]");

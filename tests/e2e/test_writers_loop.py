@@ -151,6 +151,11 @@ def test_the_history_lists_every_job_and_an_old_unsaved_image_can_still_be_saved
     expect(panel).to_be_visible()
     save_the_image(panel)
     axe.check(page, "history: saved from the dialog")
+    dialog.get_by_role("button", name="Close", exact=True).last.click()
+    # The list behind the dialog is refreshed in place: nothing of that job waits any more.
+    expect(rows.nth(6)).not_to_contain_text("not saved yet")
+    expect(rows.nth(5)).to_contain_text("1 image not saved yet")
+    expect(rows.nth(6).get_by_role("link", name="Harbour scene 6")).to_be_focused()
     saved = Candidate.objects.get(job=jobs[6]).saved_item
     assert saved is not None and saved.project == story
 
