@@ -11,8 +11,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from .harness import SD_CHECKPOINT, Stack, submit_and_wait
+from .harness import Stack
 from .results import Figure
+from .writer import SD_CHECKPOINT, submit_and_wait
 
 UPSTREAM_S = 2.0
 

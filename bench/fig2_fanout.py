@@ -6,8 +6,9 @@ parallel. Sequential calls would make the ratio about 4.
 
 from __future__ import annotations
 
-from .harness import Stack, submit_and_wait
+from .harness import Stack
 from .results import Figure
+from .writer import submit_and_wait
 
 UPSTREAM_S = 2.0
 

@@ -8,7 +8,7 @@ is not inflated by their idle polling. One client measures the Media tab, one re
 window, a busy window, an idle window, … and each busy p95 is divided by the mean of the idle p95s on either side
 of it, so the shared machine's drift between windows mostly cancels.
 
-The measured Media tab is the bench project's, seeded with a library (harness.BENCH_LIBRARY items), so it renders
+The measured Media tab is the bench project's, seeded with a library (writer.BENCH_LIBRARY items), so it renders
 a full first page of 24 tiles; the figure checks that before measuring. A dialog whose panel or stream does not
 answer 200 (it would stop, and silently remove its load) fails the figure.
 """
@@ -26,8 +26,9 @@ from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
 from .fig1_overhead import fields
-from .harness import FIRST_PAGE, Browser, Stack, require_full_page
+from .harness import Stack
 from .results import Figure, percentile
+from .writer import FIRST_PAGE, Browser, require_full_page
 
 JOBS = 20
 UPSTREAM_S = 15.0  # long enough that all 20 stay running through a busy window on a loaded machine

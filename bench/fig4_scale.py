@@ -3,7 +3,7 @@
 Both libraries fill the first page (24 tiles), so the ratio measures the library's size, not how many tiles render.
 In-process (django.test.Client against the same scratch database), so the time is the server's alone.
 The rows are bulk-created pointing at a few real files and thumbnails the app made itself from drawn images
-(harness.seed_library); the first page's thumbnails are then fetched to count the image bytes a writer's
+(writer.seed_library); the first page's thumbnails are then fetched to count the image bytes a writer's
 browser loads.
 """
 
@@ -13,8 +13,9 @@ import re
 import statistics
 import time
 
-from .harness import FIRST_PAGE, USERNAME, Stack, count_tiles, require_full_page, seed_library
+from .harness import Stack
 from .results import Figure
+from .writer import FIRST_PAGE, USERNAME, count_tiles, require_full_page, seed_library
 
 BIG, SMALL = 10_000, 30
 REQUESTS = 15  # per project per round

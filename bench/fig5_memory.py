@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 
 from .fig1_overhead import fields
-from .harness import Stack, reset_peak_rss, rss_kib, submit_and_wait
+from .harness import Stack, reset_peak_rss, rss_kib
 from .results import Figure
+from .writer import submit_and_wait
 
 IMAGE_BYTES = 3_000_000
 

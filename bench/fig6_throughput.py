@@ -2,7 +2,7 @@
 
 /healthz (inkweld/health.py) is the framework's ceiling on this machine: a request through gunicorn and Django's
 WSGI handler, answered by the first middleware (so none of the others run) — no database, no template. The
-Media tab is the bench project's, seeded with a library (harness.BENCH_LIBRARY items), so it renders a full first
+Media tab is the bench project's, seeded with a library (writer.BENCH_LIBRARY items), so it renders a full first
 page of 24 tiles; the figure checks that before measuring. The load generator (bench/load.py: 2 processes ×
 2 threads, plain http.client) shares the 2 cores, so absolute figures are the machine's; the ratio says how much
 of the ceiling the page reaches.
@@ -10,9 +10,10 @@ of the ceiling the page reaches.
 
 from __future__ import annotations
 
-from .harness import FIRST_PAGE, Stack, require_full_page
+from .harness import Stack
 from .load import requests_per_second
 from .results import Figure
+from .writer import FIRST_PAGE, require_full_page
 
 SECONDS = 3.0
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
-from .harness import USERNAME, Stack
+from .harness import Stack
 from .results import Figure
+from .writer import USERNAME
 
 UPSTREAM_S = 1.0
 JOBS_PER_WORKER = 12

@@ -14,8 +14,9 @@ import time
 
 from .fig1_overhead import fields
 from .fig3_responsiveness import _cpu_seconds, wait_quiet
-from .harness import Stack, submit_and_wait
+from .harness import Stack
 from .results import Figure
+from .writer import submit_and_wait
 
 UPSTREAM_S = 2.0
 WINDOW_S = 10.0

@@ -11,7 +11,7 @@ input folder with `POST /upload/image` for LoadImage to read. An edit is the wor
 empty latent; an upscale uses the upscale models listed for `UpscaleModelLoader`. Portraits never go along: a
 graph of core nodes has no way to use reference images, so a checkpoint takes no input images and the dialog says so.
 
-A prompt is followed on the websocket `/ws?clientId=` (progress) while someone watches, and by polling
+A prompt is followed (comfyui_follow.py) on the websocket `/ws?clientId=` (progress) while someone watches, and by polling
 `/history/{prompt_id}`, which alone is enough: proxies often refuse websockets. `comfyui.timeout` bounds the
 whole wait, queue included; a prompt given up on, or cancelled, is taken off the queue or interrupted, so the GPU
 does not work for nobody. ComfyUI has no auth of its own: the key is for a proxy in front (`user:password` →
@@ -21,16 +21,13 @@ HTTP Basic, anything else → Bearer).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import json
 import logging
 import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -55,19 +52,18 @@ from .base import (
     validate_request,
 )
 from .comfyui_edits import MAX_SIDE, edit_problem, image_entry, image_size, image_to_image, upscale_graph
+from .comfyui_follow import Socket, Watch, image_refs, queued_ids, refusal
 from .comfyui_workflow import (
     WORKFLOW_HELP,
     WORKFLOW_INPUTS_HELP,
     Workflow,
     WorkflowProblem,
-    by_node_id,
     choices_of,
     describe_problems,
     input_spec,
     load_workflow,
     workflow_problems,
 )
-from .encoding import preview_from_bytes
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -76,7 +72,6 @@ from .errors import (
     UnavailableError,
 )
 from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
-from .results import Preview
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
 from .stable_diffusion import checkpoint_label
@@ -504,7 +499,7 @@ class ComfyUIProvider(Provider):
             prompt_id = answer.data.get("prompt_id") if isinstance(answer.data, dict) else None
             if not isinstance(prompt_id, str) or not prompt_id:
                 raise BadResponseError(reason="ComfyUI queued the prompt without saying its id")
-            watch = _Watch(prompt_id, samplers=[n for n, node in graph.items() if "steps" in node["inputs"]])
+            watch = Watch(prompt_id, samplers=[n for n, node in graph.items() if "steps" in node["inputs"]])
             entry = self._follow(watch, socket, on_progress, should_cancel)
         finally:
             if socket is not None:
@@ -515,7 +510,7 @@ class ComfyUIProvider(Provider):
             return GenerationResult(errors=[self._cancelled(prompt_id, asked=True)], request_ids=[prompt_id])
         assert entry is not None  # only a cancelled prompt leaves the queue without a history entry
         self._raise_for_failure(entry, prompt_id)  # interrupted by someone on the server: this job failed
-        refs = _image_refs(entry.get("outputs"))
+        refs = image_refs(entry.get("outputs"))
         images, errors = collect_images(
             enumerate(refs),
             lambda pair: self.image_from_bytes(
@@ -532,8 +527,8 @@ class ComfyUIProvider(Provider):
 
     def _follow(
         self,
-        watch: _Watch,
-        socket: _Socket | None,
+        watch: Watch,
+        socket: Socket | None,
         on_progress: ProgressCallback | None,
         should_cancel: CancelCheck | None,
     ) -> dict[str, Any] | None:
@@ -571,14 +566,14 @@ class ComfyUIProvider(Provider):
         entry = answer.data.get(prompt_id) if isinstance(answer.data, dict) else None
         return entry if isinstance(entry, dict) else None
 
-    def _stop(self, watch: _Watch) -> str:
+    def _stop(self, watch: Watch) -> str:
         """Take the prompt off the queue, or interrupt it if it runs: "pending", "running" or "gone"."""
         try:
             queue = self.request("GET", "/queue", retry=False, timeout=_QUICK).data
         except ProviderError as err:
             logger.warning("comfyui: cannot read the queue to cancel: %s", err.error_class)
             return "running"
-        running, pending = (_queued_ids(queue, key) for key in ("queue_running", "queue_pending"))
+        running, pending = (queued_ids(queue, key) for key in ("queue_running", "queue_pending"))
         try:
             if watch.prompt_id in pending:
                 self.request(
@@ -683,7 +678,7 @@ class ComfyUIProvider(Provider):
     # --- the websocket ------------------------------------------------------------------------------------------
 
     @sensitive_variables()
-    def _open_socket(self, client_id: str) -> _Socket | None:
+    def _open_socket(self, client_id: str) -> Socket | None:
         url = re.sub(r"^http", "ws", self.connection.base_url) + f"/ws?clientId={client_id}"
         headers = [f"User-Agent: {self.user_agent}"]
         auth = self.auth()
@@ -700,13 +695,13 @@ class ComfyUIProvider(Provider):
             # A proxy refusing websockets is common: polling /history does the job without progress.
             logger.info("comfyui: no websocket (%s); following by polling", type(exc).__name__)
             return None
-        return _Socket(ws)
+        return Socket(ws)
 
     # --- errors -------------------------------------------------------------------------------------------------
 
     def classify_error(self, status: int, body: Any, text: str, headers: Mapping[str, str]) -> ProviderError:
         if status == 400 and isinstance(body, dict) and "node_errors" in body:
-            reason = _refusal(body)
+            reason = refusal(body)
             return BadRequestError(
                 f"ComfyUI refused the workflow: {reason}. Change the options and try again; if it keeps "
                 "happening, tell an admin.",
@@ -739,133 +734,6 @@ class ComfyUIProvider(Provider):
                 f"ComfyUI (or the proxy in front) failed with HTTP {status}. Try again in a few minutes."
             )
         return err
-
-
-def _refusal(body: dict[str, Any]) -> str:
-    """A /prompt 400 in a line: each failing node with its reasons, else the error's own message."""
-    reasons = []
-    node_errors = body.get("node_errors")
-    for node_id, failed in sorted(
-        (node_errors if isinstance(node_errors, dict) else {}).items(), key=lambda i: by_node_id(i[0])
-    ):
-        if not isinstance(failed, dict):
-            continue
-        details = "; ".join(
-            f"{e.get('message')}: {e.get('details')}" if e.get("details") else str(e.get("message"))
-            for e in failed.get("errors") or []
-            if isinstance(e, dict)
-        )
-        reasons.append(f"node {node_id} ({failed.get('class_type')}): {details or 'invalid'}")
-    if reasons:
-        return "; ".join(reasons)[:1000]
-    error = body.get("error")
-    if isinstance(error, dict):
-        return f"{error.get('message')}" + (f" ({error['details']})" if error.get("details") else "")
-    return str(error or "the workflow is invalid")
-
-
-def _queued_ids(queue: Any, key: str) -> set[str]:
-    items = queue.get(key) if isinstance(queue, dict) else None
-    return {str(item[1]) for item in items or [] if isinstance(item, list) and len(item) > 1}
-
-
-def _image_refs(outputs: Any) -> list[dict[str, str]]:
-    """The images the prompt made, in node then batch order: saved ones, else previews (not both of one image)."""
-    refs = [
-        ref
-        for node_id in sorted(outputs if isinstance(outputs, dict) else {}, key=by_node_id)
-        if isinstance(outputs[node_id], dict)
-        for ref in outputs[node_id].get("images") or []
-        if isinstance(ref, dict) and isinstance(ref.get("filename"), str)
-    ]
-    saved = [r for r in refs if r.get("type", "output") == "output"]
-    return saved or refs
-
-
-@dataclass
-class _Watch:
-    """One prompt being followed: its sampler nodes (for progress) and whether we asked it to stop."""
-
-    prompt_id: str
-    samplers: list[str]
-    cancel_requested: bool = False  # should_cancel said so
-    interrupt_sent: bool = False
-    reported: float = 0.0
-    steps: dict[str, float] = field(default_factory=dict)  # sampler node → its share done
-
-    def progress(self, node: str, value: Any, maximum: Any) -> float | None:
-        """The whole prompt's progress from one node's steps: each sampler an equal share, never backwards."""
-        if not (isinstance(value, int | float) and isinstance(maximum, int | float) and maximum > 0):
-            return None
-        if self.samplers and node not in self.samplers:
-            return None  # an upscaler's or a decoder's own steps are not the picture's progress
-        self.steps[node] = min(1.0, value / maximum)
-        fraction = sum(self.steps.values()) / max(len(self.samplers), len(self.steps), 1)
-        self.reported = max(self.reported, min(fraction, 0.99))  # 1.0 is when the images are in
-        return self.reported
-
-
-PREVIEW_IMAGE_EVENT = (1).to_bytes(4, "big")  # ComfyUI's BinaryEventTypes.PREVIEW_IMAGE
-
-
-class _Socket:
-    """ComfyUI's websocket for one client id: progress of our prompt, and the word that it ended."""
-
-    def __init__(self, ws: websocket.WebSocket) -> None:
-        self.ws = ws
-        self.alive = True
-
-    def listen(self, seconds: float, watch: _Watch, on_progress: ProgressCallback | None) -> bool:
-        """Read messages for up to `seconds`; True once the prompt ended (history can be read)."""
-        until = time.monotonic() + seconds
-        for message in self._messages(until):
-            if isinstance(message, Preview):  # this client id's socket: the prompt we follow
-                if on_progress is not None:
-                    on_progress(None, preview=message)
-                continue
-            if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
-                continue
-            kind, data = message.get("type"), message["data"]
-            if data.get("prompt_id") != watch.prompt_id:
-                continue
-            if kind == "progress" and on_progress is not None:
-                fraction = watch.progress(str(data.get("node")), data.get("value"), data.get("max"))
-                if fraction is not None:
-                    on_progress(fraction)
-            elif kind in ("execution_success", "execution_error", "execution_interrupted") or (
-                kind == "executing" and data.get("node") is None
-            ):
-                return True
-        return False
-
-    def _messages(self, until: float) -> Iterator[Any]:
-        while self.alive and (left := until - time.monotonic()) > 0:
-            try:
-                self.ws.settimeout(left)
-                frame = self.ws.recv()
-            except websocket.WebSocketTimeoutException:
-                return
-            except (websocket.WebSocketException, OSError) as exc:
-                logger.info("comfyui: websocket lost (%s); following by polling", type(exc).__name__)
-                self.alive = False
-                return
-            if isinstance(frame, bytes):
-                # A binary frame: event type (1 = a preview image), image type, then the image itself.
-                if (
-                    frame[:4] == PREVIEW_IMAGE_EVENT
-                    and (preview := preview_from_bytes(frame[8:])) is not None
-                ):
-                    yield preview
-                continue
-            try:
-                yield json.loads(frame)
-            except ValueError:
-                continue
-
-    def close(self) -> None:
-        self.alive = False
-        with contextlib.suppress(websocket.WebSocketException, OSError):
-            self.ws.close()
 
 
 __all__ = ["CancelledError", "ComfyUIProvider", "check_workflow", "check_workflow_inputs"]

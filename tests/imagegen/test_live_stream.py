@@ -16,7 +16,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from bench.harness import events as read_events
+from bench.writer import events as read_events
 from imagegen.models import GenerationJob, JobPreview
 from tests.web_server import WebServer
 from tests.worker_process import db_workers  # noqa: F401 — the fixture
