@@ -165,7 +165,6 @@ class GenerationJobAdmin(admin.ModelAdmin):
             "Options",
             {
                 "fields": (
-                    "purpose",
                     "options",
                     "max_input_images",
                     "images_requested",
