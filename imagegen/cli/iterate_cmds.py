@@ -231,7 +231,7 @@ class UpscaleCommand(Subcommand):
         project = item.project
         providers = iterate.upscaling_providers(config)
         if not providers:
-            raise _bad("No available provider can upscale images (AUTOMATIC1111 / Forge / SD.Next can).")
+            raise _bad("No available provider can upscale images (a Stable Diffusion WebUI or ComfyUI can).")
         provider_id = _check_provider(o.get("provider"), providers, "upscale") or providers[0]
 
         def upscalers_for(pid: str) -> list[str]:

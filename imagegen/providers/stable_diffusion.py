@@ -118,7 +118,9 @@ FAMILIES = (
 
 class StableDiffusionProvider(Provider):
     provider_id = "stable-diffusion"
-    label = "AUTOMATIC1111 / Forge / SD.Next"
+    # Writers read this (failures offer "Use Stable Diffusion WebUI instead"); the engines it covers —
+    # AUTOMATIC1111, Forge, SD.Next — are named where admins set it up.
+    label = "Stable Diffusion WebUI"
     # "sd": the names the product documents (sd.endpoint, AI_IMAGE_SD_ENDPOINT).
     settings = declare(
         "sd",

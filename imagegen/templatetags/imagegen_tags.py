@@ -82,6 +82,17 @@ def images_line(job: GenerationJob) -> str:
 
 
 @register.filter
+def announcement(job: GenerationJob) -> str:
+    """What the live region says of a job: a failure by its sentence ("Failed: OpenAI is too busy…"), not by the
+    images it did not make."""
+    if job.status == GenerationJob.Status.FAILED:
+        from ..failures import failure_sentence  # failures imports the provider registry, as services does
+
+        return f"{job.get_status_display()}: {failure_sentence(job).rstrip('.')}"
+    return f"{job.get_status_display()}: {images_line(job)}"
+
+
+@register.filter
 def percent(value: float | None) -> int:
     return round((value or 0) * 100)
 

@@ -95,5 +95,5 @@ def test_admin_saves_an_openai_key_and_writers_get_openai(
 
     assert writers_providers(browser, live_server.url, project) == [
         "OpenAI",
-        "AUTOMATIC1111 / Forge / SD.Next",
+        "Stable Diffusion WebUI",
     ]

@@ -199,7 +199,7 @@ def test_paint_a_mask_and_edit_with_the_webui(
 ) -> None:
     sign_in(page, "editor", PASSWORD)
     dialog = open_edit(page, live_server.url, harbour)
-    choose(dialog, "AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
+    choose(dialog, "Stable Diffusion WebUI", "v1-5-pruned-emaonly")
     dialog.get_by_label("Instruction").fill("A green lamp")
     dialog.get_by_label("Change strength").fill("0.6")
     paint(page, dialog.locator("canvas.mask-canvas"))
@@ -224,7 +224,7 @@ def test_invert_and_clear_change_what_is_sent(
 ) -> None:
     sign_in(page, "editor", PASSWORD)
     dialog = open_edit(page, live_server.url, harbour)
-    choose(dialog, "AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
+    choose(dialog, "Stable Diffusion WebUI", "v1-5-pruned-emaonly")
     canvas = dialog.locator("canvas.mask-canvas")
     paint(page, canvas)
     dialog.get_by_role("button", name="Clear").click()
@@ -294,7 +294,7 @@ def test_painting_with_touch_on_a_phone(
     page = phone
     sign_in(page, "editor", PASSWORD)
     dialog = open_edit(page, live_server.url, harbour)
-    choose(dialog, "AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
+    choose(dialog, "Stable Diffusion WebUI", "v1-5-pruned-emaonly")
     canvas = dialog.locator("canvas.mask-canvas")
     # On a 360 px screen the picture is shown about a third of its size: the mask is still the image's own.
     width = canvas.evaluate("c => c.getBoundingClientRect().width")
@@ -320,7 +320,7 @@ def test_generate_portrait_from_an_element_and_set_it_as_its_image(
     page.get_by_role("link", name="Generate portrait").click()
     dialog = page.locator("#generate-dialog")
     expect(dialog.get_by_role("heading", name="Portrait of Mira Vale")).to_be_visible()
-    choose(dialog, "AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
+    choose(dialog, "Stable Diffusion WebUI", "v1-5-pruned-emaonly")
     expect(dialog.get_by_label("Mira Vale")).to_have_value("subject")
     # A portrait size, kept from the first model the dialog showed (the checkpoint offers 2:3 too).
     size = dialog.get_by_label("Size", exact=True).input_value()

@@ -90,7 +90,7 @@ def test_writer_generates_saves_and_uses_images(
     dialog = open_dialog(page)
     # Two providers are configured: Stable Diffusion first (self-hosted: free), then OpenAI with a priced model.
     with form_refresh(page):
-        dialog.get_by_label("Provider").select_option(label="AUTOMATIC1111 / Forge / SD.Next")
+        dialog.get_by_label("Provider").select_option(label="Stable Diffusion WebUI")
     expect(dialog.get_by_label("Model")).to_contain_text("v1-5-pruned-emaonly")
     expect(dialog.locator("#cost-estimate")).to_contain_text("Free")
     choose_model(dialog, "OpenAI", "GPT Image 1")

@@ -48,7 +48,7 @@ def generate_with_stable_diffusion(page: Page, base: str, story: Project) -> Non
     provider = dialog.get_by_label("Provider")
     if provider.count():
         page.locator("#generate-panel").evaluate("panel => { panel.dataset.stale = 'yes'; }")
-        provider.select_option(label="AUTOMATIC1111 / Forge / SD.Next")
+        provider.select_option(label="Stable Diffusion WebUI")
         page.wait_for_selector("#generate-panel:not([data-stale]):not(.htmx-settling)")
     dialog.get_by_label("Prompt", exact=True).fill(PROMPT)
     dialog.get_by_label("Images").fill("1")

@@ -19,7 +19,7 @@ from tests.e2e import axe
 from tests.e2e.test_edit_journeys import choose, wait_for_candidate
 from tests.fixtures_projects import image_bytes
 
-SD = ("AUTOMATIC1111 / Forge / SD.Next", "v1-5-pruned-emaonly")
+SD = ("Stable Diffusion WebUI", "v1-5-pruned-emaonly")
 
 
 def save_the_image(panel: Locator, *, name: str = "") -> None:

@@ -177,14 +177,9 @@ def test_unset_goes_back_to_the_environment_or_default(db, monkeypatch):
 def test_status_exit_0_when_available(db, monkeypatch):
     monkeypatch.setenv("AI_IMAGE_SD_ENDPOINT", "http://127.0.0.1:7860")
     out, _ = run("status")
-    assert (
-        "OpenAI                           not available — no API key (set it in admin or OPENAI_API_KEY)"
-        in out
-    )
-    assert "AUTOMATIC1111 / Forge / SD.Next  available" in out
-    assert out.strip().endswith(
-        "Image generation: available (default provider: AUTOMATIC1111 / Forge / SD.Next)"
-    )
+    assert "OpenAI                  not available — no API key (set it in admin or OPENAI_API_KEY)" in out
+    assert "Stable Diffusion WebUI  available" in out
+    assert out.strip().endswith("Image generation: available (default provider: Stable Diffusion WebUI)")
 
 
 def test_status_exit_1_when_not_available(db, monkeypatch):
@@ -195,5 +190,5 @@ def test_status_exit_1_when_not_available(db, monkeypatch):
         call_command("imagegen", "status", stdout=out)
     assert excinfo.value.returncode == 1
     assert "disabled in admin" in str(excinfo.value)
-    assert "OpenAI                           available" in out.getvalue()
+    assert "OpenAI                  available" in out.getvalue()
     assert KEY not in out.getvalue()

@@ -56,7 +56,7 @@ def test_the_edit_dialog_offers_comfyuis_checkpoints_with_a_mask_and_says_portra
     client = client_for("editor")
     address = url("edit", project, picture.pk)
     html = unescape(client.get(f"{address}?provider=comfyui", **HTMX).content.decode())
-    assert "Take a mask: OpenAI, AUTOMATIC1111 / Forge / SD.Next, ComfyUI." in html
+    assert "Take a mask: OpenAI, Stable Diffusion WebUI, ComfyUI." in html
     assert "Every model offered here takes a mask." in html and "v1-5-pruned-emaonly takes a mask." in html
     assert 'name="strength"' in html and "The result will be 640 × 480 pixels (the same size)." in html
     refreshed = client.post(

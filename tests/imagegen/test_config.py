@@ -278,7 +278,7 @@ def test_reprs_and_displays_never_show_keys(db, monkeypatch):
         (
             {"AI_IMAGE_DEFAULT_PROVIDER": "stable-diffusion"},
             "default_provider",
-            "AUTOMATIC1111 / Forge / SD.Next — from environment (AI_IMAGE_DEFAULT_PROVIDER)",
+            "Stable Diffusion WebUI — from environment (AI_IMAGE_DEFAULT_PROVIDER)",
         ),
         (
             {"AI_IMAGE_SD_ENDPOINT": "http://u:hunter2@sd:7860"},

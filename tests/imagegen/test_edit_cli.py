@@ -53,7 +53,7 @@ def test_edit_with_a_mask_saves_a_version_and_prints_its_id(upstream, project, p
     version = MediaItem.objects.get(source=picture)
     assert (job.operation, job.source_item, job.status) == ("edit", picture, "succeeded")
     assert (
-        f"Job {job.pk}: AUTOMATIC1111 / Forge / SD.Next v1-5-pruned-emaonly edits “Harbour” (a mask over 21% of it)"
+        f"Job {job.pk}: Stable Diffusion WebUI v1-5-pruned-emaonly edits “Harbour” (a mask over 21% of it)"
         in out
     )
     assert f"Saved media item {version.pk} (a version of media item {picture.pk}): " in out

@@ -125,7 +125,7 @@ def test_the_edit_dialog_offers_only_models_that_edit_and_names_those_taking_a_m
     assert 'name="size"' not in html  # the result keeps the image's shape
     assert "DALL·E 3</strong>: DALL·E 3 makes new images but cannot edit one." in html
     assert "Every model offered here takes a mask." in html and "GPT Image 2 takes a mask." in html
-    assert "Take a mask: OpenAI, AUTOMATIC1111 / Forge / SD.Next." in html  # the provider's help
+    assert "Take a mask: OpenAI, Stable Diffusion WebUI." in html  # the provider's help
     assert "The model chooses the result's size, close to the image's shape." in html  # 640 × 480: "auto"
     sd = client.get(url("edit", project, picture.pk) + "?provider=stable-diffusion", **HTMX).content.decode()
     assert "The result will be 640 × 480 pixels (the same size)." in sd

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -62,6 +63,16 @@ def test_one_sentence_and_the_action_that_fits(
     primary = [label for label, is_primary, _ in actions if is_primary]
     assert primary == [main]
     assert any(label == "Try again" for label, _, _ in actions) is retry
+
+
+@pytest.mark.parametrize(("error_class", "sentence", "main", "retry"), CASES[:3])
+def test_the_live_region_announces_the_sentence_not_zero_images(
+    upstream, client_for, project, owner, error_class, sentence, main, retry
+):
+    job = failed_job(project, owner, error_class)
+    html = client_for("editor").get(reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk}))
+    announced = re.search(r'data-announce="([^"]*)"', html.content.decode()).group(1)
+    assert html_module.unescape(announced) == f"Failed: {sentence}"
 
 
 def test_every_error_class_has_a_sentence():

@@ -347,7 +347,7 @@ def test_saved_images_stay_visible_in_the_job_after_cleanup(upstream, client_for
     assert reverse("imagegen:candidate", kwargs={"slug": project.slug, "pk": first.pk}) not in html
     assert html.count('name="candidate"') == 1 and "Save to library" not in html
     detail = client.get(item.get_absolute_url()).content.decode()
-    assert "AUTOMATIC1111 / Forge / SD.Next" in detail
+    assert "Stable Diffusion WebUI" in detail
 
 
 def test_writers_get_a_plain_message_when_generation_is_off(upstream, client_for, project, monkeypatch):
@@ -395,7 +395,7 @@ def test_a_generated_image_page_shows_what_was_asked_for(upstream, client_for, p
 
     [item] = services.candidates_save(job=job, candidates=list(job.candidates.all()), user=editor)
     page = client.get(item.get_absolute_url()).content.decode()
-    for text in ("A harbour at night", "fog", "AUTOMATIC1111 / Forge / SD.Next", "512 × 512", "77"):
+    for text in ("A harbour at night", "fog", "Stable Diffusion WebUI", "512 × 512", "77"):
         assert text in page
 
 

@@ -283,7 +283,7 @@ def test_usage_prints_totals_per_month_provider_and_user(owner, editor, monkeypa
     assert table["February 2025"][-5:] == ["1", "2", "$0.10", "$0.00", "0"]
     assert table["March 2025"][-5:] == ["3", "5", "$0.04", "$0.04", "0"]
     assert table["OpenAI"][-5:] == ["3", "3", "$0.14", "$0.04", "0"]
-    assert table["AUTOMATIC1111 / Forge / SD.Next"][-5:] == ["1", "4", "$0.00", "$0.00", "0"]
+    assert table["Stable Diffusion WebUI"][-5:] == ["1", "4", "$0.00", "$0.00", "0"]
     assert table["owner"][-5:] == ["2", "2", "$0.10", "$0.00", "0"]
     assert table["editor"][-5:] == ["2", "5", "$0.04", "$0.04", "0"]
 

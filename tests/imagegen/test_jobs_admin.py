@@ -74,7 +74,7 @@ def test_the_list_shows_every_job_with_its_outcome_and_cost(admin_client, jobs):
     for text in (
         "Moonlit Harbour",
         "Deleted project",
-        "AUTOMATIC1111 / Forge / SD.Next",
+        "Stable Diffusion WebUI",
         "dall-e-3",
         "content_policy",
         "2 of 2",
@@ -165,7 +165,7 @@ def test_filter_by_user_and_project(admin_client, jobs, editor, project):
         jobs["refused"].pk,
     }
     html = admin_client.get(LIST_URL).content.decode()
-    assert "AUTOMATIC1111 / Forge / SD.Next" in html and "No error" in html  # filter choices named for people
+    assert "Stable Diffusion WebUI" in html and "No error" in html  # filter choices named for people
 
 
 def test_total_cost_of_the_filtered_jobs(admin_client, jobs):

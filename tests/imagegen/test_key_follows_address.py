@@ -32,7 +32,7 @@ def errors_of(response) -> str:
     [
         ("openai_base_url", "openai_api_key", "OpenAI", EVIL),
         ("openrouter_base_url", "openrouter_api_key", "OpenRouter", EVIL),
-        ("sd_endpoint", "sd_api_key", "AUTOMATIC1111 / Forge / SD.Next", "http://collector.example:7860"),
+        ("sd_endpoint", "sd_api_key", "Stable Diffusion WebUI", "http://collector.example:7860"),
     ],
 )
 def test_admin_refuses_a_new_address_without_the_key(admin_client, url_field, key_field, label, new_url):

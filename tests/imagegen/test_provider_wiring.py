@@ -292,10 +292,7 @@ def test_status_live_ok(db: None, monkeypatch: pytest.MonkeyPatch, rsps: respons
     assert (
         "  OpenRouter — not available: no API key (set it in admin or AI_IMAGE_OPENROUTER_API_KEY)" in lines
     )
-    assert (
-        "  AUTOMATIC1111 / Forge / SD.Next — reachable: The WebUI answers; 2 checkpoint(s) installed."
-        in lines
-    )
+    assert "  Stable Diffusion WebUI — reachable: The WebUI answers; 2 checkpoint(s) installed." in lines
     assert no_secrets(out + err)
 
 
@@ -321,8 +318,8 @@ def test_status_live_unreachable_exits_1(
     rsps.get(SD.check_url, body=requests.ConnectionError("Connection refused"))
     error, out = run_failing("status", "--live")
     assert error.returncode == 1
-    assert "AUTOMATIC1111 / Forge / SD.Next (not reachable)" in str(error)
-    assert "  AUTOMATIC1111 / Forge / SD.Next — not reachable: The provider could not be reached" in out
+    assert "Stable Diffusion WebUI (not reachable)" in str(error)
+    assert "  Stable Diffusion WebUI — not reachable: The provider could not be reached" in out
 
 
 def test_status_live_fails_for_an_enabled_provider_that_cannot_be_called(
@@ -333,8 +330,8 @@ def test_status_live_fails_for_an_enabled_provider_that_cannot_be_called(
     openai_ok(rsps)
     error, out = run_failing("status", "--live")
     assert error.returncode == 1
-    assert "AUTOMATIC1111 / Forge / SD.Next (not available)" in str(error)
-    assert "  AUTOMATIC1111 / Forge / SD.Next — not available: no endpoint URL" in out
+    assert "Stable Diffusion WebUI (not available)" in str(error)
+    assert "  Stable Diffusion WebUI — not available: no endpoint URL" in out
 
 
 def test_status_live_still_checks_when_generation_is_off(
@@ -415,9 +412,7 @@ def test_models_stable_diffusion_lists_the_checkpoints(
     monkeypatch.setenv("AI_IMAGE_SD_API_KEY", SD.api_key)
     sd_ok(rsps)
     out, err = run("models", "sd")
-    assert out.startswith(
-        "AUTOMATIC1111 / Forge / SD.Next — 2 models (2 available), from the provider's live list\n"
-    )
+    assert out.startswith("Stable Diffusion WebUI — 2 models (2 available), from the provider's live list\n")
     assert model_block(out, "v1-5-pruned-emaonly.safetensors [6ce0161689]") == [
         "  v1-5-pruned-emaonly.safetensors [6ce0161689]: v1-5-pruned-emaonly — available",
         "    sizes: 512x512, 768x768, 1024x1024, 512x768, 768x512, 832x1216, 1216x832; or any WxH with sides "
@@ -441,7 +436,7 @@ def test_models_stable_diffusion_unreachable_says_why_and_exits_1(
     rsps.get(SD.check_url, body=requests.ConnectionError("Connection refused"))  # the check that says why
     error, out = run_failing("models", "stable-diffusion")
     assert error.returncode == 1
-    assert "AUTOMATIC1111 / Forge / SD.Next — no models: The provider could not be reached" in out
+    assert "Stable Diffusion WebUI — no models: The provider could not be reached" in out
 
 
 def test_models_without_a_provider_lists_every_available_one(
@@ -453,7 +448,7 @@ def test_models_without_a_provider_lists_every_available_one(
     sd_ok(rsps)
     out, _ = run("models")
     headlines = [line for line in out.splitlines() if line and not line.startswith(" ")]
-    assert [h.split(" — ")[0] for h in headlines] == ["OpenAI", "AUTOMATIC1111 / Forge / SD.Next"]
+    assert [h.split(" — ")[0] for h in headlines] == ["OpenAI", "Stable Diffusion WebUI"]
 
 
 def test_models_unknown_provider_exits_2(db: None, rsps: responses.RequestsMock) -> None:

@@ -110,7 +110,7 @@ def test_usage_by_user_and_provider(jobs, owner, editor):
     providers = usage.usage_by("provider", since, until)
     assert [(r.label, r.images, r.spend) for r in providers] == [
         ("OpenAI", 3, Decimal("0.20")),
-        ("AUTOMATIC1111 / Forge / SD.Next", 4, Decimal("0")),
+        ("Stable Diffusion WebUI", 4, Decimal("0")),
         ("OpenRouter", 1, Decimal("0")),
     ]
     with pytest.raises(ValueError, match="cannot group usage by"):
@@ -162,7 +162,7 @@ def test_usage_page_shows_months_users_and_providers(admin_client, jobs, monkeyp
     assert by_user["editor"]["percent"] == round(8 / 12 * 100, 1)
     assert [row["label"] for row in page.context["by_provider"]] == [
         "OpenAI",
-        "AUTOMATIC1111 / Forge / SD.Next",
+        "Stable Diffusion WebUI",
         "OpenRouter",
     ]
 

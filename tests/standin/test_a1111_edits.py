@@ -1,4 +1,4 @@
-"""AUTOMATIC1111 / Forge / SD.Next: img2img and its mask, extra-single-image, the lists, live previews,
+"""Stable Diffusion WebUI: img2img and its mask, extra-single-image, the lists, live previews,
 and what each flavour does differently."""
 
 from __future__ import annotations

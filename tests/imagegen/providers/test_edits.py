@@ -239,7 +239,7 @@ def test_openrouter_input_limit_is_the_listed_maximum(rsps, openrouter):
     assert "takes at most 3 input images" in caught.value.message
 
 
-# --- AUTOMATIC1111 / Forge / SD.Next: img2img and extra-single-image ----------------------------------------------
+# --- Stable Diffusion WebUI: img2img and extra-single-image ----------------------------------------------
 
 
 @pytest.fixture

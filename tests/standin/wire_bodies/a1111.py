@@ -1,4 +1,4 @@
-"""AUTOMATIC1111 / Forge / SD.Next bodies (`/sdapi/v1`): answers and errors, by flavour.
+"""Stable Diffusion WebUI bodies (`/sdapi/v1`): answers and errors, by flavour.
 
 The flavours differ in small, documented ways (see catalog.SD_FLAVOURS): SD.Next's error bodies carry a
 `code` and an `errors` text, Forge's 422s are pydantic v2's, A1111's are pydantic v1's. Pure functions.
