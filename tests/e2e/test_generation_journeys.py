@@ -228,11 +228,11 @@ def test_out_of_credit_offers_the_other_provider_in_place_and_no_try_again(
     expect(alert).to_have_text("This site’s OpenAI account is out of credit: ask an admin to add some.")
     expect(panel.get_by_role("link", name="Try again")).to_have_count(0)
     switch = panel.locator(".failure-actions .button-primary")
-    expect(switch).to_have_text(re.compile(r"^Use AUTOMATIC1111.* instead$"))
+    expect(switch).to_have_text(re.compile(r"^Use Stable Diffusion WebUI instead$"))
     switch.click()
     # The same dialog, now on the other provider, with the writer's words kept.
     form = dialog.locator("form.generate-form")
-    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(re.compile("AUTOMATIC1111"))
+    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(re.compile("Stable Diffusion WebUI"))
     expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
     expect(form.get_by_label("Mira Vale")).to_have_value("subject")
 
