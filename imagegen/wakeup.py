@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any
 
+import psycopg
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django_tasks import TaskResult
@@ -53,29 +54,31 @@ class Listener:
     def __init__(self, channel: str = CHANNEL) -> None:
         self.channel = channel
         self._database = _task_database()
-        self._connection: Any = None
+        self._connection: psycopg.Connection[Any] | None = None
         self.received: list[str] = []  # the payloads the last wait() read
 
     @staticmethod
     def available() -> bool:
         return _task_database().vendor == "postgresql"
 
-    def open(self) -> None:
+    def open(self) -> psycopg.Connection[Any]:
         params = self._database.get_connection_params()
-        connection = self._database.get_new_connection(params)
+        connection: psycopg.Connection[Any] = self._database.get_new_connection(params)
         connection.autocommit = True
         connection.execute(f"LISTEN {self.channel}")
         self._connection = connection
+        return connection
 
     def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a notification; True when one came. A lost connection is reopened on
         the next call (after sleeping out this one's timeout, so a database that is down is not hammered)."""
         try:
-            if self._connection is None or self._connection.closed:
-                self.open()
+            connection = self._connection
+            if connection is None or connection.closed:
+                connection = self.open()
             # stop_after=1: return on the first (with any that came in the same packet); later ones wait for the
             # next call.
-            self.received = [n.payload for n in self._connection.notifies(timeout=timeout, stop_after=1)]
+            self.received = [n.payload for n in connection.notifies(timeout=timeout, stop_after=1)]
             return bool(self.received)
         except Exception:
             log.warning("Lost the connection that wakes this worker; polling until it is back", exc_info=True)

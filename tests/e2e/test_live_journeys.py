@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,10 @@ def asgi(live_server, upstream: StandinClient, tmp_path: Path) -> Iterator[WebSe
     """The ASGI server on the suite's database (after live_server, so it stops before the database is flushed)."""
     server = WebServer(tmp_path)
     server.start()
+    for _ in range(
+        4
+    ):  # both uvicorn workers past their first imports and template compiles, as after any deploy
+        urllib.request.urlopen(f"{server.url}/accounts/login/", timeout=30).read()
     yield server
     server.kill()
 

@@ -7,15 +7,18 @@ the worker sweeps for jobs a stopped worker left running, and --reload is off un
 
 from __future__ import annotations
 
+import logging
 import os
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
+from django_tasks_db.compat import TASKS_LOGGER
 from django_tasks_db.management.commands import db_worker
 
 from imagegen.worker import JobWorker
+from imagegen.worker import logger as worker_logger
 
 
 class Command(db_worker.Command):
@@ -32,6 +35,11 @@ class Command(db_worker.Command):
                 # killing it leaves the real worker running a job. Only on request here.
                 action.default = False
                 action.help = "Reload the worker on code changes (development only; default: off)."
+
+    def configure_logging(self, verbosity: int) -> None:
+        # --verbosity sets the library's loggers; the worker's own lines ("Starting worker …", the sweep) follow it.
+        super().configure_logging(verbosity)
+        logging.getLogger(worker_logger.name).setLevel(logging.getLogger(TASKS_LOGGER).level)
 
     def handle(
         self,
