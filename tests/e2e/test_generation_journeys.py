@@ -232,7 +232,9 @@ def test_out_of_credit_offers_the_other_provider_in_place_and_no_try_again(
     switch.click()
     # The same dialog, now on the other provider, with the writer's words kept.
     form = dialog.locator("form.generate-form")
-    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(re.compile("Stable Diffusion WebUI"))
+    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(
+        re.compile("Stable Diffusion WebUI")
+    )
     expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
     expect(form.get_by_label("Mira Vale")).to_have_value("subject")
 
