@@ -100,7 +100,7 @@ class ModelPriceAdmin(admin.ModelAdmin):
         return pricing.describe(price.as_price())
 
     def save_model(self, request: HttpRequest, obj: ModelPrice, form: forms.ModelForm, change: bool) -> None:
-        obj.updated_by = request.user  # type: ignore[assignment]
+        obj.updated_by = request.user  # type: ignore[assignment]  # admin requests are signed in
         super().save_model(request, obj, form, change)
 
     def changelist_view(

@@ -161,7 +161,7 @@ class ModelSpec:
         return self.shutdown_date if self.retires_soon(today) else None
 
     def replace(self, **changes: object) -> Self:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # fields are checked by replace at run time
 
 
 @dataclass(frozen=True)

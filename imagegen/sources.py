@@ -56,11 +56,11 @@ class EditSource:
 
     @property
     def width(self) -> int:
-        return self.item.width if self.item else self.candidate.width  # type: ignore[union-attr]
+        return self.item.width if self.item else self.candidate.width  # type: ignore[union-attr]  # one of them, asserted
 
     @property
     def height(self) -> int:
-        return self.item.height if self.item else self.candidate.height  # type: ignore[union-attr]
+        return self.item.height if self.item else self.candidate.height  # type: ignore[union-attr]  # as width
 
     @property
     def title(self) -> str:
@@ -106,7 +106,7 @@ def _source_bytes(job: GenerationJob) -> bytes:
         if candidate is not None and candidate.file:
             return _read(candidate.file)
         if candidate is not None and candidate.saved_item_id:
-            return _read(candidate.saved_item.file)  # type: ignore[union-attr]
+            return _read(candidate.saved_item.file)  # type: ignore[union-attr]  # saved_item_id is set
     what = "edit" if job.operation == Operation.EDIT else "upscale"
     raise SourceGone(
         f"The image to {what} is no longer there (it was deleted, or it expired before it was saved). "

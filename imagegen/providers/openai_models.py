@@ -122,7 +122,7 @@ FAMILIES: tuple[ModelFamily, ...] = (
         key="gpt-image-1",
         label="GPT Image 1",
         pattern=r"gpt-image-1(?P<tier>-mini|\.5)?(?:-(?P<date>\d{4}-\d{2}-\d{2}))?",
-        template=ModelSpec("openai", "gpt-image-1", "GPT Image 1", **_GPT_IMAGE_1),  # type: ignore[arg-type]
+        template=ModelSpec("openai", "gpt-image-1", "GPT Image 1", **_GPT_IMAGE_1),  # type: ignore[arg-type]  # a dict of the spec's own fields
         label_for=lambda m: _GPT_IMAGE_1_NAMES[m.group("tier") or ""] + snapshot_suffix(m),
         adjust=_gpt_image_1_adjust,
         shutdown={
@@ -135,7 +135,7 @@ FAMILIES: tuple[ModelFamily, ...] = (
         key="chatgpt-image",
         label="ChatGPT Image (latest)",
         pattern=r"chatgpt-image-latest",
-        template=ModelSpec("openai", "chatgpt-image-latest", "ChatGPT Image (latest)", **_GPT_IMAGE_1),  # type: ignore[arg-type]
+        template=ModelSpec("openai", "chatgpt-image-latest", "ChatGPT Image (latest)", **_GPT_IMAGE_1),  # type: ignore[arg-type]  # a dict of the spec's own fields
         shutdown={"chatgpt-image-latest": date(2026, 12, 1)},
     ),
     ModelFamily(
