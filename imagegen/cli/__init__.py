@@ -6,9 +6,13 @@ imagegen/management/commands/imagegen.py registers each module's list with one l
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.management.base import BaseCommand, CommandParser
+
+if TYPE_CHECKING:
+    from imagegen.options import Option
 
 
 class Subcommand:
@@ -23,3 +27,9 @@ class Subcommand:
     def handle(self, command: BaseCommand, *args: Any, **options: Any) -> None:
         """Do the work; write with command.stdout / command.stderr; raise CommandError(..., returncode=2) on bad input."""
         raise NotImplementedError
+
+
+def add_option_arguments(parser: CommandParser, options: Iterable[Option]) -> None:
+    """One flag per declared option (imagegen/options.py): `generate` and `edit` take theirs the same way."""
+    for option in options:
+        parser.add_argument(option.cli_flag, dest=option.name, metavar=option.metavar, help=option.cli_help)

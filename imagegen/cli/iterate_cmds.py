@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imagegen import iterate, saving, usage
 from imagegen.catalog import ModelOption
-from imagegen.cli import Subcommand
+from imagegen.cli import Subcommand, add_option_arguments
 from imagegen.cli.job_cmds import NOTHING_MADE, _bad, _elements, _user, run_with_progress
 from imagegen.config import PROVIDER_LABELS, EffectiveConfig, get_config
 from imagegen.edit_form import EditForm
@@ -125,10 +125,7 @@ class EditCommand(Subcommand):
         parser.add_argument("--mask", metavar="FILE.png", help="where to repaint: transparent pixels")
         parser.add_argument("--provider", help="default: the effective default provider, if it edits")
         parser.add_argument("--model", help="a model that edits; default: the first the dialog offers")
-        for option in EDIT_OPTIONS:
-            parser.add_argument(
-                option.cli_flag, dest=option.name, metavar=option.metavar, help=option.cli_help
-            )
+        add_option_arguments(parser, EDIT_OPTIONS)
         parser.add_argument(
             "--element",
             action="append",

@@ -20,7 +20,7 @@ from django.db import connection
 
 from imagegen import saving, services, usage
 from imagegen.catalog import ModelOption, ModelSpec
-from imagegen.cli import Subcommand
+from imagegen.cli import Subcommand, add_option_arguments
 from imagegen.config import PROVIDER_IDS, PROVIDER_LABELS, EffectiveConfig, get_config
 from imagegen.generate_form import GenerateForm, element_field_name
 from imagegen.limits import LimitReached
@@ -282,10 +282,7 @@ class GenerateCommand(Subcommand):
         parser.add_argument(
             "--model", help="a model id (for Stable Diffusion, a checkpoint); default: the first usable"
         )
-        for option in OPTIONS:
-            parser.add_argument(
-                option.cli_flag, dest=option.name, metavar=option.metavar, help=option.cli_help
-            )
+        add_option_arguments(parser, OPTIONS)
         parser.add_argument(
             "--element",
             action="append",
