@@ -146,6 +146,10 @@ class Submitted:
     candidates: int
     html: str = ""
     first_preview: float | None = None  # submit → the first preview the dialog was sent, in seconds
+    posted: float = 0.0  # submit → the POST's answer (the queued panel), in seconds
+    submitted_at: float = (
+        0.0  # the submit, by the wall clock (time.time()): the job rows' timestamps use it too
+    )
 
 
 def events(response: requests.Response) -> Iterator[tuple[str, str]]:
@@ -167,9 +171,10 @@ def submit_and_wait(browser: Browser, slug: str, fields: dict[str, Any], limit: 
     (`sse-connect`: `progress` events, then a `job` event with the next panel), or polling at the delay it renders
     when a panel has no stream."""
     data = {"action": "generate", "csrfmiddlewaretoken": browser.csrf, **fields}
-    start = time.perf_counter()
+    submitted_at, start = time.time(), time.perf_counter()
     answer = browser.htmx("POST", f"/projects/{slug}/generate/", "generate-panel", data=data)
     answer.raise_for_status()
+    posted = time.perf_counter() - start
     requests_made = 0
     first_preview = None
     html = answer.text
@@ -207,4 +212,6 @@ def submit_and_wait(browser: Browser, slug: str, fields: dict[str, Any], limit: 
         candidates=html.count('name="candidate"'),
         html=html,
         first_preview=first_preview,
+        posted=posted,
+        submitted_at=submitted_at,
     )

@@ -6,11 +6,15 @@ The dialog's job panel connects to `jobs/<id>/events/` (htmx's SSE extension). T
 * `job` — the whole panel, when what the panel shows changed otherwise (queued → running, Stop asked, finished).
   The panel replaces itself with it, which closes this stream; an unfinished panel opens a fresh one.
 
-A stream costs no thread while it waits: it sleeps on an asyncio.Event that this process's one ChangeFeed sets when
-the job changed. On PostgreSQL the feed LISTENs to the NOTIFY a trigger sends on every write to a job or its preview
-(migration 0010); on SQLite it watches the database's `data_version` and compares the jobs watched. Each stream
-also looks for itself every RECHECK_S, for a change the feed could not see (an in-memory test database, a lost
-connection). The panel keeps today's adaptive polling as the fallback for when the stream is unavailable.
+One ChangeFeed per web process reads the watched jobs' state for every stream: a daemon thread that, on PostgreSQL,
+LISTENs to the NOTIFY a trigger sends on every write to a job or its preview (migration 0012), and on SQLite watches
+the database's `data_version`; either way it then reads the state of the jobs that may have changed (one query, on
+the thread's own connection) and wakes the streams whose job changed. It also reads every watched job each RECHECK_S,
+for a change it could not be told about. A stream costs no thread and no database connection while it waits (it
+sleeps on an asyncio.Event), and a progress event is rendered from the state the feed read: twenty open dialogs
+cost the database one small query per change, not one connection each. A stream reads the database itself only
+to render a whole panel, and whenever the feed has not been heard from lately (it lost its connection, or a test
+database it cannot see). The panel keeps today's adaptive polling as the fallback for when the stream is unavailable.
 """
 
 from __future__ import annotations
@@ -20,50 +24,70 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import close_old_connections, connection
 from django.db.models import F
 
 from .models import GenerationJob, JobPreview
-from .wakeup import Listener
+from .wakeup import ChangeWatch, Listener
 
 log = logging.getLogger(__name__)
 
-JOBS_CHANNEL = "inkweld_jobs"  # the trigger of migration 0010 notifies it with the job's id
-SQLITE_CHECK_S = 0.02  # the feed reads SQLite's data_version this often (a few microseconds each)
-RECHECK_S = 2.0  # a stream looks at its job at least this often, whatever the feed says
+JOBS_CHANNEL = "inkweld_jobs"  # the trigger of migration 0012 notifies it with the job's id
+RECHECK_S = 2.0  # the feed reads every watched job at least this often, whatever it was told
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream
 
+_T = TypeVar("_T")
 
-def panel_key(job: GenerationJob) -> str:
+
+def panel_key(job: GenerationJob | JobState) -> str:
     """What the job panel shows apart from its progress block: when it changes, the whole panel is sent again."""
     return f"{job.status}:{int(job.cancel_requested)}"
 
 
-Signature = tuple[object, ...]
+@dataclass(frozen=True)
+class JobState:
+    """What the feed reads of a watched job: enough to tell what changed and to draw the progress block."""
+
+    pk: int
+    status: str
+    cancel_requested: bool
+    progress: float | None
+    preview: int | None  # the number of the picture forming, None while there is none
+
+    @property
+    def progress_key(self) -> tuple[float | None, int | None]:
+        return (self.progress, self.preview)
 
 
-def _signatures(job_ids: Iterable[int]) -> dict[int, Signature]:
+def job_states(job_ids: Iterable[int]) -> dict[int, JobState]:
     rows = GenerationJob.objects.filter(pk__in=list(job_ids)).values_list(
         "pk", "status", "cancel_requested", "progress", F("preview__number")
     )
-    return {pk: tuple(rest) for pk, *rest in rows}
+    return {row[0]: JobState(*row) for row in rows}
 
 
 class ChangeFeed:
-    """One per web process: a daemon thread that learns which watched jobs changed and wakes their streams."""
+    """One per web process: a daemon thread that reads the watched jobs' state and wakes their streams."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        # job id → its state as last read (None: the job is gone); a job not read since it was watched is absent.
+        self._states: dict[int, JobState | None] = {}
+        self._watching = threading.Event()  # set while any stream is open: the SQLite watch idles otherwise
+        self._heard_at = 0.0  # when the feed last read the database successfully (time.monotonic)
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     def subscribe(self, job_id: int) -> asyncio.Event:
         event = asyncio.Event()
         with self._lock:
             self._waiters.setdefault(job_id, set()).add((asyncio.get_running_loop(), event))
+            self._watching.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="job-change-feed", daemon=True)
                 self._thread.start()
@@ -75,70 +99,95 @@ class ChangeFeed:
             waiters.difference_update({w for w in waiters if w[1] is event})
             if not waiters:
                 self._waiters.pop(job_id, None)
+                self._states.pop(job_id, None)
+            if not self._waiters:
+                self._watching.clear()
 
     def watched(self) -> list[int]:
         with self._lock:
             return list(self._waiters)
 
-    def wake(self, job_ids: Iterable[int]) -> None:
+    def state(self, job_id: int) -> tuple[bool, JobState | None]:
+        """(whether the feed can answer for this job now, its state: None when it is gone)."""
         with self._lock:
-            waiters = [w for job_id in job_ids for w in self._waiters.get(job_id, ())]
+            if job_id not in self._states or time.monotonic() - self._heard_at > 2 * RECHECK_S:
+                return False, None
+            return True, self._states[job_id]
+
+    def refresh(self, job_ids: Iterable[int]) -> None:
+        """Read these jobs (those still watched) and wake the streams of the ones that changed."""
+        watched = set(self.watched())
+        wanted = watched.intersection(job_ids)
+        current = job_states(wanted) if wanted else {}
+        with self._lock:
+            self._heard_at = time.monotonic()
+            changed = []
+            for job_id in wanted:
+                if job_id in self._waiters:
+                    state = current.get(job_id)
+                    if job_id not in self._states or self._states[job_id] != state:
+                        self._states[job_id] = state
+                        changed.append(job_id)
+            waiters = [w for job_id in changed for w in self._waiters.get(job_id, ())]
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
 
+    def stop(self) -> None:
+        """End the feed's thread (within RECHECK_S) and close its connections: for tests; a web process never does."""
+        self._stopped.set()
+        self._watching.set()
+        if self._thread is not None:
+            self._thread.join(timeout=3 * RECHECK_S)
+
     def _run(self) -> None:
-        while True:
-            try:
-                if Listener.available():
-                    self._listen()
-                else:
-                    self._watch_sqlite()
-            except Exception:
-                log.warning(
-                    "The job change feed lost the database; streams recheck on their own", exc_info=True
-                )
-                close_old_connections()
-                connection.close()
-                time.sleep(RECHECK_S)
+        try:
+            while not self._stopped.is_set():
+                try:
+                    if Listener.available():
+                        self._listen()
+                    else:
+                        self._watch_sqlite()
+                except Exception:
+                    log.warning(
+                        "The job change feed lost the database; streams read their jobs themselves",
+                        exc_info=True,
+                    )
+                    connection.close()
+                    self._stopped.wait(RECHECK_S)
+        finally:
+            connection.close()
 
     def _listen(self) -> None:
         listener = Listener(JOBS_CHANNEL)
         try:
-            while True:
-                if listener.wait(RECHECK_S):
-                    self.wake(int(p) for p in listener.received if p.isdigit())
+            listener.wait(0)  # LISTEN before the first read: no change after it goes unnoticed
+            next_full = 0.0
+            while not self._stopped.is_set():
+                if time.monotonic() >= next_full:
+                    next_full = time.monotonic() + RECHECK_S
+                    self.refresh(self.watched())
+                elif listener.received:
+                    self.refresh(int(p) for p in listener.received if p.isdigit())
+                listener.wait(max(0.0, next_full - time.monotonic()))
         finally:
             listener.close()
 
     def _watch_sqlite(self) -> None:
-        # data_version changes when another connection commits; it needs a connection that stays open.
-        database = connection.get_new_connection(connection.get_connection_params())
-        seen: dict[int, Signature] = {}
-        version = None
+        watch = ChangeWatch()  # data_version, on a connection of its own
         try:
-            while True:
-                now = database.execute("PRAGMA data_version").fetchone()[0]
-                if now != version:
-                    version = now
-                    current = _signatures(self.watched())
-                    self.wake(job_id for job_id, sig in current.items() if seen.get(job_id) != sig)
-                    seen = current
-                    connection.close()  # the ORM's read above; the next change opens it again
-                time.sleep(SQLITE_CHECK_S)
+            watch.wait(0)
+            next_full = 0.0
+            while not self._stopped.is_set():
+                if not self._watching.wait(timeout=RECHECK_S):
+                    continue  # no stream open: nothing to read
+                if watch.wait(max(0.0, next_full - time.monotonic())) or time.monotonic() >= next_full:
+                    next_full = time.monotonic() + RECHECK_S
+                    self.refresh(self.watched())
         finally:
-            database.close()
+            watch.close()
 
 
 _feed = ChangeFeed()
-
-
-@dataclass(frozen=True)
-class Update:
-    """What a stream sends next: an event name and its HTML, or nothing (`event` empty) when nothing changed."""
-
-    event: str = ""
-    html: str = ""
-    progress_key: Signature = ()
 
 
 def sse_message(event: str, html: str) -> str:
@@ -147,36 +196,52 @@ def sse_message(event: str, html: str) -> str:
 
 
 async def job_stream(
-    job_id: int, *, shown: str, render: Callable[[str, Signature], Update | None]
+    job_id: int,
+    *,
+    shown: str,
+    render_panel: Callable[[], str | None],
+    render_progress: Callable[[JobState], str],
 ) -> AsyncIterator[str]:
-    """The event stream for one open panel. `render(shown, progress_key)` (run in a thread: it reads the database)
-    answers what to send: None when the job is gone, a `job` update (then the stream ends), or a `progress` one."""
+    """The event stream for one open panel, whose panel_key the browser has as `shown`.
+
+    `render_panel()` (run in a thread: it reads the database) renders the whole panel, None when the job is gone;
+    `render_progress(state)` renders the progress block from a state alone (no database: it runs on the loop).
+    """
     from asgiref.sync import sync_to_async
 
-    def look(shown: str, progress_key: Signature) -> Update | None:
-        try:
-            return render(shown, progress_key)
-        finally:
-            # An open dialog must not hold a database connection while it waits (CONN_MAX_AGE says how long one
-            # may live, as for any request).
-            close_old_connections()
+    def in_thread(read: Callable[[], _T]) -> Callable[[], Awaitable[_T]]:
+        def run() -> _T:
+            try:
+                return read()
+            finally:
+                # An open dialog must not hold a database connection while it waits (CONN_MAX_AGE says how long
+                # one may live, as for any request; with the pool on, this lends it back).
+                close_old_connections()
+
+        return sync_to_async(run)
 
     event = _feed.subscribe(job_id)
-    progress_key: Signature = ()
+    sent: tuple[float | None, int | None] | None = None  # the progress block last sent
     quiet_since = time.monotonic()
     try:
         yield "retry: 1000\n\n"  # the browser's own reconnect delay, should the connection drop
         while True:
             event.clear()
-            update = await sync_to_async(look)(shown, progress_key)
-            if update is None:
+            known, state = _feed.state(job_id)
+            if not known:  # the feed has not read this job yet, or has not been heard from lately
+                state = await in_thread(lambda: job_states([job_id]).get(job_id))()
+            if state is None:
                 return
-            if update.event:
-                yield sse_message(update.event, update.html)
+            if panel_key(state) != shown:
+                html = await in_thread(render_panel)()
+                if html is not None:
+                    yield sse_message("job", html)
+                return
+            if state.progress_key != sent:
+                # The first is sent too: the block may have changed between the panel's render and this stream.
+                yield sse_message("progress", render_progress(state))
+                sent = state.progress_key
                 quiet_since = time.monotonic()
-                if update.event == "job":
-                    return
-                progress_key = update.progress_key
             elif time.monotonic() - quiet_since >= KEEPALIVE_S:
                 yield ": still running\n\n"
                 quiet_since = time.monotonic()

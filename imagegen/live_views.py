@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -13,7 +14,7 @@ from media_library.serving import IMAGE_POLICY
 from projects.access import project_view
 from projects.models import Project
 
-from .live import Signature, Update, job_stream, panel_key
+from .live import JobState, job_stream
 from .models import JobPreview
 from .views import _job_context, _jobs_for
 
@@ -34,24 +35,28 @@ def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponseB
     if not isinstance(request, ASGIRequest):
         return HttpResponse(status=204)
 
-    def render(shown: str, progress_key: Signature) -> Update | None:
+    def render_panel() -> str | None:
         current = _jobs_for(project).filter(pk=job.pk).first()
         if current is None:
             return None
-        if panel_key(current) != shown:
-            context = _job_context(current, project=project, poll_delay=STREAMED_POLL_DELAY)
-            return Update("job", render_to_string("imagegen/_job.html", context, request=request))
-        preview = JobPreview.objects.filter(job_id=current.pk).values_list("number", flat=True).first()
-        key = (current.progress, preview)
-        if key == progress_key:
-            return Update()
-        html = render_to_string(
-            "imagegen/_job_progress.html", {"job": current, "project": project}, request=request
-        )
-        return Update("progress", html, key)
+        context = _job_context(current, project=project, poll_delay=STREAMED_POLL_DELAY)
+        return render_to_string("imagegen/_job.html", context, request=request)
 
+    def render_progress(state: JobState) -> str:
+        # From what the change feed read: no query per event, however many dialogs are open.
+        context = {"job": state, "preview": state.preview, "project": project}
+        return render_to_string("imagegen/_job_progress.html", context)
+
+    # The view's own queries borrowed a connection; the stream may never need one again (the change feed reads for
+    # it), so it goes back now rather than when the stream ends, minutes later, with the pool's others in use.
+    close_old_connections()
     response = StreamingHttpResponse(
-        job_stream(job.pk, shown=request.GET.get("shown", ""), render=render),
+        job_stream(
+            job.pk,
+            shown=request.GET.get("shown", ""),
+            render_panel=render_panel,
+            render_progress=render_progress,
+        ),
         content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache, no-store"

