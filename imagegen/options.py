@@ -142,6 +142,25 @@ class SizeOption(Option):
         return size_label(str(value)) if value != AUTO else "Auto"
 
 
+# Engines name samplers and schedulers by ids ("sgm_uniform", "dpmpp_2m_sde"), APIs their formats ("webp"); writers
+# read the names the engines' own menus show. Parts of an id that are acronyms, spelled as the WebUI spells them:
+_SPELLED = {
+    "sgm": "SGM", "ddim": "DDIM", "ddpm": "DDPM", "kl": "KL", "lcm": "LCM", "dpm": "DPM", "dpmpp": "DPM++",
+    "sde": "SDE", "gpu": "GPU", "cfg": "CFG", "pp": "++", "ays": "AYS", "deis": "DEIS", "ipndm": "iPNDM",
+    "uni": "Uni", "pc": "PC", "2m": "2M", "3m": "3M", "2s": "2S", "res": "RES", "gits": "GITS",
+    "png": "PNG", "jpeg": "JPEG", "webp": "WebP",
+}  # fmt: skip
+
+
+def words_of(value: str) -> str:
+    """A choice as writers read it: "sgm_uniform" → "SGM uniform", "dpmpp_2m_sde" → "DPM++ 2M SDE", "high" →
+    "High"; a name that is already words ("DPM++ 2M", "Euler a") stays as it is."""
+    if "_" not in value and value != value.lower():
+        return value
+    text = " ".join(_SPELLED.get(part, part) for part in value.split("_")).replace(" ++", "++")
+    return text[:1].upper() + text[1:]
+
+
 @dataclass(frozen=True)
 class ChoiceOption(Option):
     """A choice from a tuple on the spec (`attribute`), e.g. qualities or styles."""
@@ -193,7 +212,7 @@ class ChoiceOption(Option):
         return ""
 
     def display(self, value: Any) -> str:
-        return str(value).replace("_", " ").capitalize() if self.attribute != "samplers" else str(value)
+        return words_of(str(value))
 
 
 @dataclass(frozen=True)
