@@ -172,11 +172,17 @@ class ModelOption(ModelSpec):
     unavailable_reason: str = ""
     source: str = "catalog"  # "live": confirmed by the upstream's list; "catalog": the list was not available
     note: str = ""
+    # False for a dated snapshot whose alias is offered too ("GPT Image 2 (2026-04-21)" beside "GPT Image 2"): the
+    # dialog's menu shows the alias only, and the snapshot when it is asked for by id (Generate again, the CLI).
+    in_menu: bool = True
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, **changes: object) -> ModelOption:
         values = {f.name: getattr(spec, f.name) for f in dataclasses.fields(ModelSpec)}
         return cls(**{**values, **changes})
+
+
+SNAPSHOT_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # "gpt-image-2-2026-04-21": a dated build of an alias
 
 
 @dataclass(frozen=True)
@@ -206,7 +212,7 @@ class ModelFamily:
         spec = self.template.replace(id=model_id, label=label, family=self.key)
         if self.adjust is not None:
             spec = self.adjust(spec, match)
-        undated = re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model_id)  # a dated snapshot retires with its alias
+        undated = SNAPSHOT_DATE.sub("", model_id)  # a dated snapshot retires with its alias
         shutdown = self.shutdown.get(model_id) or self.shutdown.get(undated) or self.shutdown.get(self.key)
         return spec.replace(shutdown_date=shutdown) if shutdown else spec
 
@@ -218,6 +224,15 @@ def match_family(families: Iterable[ModelFamily], model_id: str) -> ModelSpec | 
         if spec is not None:
             return spec
     return None
+
+
+def fold_snapshots(options: list[ModelOption]) -> list[ModelOption]:
+    """Dated snapshots out of the menu where their alias is offered: writers choose a model, not a build of it."""
+    aliases = {o.id for o in options if o.available and not SNAPSHOT_DATE.search(o.id)}
+    return [
+        o.replace(in_menu=False) if o.available and SNAPSHOT_DATE.sub("", o.id) in aliases - {o.id} else o
+        for o in options
+    ]
 
 
 def snapshot_suffix(match: re.Match[str]) -> str:

@@ -130,12 +130,14 @@ class GenerateForm(forms.Form):
         usable = [m for m in self.model_options if m.available]
         self.unavailable_models = [m for m in self.model_options if not m.available]
         self.catalog_note = next((m.note for m in self.model_options if m.note), "")
-        cast(forms.ChoiceField, self.fields["model"]).choices = [(m.id, m.label) for m in usable]
         model_id = source.get("model")
         if not any(m.id == model_id for m in usable):
             # After a provider change the old model is not this provider's: start on its preferred one, not the oldest.
             model_id = PROVIDERS[provider].preferred_model if provider in PROVIDERS else ""
         self.spec = next((m for m in usable if m.id == model_id), usable[0] if usable else None)
+        cast(forms.ChoiceField, self.fields["model"]).choices = [
+            (m.id, m.label) for m in usable if m.in_menu or m is self.spec
+        ]
         self.fields["model"].initial = self.spec.id if self.spec else None
         if self.spec is not None:
             self._add_model_fields(self.spec)

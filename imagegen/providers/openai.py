@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from django.core.cache import cache
 
-from imagegen.catalog import ModelOption, ModelSpec, match_family
+from imagegen.catalog import SNAPSHOT_DATE, ModelOption, ModelSpec, fold_snapshots, match_family
 from media_library.images import sniff, upload_ready
 
 from .base import (
@@ -115,7 +115,7 @@ class OpenAIProvider(Provider):
             options.append(
                 ModelOption.from_spec(spec, available=not reason, unavailable_reason=reason, source="live")
             )
-        return options
+        return fold_snapshots(options)
 
     def check(self) -> CheckResult:
         if not self.connection.api_key:
@@ -309,7 +309,7 @@ def _natural(text: str) -> list[tuple[int, int | str]]:
 def _newest_first(ids: list[str]) -> list[str]:
     """The family's current names first (2.6 before 2.5 before 2), each dated snapshot after the names."""
     ordered = sorted(ids, key=_natural, reverse=True)
-    return sorted(ordered, key=lambda i: bool(re.search(r"-\d{4}-\d{2}-\d{2}$", i)))
+    return sorted(ordered, key=lambda i: bool(SNAPSHOT_DATE.search(i)))
 
 
 def _unknown_family(model_id: str) -> ModelOption:

@@ -24,7 +24,7 @@ def models_for(provider_id: str) -> list[ModelOption]:
     return [ModelOption.from_spec(model_spec(provider_id, m)) for m in OPENAI_MODELS]
 
 
-def make_form(project, data=None, providers=("openai", "stable-diffusion"), **kw):
+def make_form(project, data=None, providers=("openai", "stable-diffusion"), models_for=models_for, **kw):
     return GenerateForm(
         data,
         project=project,
@@ -234,3 +234,28 @@ def test_a_custom_size_is_estimated_as_the_job_will_ask_for_it(project, typed):
     assert live.estimated_cost == Decimal("0.7501")  # before validation: the live estimate while typing
     assert live.is_valid(), live.errors
     assert live.options().size == "1600x2560" and live.estimated_cost == Decimal("0.7501")
+
+
+def test_dated_snapshots_stay_out_of_the_menu_unless_asked_for(project):
+    from imagegen.catalog import fold_snapshots
+
+    listed = ("gpt-image-2.6-sunburst", "gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-1.5-2025-12-16")
+
+    def live(provider_id: str) -> list[ModelOption]:
+        return fold_snapshots([ModelOption.from_spec(model_spec("openai", m)) for m in listed])
+
+    menu = make_form(project, providers=("openai",), models_for=live).fields["model"].choices
+    # The alias stands for its latest build; a snapshot with no alias listed is still the only way to that model.
+    assert [label for _, label in menu] == [
+        "GPT Image 2.6 Sunburst", "GPT Image 2", "GPT Image 1.5 (2025-12-16)",
+    ]  # fmt: skip
+    # Generate again on a job pinned to a snapshot (or the CLI naming it) keeps it, shown and accepted.
+    pinned = make_form(
+        project, providers=("openai",), models_for=live, initial={"model": "gpt-image-2-2026-04-21"}
+    )
+    assert pinned.spec.id == "gpt-image-2-2026-04-21"
+    assert "GPT Image 2 (2026-04-21)" in [label for _, label in pinned.fields["model"].choices]
+    data = {"provider": "openai", "model": "gpt-image-2-2026-04-21", "prompt": "A lighthouse", "size": "1024x1024",
+            "quality": "medium", "count": "1"}  # fmt: skip
+    bound = make_form(project, data, providers=("openai",), models_for=live)
+    assert bound.is_valid(), bound.errors
