@@ -12,8 +12,9 @@ from enum import Enum
 from urllib.parse import urlencode
 
 from .config import EffectiveConfig
+from .iterate import editing_providers, upscaling_providers
 from .models import GenerationJob
-from .providers import provider_label
+from .providers import PROVIDERS, provider_label
 from .providers.errors import ERROR_CLASSES
 
 
@@ -74,15 +75,28 @@ def failure_sentence(job: GenerationJob) -> str:
     return kind.sentence.format(provider=provider_label(job.provider))
 
 
+def _could_do_it(job: GenerationJob, config: EffectiveConfig) -> list[str]:
+    """The available providers that can do what the job did: an edit with a mask needs one that takes masks."""
+    Operation = GenerationJob.Operation
+    if job.operation == Operation.EDIT:
+        return [p for p in editing_providers(config) if not job.mask or PROVIDERS[p].offers_masks]
+    if job.operation == Operation.UPSCALE:
+        return upscaling_providers(config)
+    if job.operation == Operation.GENERATE:
+        return config.available_providers()
+    return []  # a variation's dialog offers the providers whose models take its image
+
+
 def failure_for(job: GenerationJob, *, again: str, config: EffectiveConfig) -> Failure:
     """The sentence and actions, main one first, for a failed job; `again` is its Try again address."""
     kind = FAILURES.get(job.error_class, UNKNOWN)
     actions = [] if kind.fix is Fix.SWITCH else [Action(MAIN_LABELS[kind.fix], again, primary=True)]
-    # Another provider can help where this one cannot now; edits go back to their own dialog, which has its own.
-    if job.operation == GenerationJob.Operation.GENERATE and kind.fix in (Fix.SWITCH, Fix.RETRY):
-        for other in config.available_providers():
+    # Another provider can help where this one cannot now: the same dialog, filled in, on that provider.
+    if kind.fix in (Fix.SWITCH, Fix.RETRY):
+        joiner = "&" if "?" in again else "?"
+        for other in _could_do_it(job, config):
             if other != job.provider:
-                url = f"{again}?{urlencode({'provider': other})}"
+                url = f"{again}{joiner}{urlencode({'provider': other})}"
                 actions.append(Action(f"Use {provider_label(other)} instead", url, primary=not actions))
     # The provider's own words only when they add to the sentence (a reason, a warning about charges), not the
     # stock message of the class that would say it twice.

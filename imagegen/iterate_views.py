@@ -88,6 +88,9 @@ def _flow(
         reason = "no provider that is available now can do this"
         return _render(request, project, "imagegen/_unavailable.html", {"reason": reason, **context})
     if request.method != "POST":
+        if providers is not None and request.GET.get("provider") in providers(config):
+            # "Use … instead" on a failed edit or upscale: the same request, on another provider.
+            initial = {**initial, "provider": request.GET["provider"]}
         return _render(request, project, panel, {**context, "form": form_for(config, initial=initial)})
     action = request.POST.get("action", "")
     if action not in actions:

@@ -105,3 +105,55 @@ def test_the_providers_own_words_are_kept_when_they_add_something(upstream, clie
     alert, _ = panel(client_for("editor"), project, job)
     assert "OpenAI refused these settings" in alert and "size 10x10 is too small" in alert
     assert "<details>" in alert
+
+
+@pytest.fixture
+def harbour(project, owner):
+    from media_library.services import media_item_create_from_bytes
+
+    from .test_edits_flow import png
+
+    item, _ = media_item_create_from_bytes(project=project, data=png(), created_by=owner, title="Harbour")
+    return item
+
+
+def test_a_failed_edit_offers_another_provider_that_takes_its_mask(
+    upstream, client_for, project, owner, harbour, htmx_headers
+):
+    from django.core.files.base import ContentFile
+
+    from .test_edits_flow import mask_png
+
+    job = failed_job(project, owner, "quota_exhausted")
+    job.operation, job.source_item, job.prompt = "edit", harbour, "Add a red boat"
+    job.mask.save("mask.png", ContentFile(mask_png()), save=False)
+    job.save()
+    _, actions = panel(client_for("editor"), project, job)
+    # The WebUI takes a painted mask: it is offered, and opens the edit dialog filled in, on it.
+    [(label, primary, href)] = actions
+    assert (label, primary) == (SWITCH, True)
+    html = client_for("editor").get(href.replace("&amp;", "&"), **htmx_headers).content.decode()
+    assert "Add a red boat</textarea>" in html
+    assert re.search(r'<option value="stable-diffusion" selected>', html)
+
+
+def test_a_failed_upscale_offers_another_provider_that_upscales(
+    upstream, client_for, project, owner, harbour, htmx_headers, monkeypatch
+):
+    from django.core.cache import cache
+
+    monkeypatch.setenv("AI_IMAGE_COMFYUI_ENDPOINT", upstream.env()["AI_IMAGE_COMFYUI_ENDPOINT"])
+    cache.clear()
+    job = failed_job(project, owner, "unavailable")
+    job.operation, job.source_item, job.provider = "upscale", harbour, "stable-diffusion"
+    job.options = {"factor": 2}
+    job.save()
+    _, actions = panel(client_for("editor"), project, job)
+    # OpenAI does not upscale: Try again, and ComfyUI, the other engine that does.
+    assert [(label, primary) for label, primary, _ in actions] == [
+        ("Try again", True),
+        (f"Use {provider_label('comfyui')} instead", False),
+    ]
+    html = client_for("editor").get(actions[1][2].replace("&amp;", "&"), **htmx_headers).content.decode()
+    assert re.search(r'<option value="comfyui" selected>', html)
+    assert re.search(r'value="2"[^>]*checked|checked[^>]*value="2"', html)
