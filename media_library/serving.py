@@ -10,10 +10,14 @@ to MEDIA_ROOT's absolute path). The view then answers with that header and no bo
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     FileResponse,
     Http404,
@@ -71,4 +75,20 @@ def private_file_response(
     response = FileResponse(
         handle, content_type=content_type, as_attachment=bool(download_name), filename=download_name or ""
     )
+    if isinstance(request, ASGIRequest):
+        # Under ASGI Django would read a file's whole iterator into memory before sending a byte (and warn):
+        # hand it chunks read in a thread instead. The headers FileResponse took from the file stay.
+        response.streaming_content = _chunks(handle)
     return _common_headers(response, etag)
+
+
+CHUNK_BYTES = 256 * 1024
+
+
+async def _chunks(handle: File) -> AsyncIterator[bytes]:
+    read = sync_to_async(handle.read, thread_sensitive=False)
+    try:
+        while chunk := await read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        await sync_to_async(handle.close, thread_sensitive=False)()
