@@ -19,6 +19,7 @@ is empty everywhere else.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import socket
 import time
@@ -88,6 +89,9 @@ def address_allowed(
     return is_public(address) or any(address in network for network in allow)
 
 
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="public-fetch-dns")
+
+
 class RefusedAddress(NewConnectionError):
     """The link leads to an address that is not public: nothing was sent there."""
 
@@ -95,8 +99,13 @@ class RefusedAddress(NewConnectionError):
 def _connect_public(conn: HTTPConnection) -> socket.socket:
     """Resolve the host once, then connect only to an address that passed the check (and verify the peer)."""
     allow = _allowed_networks()
+    # The lookup runs in a thread so the connect timeout bounds it too: the system resolver has no timeout of ours
+    # and may retry for many seconds (a lookup it is still doing is left to finish there, unseen).
+    lookup = _RESOLVER.submit(socket.getaddrinfo, conn._dns_host, conn.port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(conn._dns_host, conn.port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=conn.timeout if isinstance(conn.timeout, int | float) else None)
+    except concurrent.futures.TimeoutError as exc:
+        raise ConnectTimeoutError(conn, f"Looking up {conn.host} timed out.") from exc
     except socket.gaierror as exc:
         raise NameResolutionError(conn.host, conn, exc) from exc
     # A numeric address comes back as text for IPv4 and IPv6, the families asked for here.

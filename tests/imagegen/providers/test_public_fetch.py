@@ -183,6 +183,26 @@ def test_a_name_that_resolves_to_loopback_is_refused(server, monkeypatch) -> Non
     assert server.hits == []
 
 
+def test_a_lookup_that_hangs_is_cut_off_by_the_connect_timeout(monkeypatch) -> None:
+    """The system resolver may retry for many seconds; the fetch gives up when its timeout says, not when it does."""
+    released = threading.Event()
+    still_hanging = []
+
+    def hang(host, *args, **kwargs):
+        released.wait(30)  # a resolver that does not answer (released below, so no thread is left behind)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    try:
+        with pytest.raises(ProviderError) as caught:
+            fetch("http://images.cdn.test/a.png", timeout=0.3)
+        still_hanging.append(not released.is_set())
+    finally:
+        released.set()
+    assert still_hanging == [True]  # the fetch answered while the lookup was still stuck
+    assert caught.value.error_class == "unavailable"
+
+
 @pytest.mark.parametrize("host", ["[::1]", "0.0.0.0", "127.1", "2130706433", "[::ffff:127.0.0.1]"])  # noqa: S104
 def test_loopback_spelled_other_ways_is_refused(server, host) -> None:
     with pytest.raises(ProviderError) as caught:
