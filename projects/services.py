@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from .models import Membership, Project
+from .embeds import paragraph_openings
+from .models import Document, Membership, Project
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,22 @@ class ProjectContents:
     elements: int
     media_items: int
     members: int
+
+
+@dataclass(frozen=True)
+class DocumentPlaces:
+    """A document as a place to insert an image: after one of its paragraphs (number, how it starts) or at the end."""
+
+    pk: int
+    title: str
+    places: list[tuple[int, str]]
+
+
+def document_places(project: Project) -> list[DocumentPlaces]:
+    """Every document of the project with the places an image can go, for the Insert menus (the Generate dialog's
+    and the image page's offer the same choices)."""
+    documents = Document.objects.filter(project=project).only("pk", "title", "body")
+    return [DocumentPlaces(d.pk, d.title, paragraph_openings(d.body)) for d in documents]
 
 
 def project_contents(project: Project) -> ProjectContents:

@@ -161,7 +161,9 @@ def test_writer_generates_saves_and_uses_images(
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cover.element_handle())
 
     page.goto(f"{live_server.url}/projects/{story.slug}/media/{second.pk}/")
-    page.get_by_label("Insert into document").select_option(label="Chapter One")
+    place = page.get_by_label("Insert into document")
+    expect(place.locator("option:checked")).to_have_text("At the end of “Chapter One”")
+    place.select_option(label="After ¶1 “The tide came in at midnight.”")
     page.get_by_role("button", name="Insert", exact=True).click()
     expect(page.get_by_role("heading", name="Chapter One")).to_be_visible()
     figure = page.locator(".document-body figure.doc-figure img")
