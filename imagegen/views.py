@@ -323,7 +323,7 @@ def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespon
     context = _job_context(
         job,
         saved=items,
-        documents=document_places(project),
+        documents=document_places(project, start=job.target_document_id),  # a passage's job: its own document
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
         subject_id=job_subject_id(job),
     )
