@@ -128,7 +128,7 @@ def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     rows = [
         ("Prompt", gen.get("prompt")),
         ("Negative prompt", options.get("negative_prompt") or gen.get("negative_prompt")),
-        ("Provider", gen.get("provider_label") or gen.get("provider")),
+        ("Image service", gen.get("provider_label") or gen.get("provider")),
         ("Model", gen.get("model_label") or gen.get("model")),
     ]
     rows += [(label, value) for label, value in display_rows(options) if label != "Negative prompt"]

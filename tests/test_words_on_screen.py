@@ -108,3 +108,6 @@ def test_the_service_that_makes_the_image_is_named_in_a_writer_s_word(pages, cli
     for page in (dialog, edit.content.decode()):
         assert '<label for="id_provider">Image service</label>' in page
         assert not re.search(r"<label[^>]*>\s*Provider", page)
+    # A saved image's details name it the same way.
+    detail = pages[reverse("media:detail", kwargs={"slug": project.slug, "pk": item.pk})]
+    assert "<dt>Image service</dt><dd>OpenAI</dd>" in detail and "<dt>Provider</dt>" not in detail
