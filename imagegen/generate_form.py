@@ -75,10 +75,16 @@ def portrait_size(spec: ModelSpec) -> str:
     return spec.initial_size
 
 
+def provider_field() -> forms.ChoiceField:
+    """The service that makes the image, in the writer's word (the CLI keeps `--provider`): every form that offers
+    a choice of service (generate, edit, upscale) declares its field with this."""
+    return forms.ChoiceField(label="Image service")
+
+
 class GenerateForm(forms.Form):
     # What the form asks for (imagegen.options.GENERATE or .EDIT): it decides which options are offered.
     operation = generation_options.GENERATE
-    provider = forms.ChoiceField(label="Provider")
+    provider = provider_field()
     model = forms.ChoiceField(label="Model")
     prompt = forms.CharField(
         label="Prompt",

@@ -9,11 +9,11 @@ from typing import Any, cast
 
 from django import forms
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from projects.models import Element, Project
 
-from .models import GenerationJob
+from .models import Candidate, GenerationJob
 from .saving import CANDIDATE_MAX_AGE
 from .services import model_label
 
@@ -74,13 +74,12 @@ def _jobs_naming(project: Project, element_id: int) -> list[int]:
     ]
 
 
-# A candidate still waiting: not saved, and its file not yet expired.
-_UNSAVED = Q(candidates__saved_item__isnull=True) & ~Q(candidates__file="")
-
-
 @dataclass(frozen=True)
 class HistoryRow:
     job: GenerationJob
+    images: list[
+        Candidate
+    ]  # what is left to show, in order: saved ones (their library copy) and unsaved ones
     unsaved: int
     expires_at: datetime | None  # when the first of its unsaved images goes
 
@@ -88,19 +87,26 @@ class HistoryRow:
 def history_page(
     jobs: QuerySet[GenerationJob], number: str | int | None
 ) -> tuple[Page[GenerationJob], list[HistoryRow]]:
-    """One page of jobs, each with how many images are still waiting to be saved and until when."""
+    """One page of jobs, each with its images and how many are still waiting to be saved and until when.
+
+    One query fetches every shown job's images (with their library items, for the thumbnails), and what waits is
+    counted from them, so a page costs the same however many jobs and images it holds."""
     page = Paginator(jobs, PER_PAGE).get_page(number)
-    waiting = (
-        GenerationJob.objects.filter(pk__in=[j.pk for j in page.object_list])
-        .annotate(
-            unsaved=Count("candidates", filter=_UNSAVED),
-            oldest=Min("candidates__created_at", filter=_UNSAVED),
-        )
-        .values_list("pk", "unsaved", "oldest")
+    shown = (
+        Candidate.objects.filter(job_id__in=[j.pk for j in page.object_list])
+        .filter(
+            Q(saved_item__isnull=False) | ~Q(file="")
+        )  # an expired, unsaved image has nothing left to show
+        .select_related("saved_item")
+        .order_by("job_id", "index")
     )
-    by_job = {pk: (unsaved, oldest) for pk, unsaved, oldest in waiting}
+    by_job: dict[int, list[Candidate]] = {}
+    for candidate in shown:
+        by_job.setdefault(candidate.job_id, []).append(candidate)
     rows = []
     for job in page.object_list:
-        unsaved, oldest = by_job.get(job.pk, (0, None))
-        rows.append(HistoryRow(job, unsaved, oldest + CANDIDATE_MAX_AGE if oldest else None))
+        images = by_job.get(job.pk, [])
+        waiting = [c.created_at for c in images if c.saved_item_id is None]
+        expires_at = min(waiting) + CANDIDATE_MAX_AGE if waiting else None
+        rows.append(HistoryRow(job, images, len(waiting), expires_at))
     return page, rows

@@ -63,7 +63,8 @@ def illustrate_links(
     *, project: Project, document: Document, user: User | AnonymousUser, can_edit: bool
 ) -> Callable[[embeds.Paragraph], str] | None:
     """What the document page puts after each paragraph: an "Illustrate" link opening the dialog on it, for those
-    who may generate here and now; None for anyone else."""
+    who may generate here and now; None for anyone else. The stylesheet sets it beside its paragraph as a ✦, shown
+    on hover or focus where there is a pointer that hovers, always on a touch screen (static/css/inkweld.css)."""
     if not (can_edit and can_generate(user) and get_config().generation_available()):
         return None
 
@@ -73,8 +74,9 @@ def illustrate_links(
             format_html(
                 '<p class="illustrate"><a class="illustrate-link" href="{}" hx-get="{}" '
                 'hx-target="#generate-dialog-body" hx-swap="innerHTML" data-dialog="generate-dialog" '
-                'data-needs-online aria-haspopup="dialog" aria-label="Illustrate paragraph {}">'
-                '<span aria-hidden="true">✦</span> Illustrate</a></p>',
+                'data-needs-online aria-haspopup="dialog" aria-label="Illustrate paragraph {}" '
+                'title="Illustrate this paragraph">'
+                '<span aria-hidden="true">✦</span><span class="illustrate-word"> Illustrate</span></a></p>',
                 url,
                 url,
                 paragraph.number,

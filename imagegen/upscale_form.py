@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 
 from . import costs
-from .generate_form import choices_of
+from .generate_form import choices_of, provider_field
 from .prompts import ComposedPrompt
 from .providers import PROVIDERS, ProviderError, model_spec, provider_label
 from .services import GenerationOptions
@@ -22,7 +22,7 @@ UpscalersFor = Callable[[str], Sequence[str]]
 
 
 class UpscaleForm(forms.Form):
-    provider = forms.ChoiceField(label="Provider")
+    provider = provider_field()
     factor = forms.TypedChoiceField(
         label="Enlarge", coerce=int, widget=forms.RadioSelect, error_messages={"required": "Choose 2× or 4×."}
     )

@@ -24,8 +24,8 @@ from inkweld.http import AuthenticatedRequest, HtmxRequest
 from media_library.services import ImageRejected
 from media_library.serving import private_file_response
 from projects.access import project_view
-from projects.embeds import paragraph_openings
-from projects.models import Document, Element, Project
+from projects.models import Element, Project
+from projects.services import document_places
 
 from .catalog import ModelOption
 from .config import EffectiveConfig, get_config
@@ -320,14 +320,10 @@ def save(request: AuthenticatedRequest, project: Project, pk: int) -> HttpRespon
         items = candidates_save(job=job, candidates=chosen, user=request.user, names=names)
     except ImageRejected as exc:
         return _render(request, project, "imagegen/_job.html", _job_context(job, save_error=str(exc)))
-    documents = list(Document.objects.filter(project=project).only("pk", "title", "body"))
-    for document in documents:
-        # Insert into document: the places to choose from, after each paragraph (by how it starts) or at the end.
-        document.places = paragraph_openings(document.body)  # type: ignore[attr-defined]
     context = _job_context(
         job,
         saved=items,
-        documents=documents,
+        documents=document_places(project, start=job.target_document_id),  # a passage's job: its own document
         elements=Element.objects.filter(project=project).only("pk", "name", "kind"),
         subject_id=job_subject_id(job),
     )

@@ -19,6 +19,7 @@ from inkweld.http import HtmxRequest
 from projects import embeds
 from projects.access import can_edit, project_view
 from projects.models import Document, Element, Project
+from projects.services import document_places
 
 from . import services, versions
 from .forms import InsertIntoDocumentForm, MediaFilterForm, MediaItemForm, SetElementImageForm, UploadForm
@@ -127,7 +128,7 @@ def _generation_rows(item: MediaItem) -> list[tuple[str, str]]:
     rows = [
         ("Prompt", gen.get("prompt")),
         ("Negative prompt", options.get("negative_prompt") or gen.get("negative_prompt")),
-        ("Provider", gen.get("provider_label") or gen.get("provider")),
+        ("Image service", gen.get("provider_label") or gen.get("provider")),
         ("Model", gen.get("model_label") or gen.get("model")),
     ]
     rows += [(label, value) for label, value in display_rows(options) if label != "Negative prompt"]
@@ -153,9 +154,8 @@ def detail(request: HtmxRequest, project: Project, pk: int) -> HttpResponse:
             "versions": versions.history(item),
             "generation_rows": _generation_rows(item),
             "embed_code": embeds.embed_line(item.pk),
-            "insert_form": InsertIntoDocumentForm(project=project) if editable else None,
+            "documents": document_places(project) if editable else [],
             "element_form": SetElementImageForm(project=project) if editable else None,
-            "has_documents": editable and Document.objects.filter(project=project).exists(),
             "has_elements": editable and Element.objects.filter(project=project).exists(),
         },
     )

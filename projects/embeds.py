@@ -172,7 +172,10 @@ def _figure(item: MediaItem | None, caption: str, image_url: Callable[[MediaItem
         return str(
             format_html('<p class="embed-missing">Image removed{}</p>', f" ({caption})" if caption else "")
         )
-    alt = item.alt_text or caption or item.title
+    # Alt describes the image, the caption names it: the caption is never read twice (once as alt, once as caption).
+    alt = item.alt_text or item.title
+    if alt.strip() == caption:
+        alt = ""
     caption_html = format_html("<figcaption>{}</figcaption>", caption) if caption else ""
     return str(
         format_html(

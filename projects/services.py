@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from .models import Membership, Project
+from .embeds import paragraph_openings
+from .models import Document, Membership, Project
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,26 @@ class ProjectContents:
     elements: int
     media_items: int
     members: int
+
+
+@dataclass(frozen=True)
+class DocumentPlaces:
+    """A document as a place to insert an image: after one of its paragraphs (number, how it starts) or at the end."""
+
+    pk: int
+    title: str
+    places: list[tuple[int, str]]
+    starts_here: bool  # the menu starts at the end of this one
+
+
+def document_places(project: Project, *, start: int | None = None) -> list[DocumentPlaces]:
+    """Every document of the project with the places an image can go, for the Insert menus (the Generate dialog's
+    and the image page's offer the same choices). The menu starts on document `start` (a passage's own document)
+    when it is still there, else on the first."""
+    documents = list(Document.objects.filter(project=project).only("pk", "title", "body"))
+    pks = [d.pk for d in documents]
+    first = start if start in pks else next(iter(pks), None)
+    return [DocumentPlaces(d.pk, d.title, paragraph_openings(d.body), d.pk == first) for d in documents]
 
 
 def project_contents(project: Project) -> ProjectContents:

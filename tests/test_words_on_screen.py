@@ -98,3 +98,16 @@ def test_status_badges_are_not_shouted():
     with open("static/css/inkweld.css") as css:
         rule = re.search(r"\.status \{[^}]*\}", css.read()).group(0)
     assert "uppercase" not in rule
+
+
+def test_the_service_that_makes_the_image_is_named_in_a_writer_s_word(pages, client_for, project):
+    """The dialog's choice of provider reads "Image service" (the CLI keeps `--provider`), in Generate and Edit."""
+    dialog = pages[reverse("imagegen:dialog", kwargs={"slug": project.slug})]
+    item = project.media_items.get()
+    edit = client_for("owner").get(reverse("imagegen:edit", kwargs={"slug": project.slug, "pk": item.pk}))
+    for page in (dialog, edit.content.decode()):
+        assert '<label for="id_provider">Image service</label>' in page
+        assert not re.search(r"<label[^>]*>\s*Provider", page)
+    # A saved image's details name it the same way.
+    detail = pages[reverse("media:detail", kwargs={"slug": project.slug, "pk": item.pk})]
+    assert "<dt>Image service</dt><dd>OpenAI</dd>" in detail and "<dt>Provider</dt>" not in detail

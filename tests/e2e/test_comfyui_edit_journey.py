@@ -62,7 +62,7 @@ def choose_provider(dialog: Locator, label: str) -> None:
     """Pick a provider in the Upscale dialog and wait for the panel it brings (its upscalers)."""
     page = dialog.page
     page.locator("#generate-panel").evaluate("panel => { panel.dataset.stale = 'yes'; }")
-    dialog.get_by_label("Provider", exact=True).select_option(label=label)
+    dialog.get_by_label("Image service", exact=True).select_option(label=label)
     page.wait_for_selector("#generate-panel:not([data-stale]):not(.htmx-settling)")
 
 

@@ -122,7 +122,7 @@ def open_edit(page: Page, base_url: str, item: MediaItem) -> Locator:
 
 def choose(dialog: Locator, provider: str, model: str) -> None:
     page = dialog.page
-    for label, value in (("Provider", provider), ("Model", model)):
+    for label, value in (("Image service", provider), ("Model", model)):
         select = dialog.get_by_label(label, exact=True)
         if select.locator("option:checked").inner_text() != value:
             page.locator("#generate-panel").evaluate("panel => { panel.dataset.stale = 'yes'; }")

@@ -55,9 +55,9 @@ def form_refresh(page: Page) -> Iterator[None]:
 
 def choose_model(dialog: Locator, provider: str, model: str) -> None:
     page = dialog.page
-    if dialog.get_by_label("Provider").locator("option:checked").inner_text() != provider:
+    if dialog.get_by_label("Image service").locator("option:checked").inner_text() != provider:
         with form_refresh(page):
-            dialog.get_by_label("Provider").select_option(label=provider)
+            dialog.get_by_label("Image service").select_option(label=provider)
     with form_refresh(page):
         dialog.get_by_label("Model").select_option(label=model)
     expect(dialog.get_by_label("Model").locator("option:checked")).to_have_text(model)
@@ -90,7 +90,7 @@ def test_writer_generates_saves_and_uses_images(
     dialog = open_dialog(page)
     # Two providers are configured: Stable Diffusion first (self-hosted: free), then OpenAI with a priced model.
     with form_refresh(page):
-        dialog.get_by_label("Provider").select_option(label="Stable Diffusion WebUI")
+        dialog.get_by_label("Image service").select_option(label="Stable Diffusion WebUI")
     expect(dialog.get_by_label("Model")).to_contain_text("v1-5-pruned-emaonly")
     expect(dialog.locator("#cost-estimate")).to_contain_text("Free")
     choose_model(dialog, "OpenAI", "GPT Image 1")
@@ -161,7 +161,9 @@ def test_writer_generates_saves_and_uses_images(
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cover.element_handle())
 
     page.goto(f"{live_server.url}/projects/{story.slug}/media/{second.pk}/")
-    page.get_by_label("Insert into document").select_option(label="Chapter One")
+    place = page.get_by_label("Insert into document")
+    expect(place.locator("option:checked")).to_have_text("At the end of “Chapter One”")
+    place.select_option(label="After ¶1 “The tide came in at midnight.”")
     page.get_by_role("button", name="Insert", exact=True).click()
     expect(page.get_by_role("heading", name="Chapter One")).to_be_visible()
     figure = page.locator(".document-body figure.doc-figure img")
@@ -232,7 +234,7 @@ def test_out_of_credit_offers_the_other_provider_in_place_and_no_try_again(
     switch.click()
     # The same dialog, now on the other provider, with the writer's words kept.
     form = dialog.locator("form.generate-form")
-    expect(form.get_by_label("Provider").locator("option:checked")).to_have_text(
+    expect(form.get_by_label("Image service").locator("option:checked")).to_have_text(
         re.compile("Stable Diffusion WebUI")
     )
     expect(form.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)

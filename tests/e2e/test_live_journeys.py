@@ -50,7 +50,7 @@ def sign_in_at(page: Page, base: str, username: str) -> None:
 def generate_with_stable_diffusion(page: Page, base: str, story: Project) -> None:
     open_media_tab(page, base, story)
     dialog = open_dialog(page)
-    provider = dialog.get_by_label("Provider")
+    provider = dialog.get_by_label("Image service")
     if provider.count():
         page.locator("#generate-panel").evaluate("panel => { panel.dataset.stale = 'yes'; }")
         provider.select_option(label="Stable Diffusion WebUI")

@@ -39,7 +39,7 @@ def test_todays_openai_models_priced_by_tokens(
     open_media_tab(page, live_server.url, story)
     dialog = open_dialog(page)
     with form_refresh(page):
-        dialog.get_by_label("Provider").select_option(label="OpenAI")
+        dialog.get_by_label("Image service").select_option(label="OpenAI")
 
     models = dialog.get_by_label("Model").locator("option").all_inner_texts()
     assert models == ["GPT Image 2.6 Sunburst", "GPT Image 2"]
@@ -91,7 +91,7 @@ def test_the_family_is_all_that_is_offered(
     open_media_tab(page, live_server.url, story)
     dialog = open_dialog(page)
     with form_refresh(page):
-        dialog.get_by_label("Provider").select_option(label="OpenAI")
+        dialog.get_by_label("Image service").select_option(label="OpenAI")
     assert dialog.get_by_label("Model").locator("option").all_inner_texts() == [
         "GPT Image 2.5 Flare",
         "GPT Image 2",

@@ -28,8 +28,8 @@ def make_job(project, owner, n, **fields):
     return GenerationJob.objects.create(user=owner, project=project, **values)
 
 
-def add_candidate(job, make_image, *, age=timedelta(minutes=5)):
-    candidate = Candidate(job=job, index=0, content_type="image/png", width=64, height=48, bytes=10,
+def add_candidate(job, make_image, *, age=timedelta(minutes=5), index=0):
+    candidate = Candidate(job=job, index=index, content_type="image/png", width=64, height=48, bytes=10,
                           created_at=timezone.now() - age)  # fmt: skip
     candidate.file.save("1.png", ContentFile(make_image()), save=False)
     candidate.save()
@@ -132,15 +132,47 @@ def test_the_results_panel_says_when_unsaved_images_expire(client_for, project, 
     assert f"Images you do not save are kept until {expires} (24 hours)" in page.content.decode()
 
 
+def test_each_row_shows_its_images_saved_from_the_library_unsaved_as_the_job_panel_shows_them(
+    client_for, project, owner, make_image
+):
+    job = make_job(project, owner, 0, images_made=3)
+    saved, waiting, expired = (add_candidate(job, make_image, index=n) for n in range(3))
+    Candidate.objects.filter(pk=expired.pk).update(file="")
+    client = client_for("owner")
+    client.post(reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk}),
+                {"candidate": saved.pk, f"name_{saved.pk}": "Harbour at dawn"})  # fmt: skip
+    saved.refresh_from_db()
+    item = saved.saved_item
+
+    page = client.get(history_url(project)).content.decode()
+    row = page[page.index('class="history-row"') :]
+    row = row[: row.index("</li>")]
+    # The saved image is the library's thumbnail, named; the waiting one is the picture the job's panel shows.
+    assert f'<img src="{item.thumbnail_url()}" alt="{item.display_title}"' in row
+    candidate_url = reverse("imagegen:candidate", kwargs={"slug": project.slug, "pk": waiting.pk})
+    assert f'<img src="{candidate_url}" alt="Image 2, not saved yet"' in row
+    job_panel = client.get(
+        reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})
+    ).content.decode()
+    assert f'<img src="{candidate_url}"' in job_panel
+    # The expired one has nothing left to show.
+    assert row.count("<img ") == 2
+    assert "1 image not saved yet" in row
+
+
 @pytest.mark.parametrize("count", [5, 60])
 def test_the_history_costs_the_same_queries_for_5_or_60_jobs(
-    client_for, project, owner, make_image, count, django_assert_max_num_queries
+    client_for, project, owner, make_image, media_item, count, django_assert_max_num_queries
 ):
     for n in range(count):
-        add_candidate(make_job(project, owner, n), make_image)
+        job = make_job(project, owner, n)
+        add_candidate(job, make_image)
+        Candidate.objects.filter(pk=add_candidate(job, make_image, index=1).pk).update(saved_item=media_item)
     client = client_for("owner")
     client.get(history_url(project))  # the session and the site's settings, loaded once
-    # session, user, project with the role, the filters' choices (models, elements), count, page, what waits
+    # session, user, project with the role, the filters' choices (models, elements), count, page, their images
     with django_assert_max_num_queries(8):
         response = client.get(history_url(project))
-    assert response.content.decode().count('class="history-row"') == min(count, PER_PAGE)
+    page = response.content.decode()
+    assert page.count('class="history-row"') == min(count, PER_PAGE)
+    assert page.count(media_item.thumbnail_url()) == min(count, PER_PAGE)

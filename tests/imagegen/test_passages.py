@@ -211,6 +211,31 @@ def test_the_job_remembers_the_paragraph_and_the_image_goes_right_after_it(
     assert f"She held the compass close.\n\n[[image:{item.pk}]]\n\n[[image:999]]" in world["document"].body
 
 
+def test_the_insert_menu_of_a_passage_s_job_starts_on_the_passage_s_document(
+    upstream, client_for, project, world, media_storage
+):
+    # The project's first document is another one; the passage is in "Chapter 1".
+    prologue = Document.objects.create(project=project, title="Prologue", body="Before it all.")
+    Document.objects.filter(pk=world["document"].pk).update(order=1)
+    client = client_for("editor")
+    job = generate_on_passage(client, project, world)
+    job_run(job_id=job.pk)
+    save = reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk})
+    html = client.post(save, {"candidate": [c.pk for c in job.candidates.all()]}).content.decode()
+    assert html.index("Prologue") < html.index("At the end of “Chapter 1”"), (
+        "the menu lists documents in order"
+    )
+    assert f'<option value="{world["document"].pk}" selected>At the end of “Chapter 1”</option>' in html
+    assert f'<option value="{prologue.pk}">At the end of “Prologue”</option>' in html
+
+    # A job not on a passage starts on the first document, as before.
+    other = generate_on_passage(client, project, world, document="", paragraph="")
+    job_run(job_id=other.pk)
+    save = reverse("imagegen:save", kwargs={"slug": project.slug, "pk": other.pk})
+    html = client.post(save, {"candidate": [c.pk for c in other.candidates.all()]}).content.decode()
+    assert f'<option value="{prologue.pk}" selected>At the end of “Prologue”</option>' in html
+
+
 def test_a_job_on_another_projects_document_is_not_tied_to_it(
     upstream, client_for, project, world, make_user
 ):

@@ -235,6 +235,37 @@ def test_set_cover_insert_and_set_element_image(media_item, client_for) -> None:
     assert element.image == media_item
 
 
+def test_the_image_page_inserts_after_the_paragraph_the_writer_chooses(media_item, client_for) -> None:
+    project = media_item.project
+    document = Document.objects.create(
+        project=project, title="Chapter 1", body="It was dark.\n\nThe boats came home.\n\nDawn."
+    )
+    client = client_for("editor")
+    page = client.get(url("media:detail", project, pk=media_item.pk)).content.decode()
+    # The dialog's places: after each paragraph, by how it starts, or at the end (where it starts).
+    assert '<label for="id_place">Insert into document</label>' in page
+    assert f'<option value="{document.pk}:2">After ¶2 “The boats came home.”</option>' in page
+    assert f'<option value="{document.pk}" selected>At the end of “Chapter 1”</option>' in page
+
+    response = client.post(url("media:insert", project, pk=media_item.pk), {"place": f"{document.pk}:2"})
+    document.refresh_from_db()
+    assert document.body == f"It was dark.\n\nThe boats came home.\n\n[[image:{media_item.pk}]]\n\nDawn.\n"
+    assert response["Location"].endswith("#paragraph-2")
+
+
+def test_the_image_page_does_not_repeat_its_alt_text_as_a_caption(media_item, client_for) -> None:
+    media_item.alt_text = "Boats at dawn by the pier"
+    media_item.save()
+    page = (
+        client_for("viewer").get(url("media:detail", media_item.project, pk=media_item.pk)).content.decode()
+    )
+    assert 'alt="Boats at dawn by the pier"' in page
+    assert "<figcaption>" not in page
+    # The writer can still read what a screen reader says, once, among the details.
+    assert page.count("Boats at dawn by the pier") == 2  # the alt attribute and the details
+    assert "<dt>Alt text</dt><dd>Boats at dawn by the pier</dd>" in page
+
+
 def test_actions_refuse_another_projects_document_or_element(media_item, client_for, make_user) -> None:
     other = Project.objects.create(owner=make_user("zed"), title="Other", slug="other")
     foreign_doc = Document.objects.create(project=other, title="Theirs", body="")

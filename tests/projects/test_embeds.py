@@ -37,6 +37,21 @@ def test_render_escapes_text_and_shows_images() -> None:
     assert '<p class="embed-missing">Image removed</p>' in html  # 6 is not among the items
 
 
+def test_alt_text_describes_the_image_and_never_repeats_the_caption() -> None:
+    # No alt text of its own: the item's title stands in, not the caption (a screen reader would read it twice).
+    html = embeds.render_body("[[image:5|Dawn over the harbour]]", [fake_item(5)], url_for)
+    assert 'alt="Item 5"' in html and "<figcaption>Dawn over the harbour</figcaption>" in html
+    # A title the same as the caption: the caption alone names it.
+    named = SimpleNamespace(pk=6, width=640, height=480, title="Dawn", alt_text="")
+    html = embeds.render_body("[[image:6|Dawn]]", [named], url_for)
+    assert 'alt=""' in html and "<figcaption>Dawn</figcaption>" in html
+    # Alt text of its own describes it, whatever the caption says.
+    html = embeds.render_body(
+        "[[image:7|Dawn]]", [fake_item(7, alt_text="Boats at dawn by the pier")], url_for
+    )
+    assert 'alt="Boats at dawn by the pier"' in html
+
+
 # --- Hostile embeds (issue 11): what only looks like an embed is text, and never reaches the database -------------
 
 import re  # noqa: E402
