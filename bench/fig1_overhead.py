@@ -38,7 +38,7 @@ def run(stack: Stack, runs: int = 7) -> list[Figure]:
         "pickup",
         "Worker pick-up after submit",
         "p50, ms (job created → running)",
-        "≤ 10 ms on PostgreSQL" if on_postgres else "report (SQLite polls)",
+        "≤ 10 ms on PostgreSQL" if on_postgres else "report (SQLite: a change watch)",
         limit=10.0 if on_postgres else None,
     )
     dialog_requests = Figure(

@@ -3,8 +3,8 @@
 "Running" here: 20 jobs, each held by its own db_worker process in a request to a stand-in that answers in
 UPSTREAM_S, so all 20 are status `running` together (19 extra workers plus the stack's one; memory allows it).
 Their 20 dialogs stay open on the job panel's event stream, as a browser's does (issue 15; they polled before). The
-extra workers poll the queue once a second when idle, so the baseline (same processes, no jobs, no dialogs)
-is not inflated by their idle polling. One client measures the Media tab, one request at a time: an idle
+idle windows have the same processes, no jobs and no dialogs: the workers waiting as idle workers do (LISTEN on
+PostgreSQL, the change watch on SQLite; imagegen/wakeup.py). One client measures the Media tab, one request at a time: an idle
 window, a busy window, an idle window, … and each busy p95 is divided by the mean of the idle p95s on either side
 of it, so the shared machine's drift between windows mostly cancels.
 

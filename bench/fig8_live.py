@@ -2,7 +2,7 @@
 
 * Idle worker CPU: a fresh `db_worker`, once it waits on the queue, is left alone for WINDOW_S; its CPU time over
   that window (utime + stime from /proc) ÷ the window, in % of one core. On PostgreSQL it sleeps on LISTEN; on
-  SQLite it polls at the interval scripts/serve.sh gives it.
+  SQLite it reads the database's change counter every 10 ms (imagegen/wakeup.py).
 * Time to first preview: a Stable Diffusion job the stand-in takes UPSTREAM_S for, reporting live previews as the
   WebUI does (`current_image` on /progress); the time from the submit to the first progress event carrying a
   preview ÷ UPSTREAM_S.
@@ -28,7 +28,7 @@ def run(stack: Stack, runs: int = 5) -> list[Figure]:
         "idle_cpu",
         "Idle worker CPU",
         f"% of a core over {WINDOW_S:.0f} s idle",
-        "≤ 0.5 % on PostgreSQL" if on_postgres else "report (SQLite polls)",
+        "≤ 0.5 % on PostgreSQL" if on_postgres else "report (SQLite: a change watch)",
         limit=0.5 if on_postgres else None,
     )
     worker = stack.start_db_worker(name="idle-worker")

@@ -139,11 +139,12 @@ def job_create(
         if counted.assumed:
             GenerationJob.objects.filter(pk=job.pk).update(estimate_assumed=True)
             job.estimate_assumed = True
-    if enqueue:
-        from .tasks import run_generation_job  # the task module imports services; import late
+        if enqueue:
+            from .tasks import run_generation_job  # the task module imports services; import late
 
-        # After commit: a worker must never pick up a job whose row it cannot see yet.
-        transaction.on_commit(lambda: run_generation_job.enqueue(job.pk))
+            # The task row in the job's own transaction: a worker sees both or neither (PostgreSQL's NOTIFY is
+            # sent at the commit too), and the submit waits for one commit, not two.
+            run_generation_job.enqueue(job.pk)
     return job
 
 

@@ -17,7 +17,7 @@ case "${1:-web}" in
   worker)
     shift
     # The interval scripts/serve.sh uses (the bench measures it). SIGTERM: the current job finishes, then it exits.
-    exec python manage.py db_worker --interval 0.05 --no-reload --verbosity 1 "$@"
+    exec python manage.py db_worker --interval 5 --no-reload --verbosity 1 "$@"
     ;;
   *)
     exec "$@"

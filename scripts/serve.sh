@@ -5,7 +5,8 @@
 # The web server is gunicorn with uvicorn workers on the ASGI app (inkweld/gunicorn_conf.py: two workers, code
 # reload when DEBUG is on), so a burst of requests is queued, not dropped, and an open dialog's event stream waits
 # as a coroutine rather than holding a thread. The worker never runs under an autoreloader: the PID this script holds
-# is the worker itself. --interval is how often it polls on SQLite; on PostgreSQL it sleeps on LISTEN instead.
+# is the worker itself. It is woken when a job is queued (LISTEN on PostgreSQL, a watch of SQLite's change counter);
+# --interval is how often it looks at the queue on its own besides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -30,7 +31,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-setsid $PY manage.py db_worker --interval 0.05 --no-reload --verbosity 1 &
+setsid $PY manage.py db_worker --interval 5 --no-reload --verbosity 1 &
 groups+=($!)
 setsid .venv/bin/gunicorn -c inkweld/gunicorn_conf.py inkweld.asgi:application --bind "$HOST:$PORT" &
 groups+=($!)

@@ -55,7 +55,9 @@ def test_writer_generates_two_with_comfyui_watches_progress_and_saves_one(
     dialog = open_dialog(page)
     choose_model(dialog, "ComfyUI", "sd_xl_base_1.0")
     # A checkpoint's options: the ones ComfyUI's KSampler lists are offered to choose from.
-    expect(dialog.get_by_label("Sampler")).to_contain_text("dpmpp_2m")
+    expect(dialog.get_by_label("Sampler")).to_contain_text(
+        "DPM++ 2M"
+    )  # the engine's id, as its own menu names it
     expect(dialog.get_by_label("Negative prompt")).to_be_visible()
     fill_form(dialog, count=2)
     expect(dialog.locator("#cost-estimate")).to_contain_text("Free")
