@@ -29,6 +29,11 @@ class ImageFormat:
     content_type: str
     extension: str
 
+    @property
+    def label(self) -> str:
+        """As writers know it: "PNG", "JPEG", "WebP", "GIF"."""
+        return "WebP" if self.name == "WEBP" else self.name
+
 
 FORMATS: dict[str, ImageFormat] = {
     f.name: f

@@ -87,6 +87,10 @@ class MediaItem(models.Model):
     def extension(self) -> str:
         return format_of(self.content_type).extension
 
+    @property
+    def format_label(self) -> str:
+        return format_of(self.content_type).label
+
     def _url(self, name: str) -> str:
         return reverse(name, kwargs={"slug": self.project.slug, "pk": self.pk})
 

@@ -111,3 +111,10 @@ def test_the_service_that_makes_the_image_is_named_in_a_writer_s_word(pages, cli
     # A saved image's details name it the same way.
     detail = pages[reverse("media:detail", kwargs={"slug": project.slug, "pk": item.pk})]
     assert "<dt>Image service</dt><dd>OpenAI</dd>" in detail and "<dt>Provider</dt>" not in detail
+
+
+def test_an_image_s_format_is_named_not_typed(pages, project):
+    detail = pages[reverse("media:detail", kwargs={"slug": project.slug, "pk": project.media_items.get().pk})]
+    assert "<dt>Format</dt><dd>PNG</dd>" in detail
+    for url, page in pages.items():
+        assert not re.search(r"\bimage/(png|jpeg|webp|gif)\b", visible_text(page)), url
