@@ -342,6 +342,14 @@ def candidate_file(request: AuthenticatedRequest, project: Project, pk: int) -> 
     candidate = get_object_or_404(Candidate.objects.select_related("job"), pk=pk, job__project=project)
     if not candidate.file:
         raise Http404("This image has expired.")
+    if request.GET.get("size") == "thumbnail" and candidate.thumbnail:
+        # Lists (the generation history) show the small WebP the worker made with the candidate, not megabytes.
+        return private_file_response(
+            request,
+            name=candidate.thumbnail.name,
+            content_type="image/webp",
+            etag_value=f"candidate-{candidate.pk}-thumbnail",
+        )
     return private_file_response(
         request,
         name=candidate.file.name,

@@ -138,6 +138,10 @@ def test_each_row_shows_its_images_saved_from_the_library_unsaved_as_the_job_pan
     job = make_job(project, owner, 0, images_made=3)
     saved, waiting, expired = (add_candidate(job, make_image, index=n) for n in range(3))
     Candidate.objects.filter(pk=expired.pk).update(file="")
+    # The worker makes a small WebP beside each candidate (imagegen/services.py); the list shows that.
+    waiting.thumbnail.save("2-thumb.webp", ContentFile(make_image(fmt="WEBP")), save=False)
+    waiting.thumbnail_width, waiting.thumbnail_height = 32, 24
+    waiting.save()
     client = client_for("owner")
     client.post(reverse("imagegen:save", kwargs={"slug": project.slug, "pk": job.pk}),
                 {"candidate": saved.pk, f"name_{saved.pk}": "Harbour at dawn"})  # fmt: skip
@@ -150,11 +154,22 @@ def test_each_row_shows_its_images_saved_from_the_library_unsaved_as_the_job_pan
     # The saved image is the library's thumbnail, named; the waiting one is the picture the job's panel shows.
     assert f'<img src="{item.thumbnail_url()}" alt="{item.display_title}"' in row
     candidate_url = reverse("imagegen:candidate", kwargs={"slug": project.slug, "pk": waiting.pk})
-    assert f'<img src="{candidate_url}" alt="Image 2, not saved yet"' in row
+    assert (
+        f'<img src="{candidate_url}?size=thumbnail" alt="Image 2, not saved yet" width="32" height="24"'
+        in row
+    )
     job_panel = client.get(
         reverse("imagegen:job", kwargs={"slug": project.slug, "pk": job.pk})
     ).content.decode()
     assert f'<img src="{candidate_url}"' in job_panel
+    # The small one is what comes back for the list; the full picture stays at the plain address.
+    small, full = client.get(f"{candidate_url}?size=thumbnail"), client.get(candidate_url)
+    assert (small.status_code, small["Content-Type"], full["Content-Type"]) == (
+        200,
+        "image/webp",
+        "image/png",
+    )
+    assert small["ETag"] != full["ETag"]
     # The expired one has nothing left to show.
     assert row.count("<img ") == 2
     assert "1 image not saved yet" in row
