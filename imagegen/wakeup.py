@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "inkweld_tasks"
 # A waiting worker still looks at the queue this often, for the notification it might have missed.
 LISTEN_FALLBACK_S = 5.0
-# SQLite: how often a waiting worker reads data_version (about 0.7 % of a core; a job waits half of it on average).
+# SQLite: how often a waiting worker reads data_version (0.6–1.5 % of a core here; a job waits half of it on average).
 SQLITE_TICK_S = 0.01
 
 
