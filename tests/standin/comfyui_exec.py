@@ -65,6 +65,10 @@ class ComfyServer:
         self.files: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()  # (type, subfolder, filename)
         self.counters: dict[str, int] = {}
         self.sockets: dict[str, list[WebSocket]] = {}
+        # Client ids whose websocket handshake is under way: what is sent to them waits until they are attached.
+        # ComfyUI registers a socket before it reads the client's next request; this threaded stand-in answers the
+        # handshake first, and a /prompt on another thread must not run past the registration.
+        self.expected: dict[str, list[tuple[bool, Any]]] = {}
         self._interrupt = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -191,10 +195,23 @@ class ComfyServer:
 
     # ------------------------------------------------------------ websocket clients
 
-    def attach(self, sid: str, ws: WebSocket) -> None:
+    def expect(self, sid: str) -> None:
+        """The handshake for `sid` is being answered: hold what is sent to it until attach()."""
         with self._lock:
+            self.expected.setdefault(sid, [])
+
+    def attach(self, sid: str, ws: WebSocket) -> None:
+        with self._lock:  # held while sending: a message sent meanwhile must come after these
             self.sockets.setdefault(sid, []).append(ws)
-        self.send(sid, "status", comfyui_status_data(self.remaining(), sid))
+            held = self.expected.pop(sid, [])
+            status = comfyui_ws_message("status", comfyui_status_data(self.remaining(), sid))
+            with contextlib.suppress(ConnectionClosed):
+                ws.send_text(status)
+                for binary, payload in held:
+                    if binary:
+                        ws.send_binary(payload)
+                    else:
+                        ws.send_text(payload)
         with self._lock:
             running = self.running
         if running is not None and running.extra_data.get("client_id") == sid and running.progress:
@@ -207,21 +224,24 @@ class ComfyServer:
             if ws in group:
                 group.remove(ws)
 
-    def _targets(self, sid: str | None) -> list[WebSocket]:
+    def _targets(self, sid: str | None, *, binary: bool, payload: Any) -> list[WebSocket]:
+        """The sockets to send to now; for a client still in its handshake, the message is held instead."""
         with self._lock:
             if sid is None:
                 return [ws for group in self.sockets.values() for ws in group]
+            if sid in self.expected:
+                self.expected[sid].append((binary, payload))
             return list(self.sockets.get(sid, []))
 
     def send(self, sid: str | None, type_: str, data: dict[str, Any]) -> None:
         """A JSON message to one client id (None: everyone)."""
         message = comfyui_ws_message(type_, data)
-        for ws in self._targets(sid):
+        for ws in self._targets(sid, binary=False, payload=message):
             with contextlib.suppress(ConnectionClosed):
                 ws.send_text(message)
 
     def send_bytes(self, sid: str | None, data: bytes) -> None:
-        for ws in self._targets(sid):
+        for ws in self._targets(sid, binary=True, payload=data):
             with contextlib.suppress(ConnectionClosed):
                 ws.send_binary(data)
 

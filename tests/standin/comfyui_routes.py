@@ -256,6 +256,7 @@ def ws(state: StandinState, req: Request, effect: Effect) -> Response:
             state.comfy.detach(sid, sock)
 
     state.annotate(req.recording, client_id=sid)
+    state.comfy.expect(sid)
     return Response(101, websocket=session)
 
 

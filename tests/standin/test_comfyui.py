@@ -408,3 +408,36 @@ def test_reset_forgets_comfyui_state(standin, http):
         refused(standin, http, comfyui_workflows.upscale("a.png"))["node_errors"]["1"]["errors"][0]["type"]
         == "custom_validation_failed"
     )
+
+
+def test_messages_for_a_client_still_in_its_handshake_wait_for_it():
+    """ComfyUI registers a socket before it reads the client's next request, so a /prompt sent right after the
+    handshake never runs ahead of it. The threaded stand-in answers the handshake first: what it sends meanwhile is
+    held and delivered, in order, once the socket is attached."""
+    from tests.standin.comfyui_exec import ComfyServer
+
+    class Socket:
+        def __init__(self) -> None:
+            self.received: list[str] = []
+
+        def send_text(self, text: str) -> None:
+            self.received.append(json.loads(text)["type"])
+
+        def send_binary(self, data: bytes) -> None:
+            self.received.append(f"{len(data)} bytes")
+
+        def close(self, code: int = 1000, reason: str = "") -> None:
+            pass
+
+    server = ComfyServer()
+    try:
+        server.expect("abc")
+        server.send("abc", "progress", {"value": 1, "max": 3, "prompt_id": "p", "node": "3"})
+        server.send_bytes("abc", b"\x00\x00\x00\x01png")
+        server.send("someone-else", "progress", {"value": 1, "max": 3, "prompt_id": "q", "node": "3"})
+        socket = Socket()
+        server.attach("abc", socket)  # type: ignore[arg-type]
+        server.send("abc", "executing", {"node": None, "prompt_id": "p"})
+        assert socket.received == ["status", "progress", "7 bytes", "executing"]
+    finally:
+        server.shutdown()
