@@ -197,6 +197,16 @@ class Provider:
         """The upscalers to choose from, best first (asks the upstream; cached by the provider)."""
         return []
 
+    def upscale_factor(self, request: GenerationRequest) -> int:
+        """The factor an upscale asks for, refused before anything is sent unless this provider offers it."""
+        factor = request.option("factor")
+        if factor not in self.upscale_factors:
+            raise BadRequestError(
+                f"Upscale makes images {' or '.join(f'{f}×' for f in self.upscale_factors)} as large; "
+                f"{factor!r} is not one of them."
+            )
+        return int(factor)
+
     def perform(
         self,
         request: GenerationRequest,

@@ -35,7 +35,7 @@ import websocket
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 
-from imagegen.catalog import AUTO, ModelFamily, ModelOption, ModelSpec, parse_size
+from imagegen.catalog import AUTO, ModelOption, ModelSpec, parse_size
 from imagegen.options import DEFAULT_CFG_SCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, MAX_SEED
 from media_library.images import sniff, upload_ready
 
@@ -74,7 +74,7 @@ from .errors import (
 from .http import MAX_ERROR_BYTES, MAX_IMAGE_BYTES, error_text, read_capped
 from .settings import Declared, declare
 from .stable_diffusion import CHECKPOINT as SD_CHECKPOINT
-from .stable_diffusion import checkpoint_label
+from .stable_diffusion import checkpoint_families
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +85,7 @@ _QUICK = 5.0  # websocket handshake, /queue and /interrupt: a person is waiting 
 # Same latent space rules as a WebUI's checkpoints: sizes in multiples of 8, the same limits.
 CHECKPOINT = SD_CHECKPOINT.replace(provider_id="comfyui")
 # Every checkpoint ComfyUI lists is a model: its file name is the id, and without the extension its label.
-FAMILIES = (
-    ModelFamily(
-        key="checkpoint",
-        label="Checkpoint",
-        pattern=r"(?s).+",
-        template=CHECKPOINT,
-        label_for=checkpoint_label,
-    ),
-)
+FAMILIES = checkpoint_families(CHECKPOINT)
 
 
 class CancelledError(ProviderError):
@@ -426,12 +418,7 @@ class ComfyUIProvider(Provider):
     ) -> GenerationResult:
         """The upscale model's own factor, then scaled to exactly the factor asked for (comfyui_edits.py). The
         factor, the size and the model are checked before anything is sent: ComfyUI would refuse the graph."""
-        factor = request.option("factor")
-        if factor not in self.upscale_factors:
-            raise BadRequestError(
-                f"Upscale makes images {' or '.join(f'{f}×' for f in self.upscale_factors)} as large; "
-                f"{factor!r} is not one of them."
-            )
+        factor = self.upscale_factor(request)
         if not request.source_image:
             raise BadRequestError("There is no image to upscale.")
         source = upload_ready(request.source_image)

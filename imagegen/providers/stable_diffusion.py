@@ -104,16 +104,21 @@ def checkpoint_label(match: re.Match[str]) -> str:
     return re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf|sft)$", "", name) or match.group(0)
 
 
-# Every checkpoint the WebUI has installed is a model; the title is its id.
-FAMILIES = (
-    ModelFamily(
-        key="checkpoint",
-        label="Checkpoint",
-        pattern=r"(?s).+",
-        template=CHECKPOINT,
-        label_for=checkpoint_label,
-    ),
-)
+def checkpoint_families(template: ModelSpec) -> tuple[ModelFamily, ...]:
+    """Every checkpoint an engine has installed is a model, its file name the id and its label (WebUI, ComfyUI)."""
+    return (
+        ModelFamily(
+            key="checkpoint",
+            label="Checkpoint",
+            pattern=r"(?s).+",
+            template=template,
+            label_for=checkpoint_label,
+        ),
+    )
+
+
+# The WebUI lists a checkpoint by its title ("file.safetensors [hash]"), which is its id.
+FAMILIES = checkpoint_families(CHECKPOINT)
 
 
 class StableDiffusionProvider(Provider):
@@ -370,12 +375,7 @@ class StableDiffusionProvider(Provider):
     ) -> GenerationResult:
         """extra-single-image: enlarge by the factor (`upscaling_resize`, resize_mode 0) with a listed upscaler.
         The name is checked against the list first: A1111 fails late on an unknown one, SD.Next refuses it."""
-        factor = request.option("factor")
-        if factor not in self.upscale_factors:
-            raise BadRequestError(
-                f"Upscale makes images {' or '.join(f'{f}×' for f in self.upscale_factors)} as large; "
-                f"{factor!r} is not one of them."
-            )
+        factor = self.upscale_factor(request)
         if request.model not in self.upscalers():
             raise BadRequestError(
                 f"The WebUI has no upscaler named “{request.model}”. Choose one it lists, or ask an admin."
