@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from media_library.images import thumbnail_of
 from projects.models import Element, Project
 
 from . import costs, sources
@@ -207,8 +208,11 @@ def _claim(job_id: int, task_id: str = "") -> GenerationJob | None:
     return job
 
 
-def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
-    """Record the outcome, unless someone else already finished the job (stuck-job recovery, a queued cancel)."""
+def _finish(job: GenerationJob, status: str, *, refresh: bool = True, **fields: Any) -> GenerationJob:
+    """Record the outcome, unless someone else already finished the job (stuck-job recovery, a queued cancel).
+
+    `refresh=False` leaves reading the job back to the caller: inside a transaction it would be one more query
+    before the commit the open dialog waits for."""
     fields = {**fields, "status": status, "finished_at": timezone.now()}
     if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
         fields["progress"] = 1.0
@@ -217,7 +221,8 @@ def _finish(job: GenerationJob, status: str, **fields: Any) -> GenerationJob:
             **fields
         )
         JobPreview.objects.filter(job_id=job.pk).delete()  # the picture forming is over with the job
-    job.refresh_from_db()
+    if refresh:
+        job.refresh_from_db()
     if not updated:
         log.warning(
             "Job %s was already %s; its late outcome (%s) is not recorded", job.pk, job.status, status
@@ -242,7 +247,7 @@ def job_run(
     try:
         # The monitor beats the heartbeat for the whole run, storing the images included.
         with JobMonitor(job.pk) as monitor:
-            return _run_claimed(job, sleep, monitor)
+            job = _run_claimed(job, sleep, monitor)
     except Exception:
         # Whatever broke, the job must not stay "running": the writer gets an answer and the audit a record.
         log.exception("Job %s failed unexpectedly", job.pk)
@@ -263,6 +268,11 @@ def job_run(
     finally:
         # The monitor has stopped: a preview it wrote while the outcome was being recorded goes too.
         JobPreview.objects.filter(job_id=job.pk).delete()
+    try:
+        candidates_thumbnail(job)
+    except Exception:  # the job has its outcome: a database hiccup here must not fail its task
+        log.exception("Could not make the thumbnails of job %s", job.pk)
+    return job
 
 
 def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: JobMonitor) -> GenerationJob:
@@ -324,10 +334,13 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: Jo
             return job
         if current.cancel_requested:
             # The upstream may have charged already; the cost stays on the record, the images do not.
-            return _finish(job, Status.CANCELLED, **common)
-        for index, image in enumerate(result.images):
-            _store_candidate(job, index, image)
-        return _record_outcome(job, result, common)
+            _finish(job, Status.CANCELLED, refresh=False, **common)
+        else:
+            for index, image in enumerate(result.images):
+                _store_candidate(job, index, image)
+            _record_outcome(job, result, common)
+    job.refresh_from_db()  # after the commit: the dialog is told as soon as it lands
+    return job
 
 
 def _cost_fields(
@@ -355,32 +368,36 @@ def _cost_fields(
     }
 
 
-def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[str, Any]) -> GenerationJob:
+def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[str, Any]) -> None:
+    """Finish the job as its images say, inside the caller's transaction (the caller reads the job back after it)."""
     made = len(result.images)
     errors = result.errors
     if made and not errors and made >= job.images_requested:
-        return _finish(job, Status.SUCCEEDED, images_made=made, **common)
-    if made:
+        _finish(job, Status.SUCCEEDED, images_made=made, refresh=False, **common)
+    elif made:
         first = errors[0] if errors else None
         missing = job.images_requested - made
         message = f"{made} of {job.images_requested} images were made; {missing} failed"
         message += f": {first.message}" if first else " (the provider returned fewer than asked)."
-        return _finish(
+        _finish(
             job,
             Status.PARTLY_SUCCEEDED,
+            refresh=False,
             images_made=made,
             error_class=first.error_class if first else "bad_response",
             error_message=message,
             **common,
         )
-    first = errors[0] if errors else None
-    return _finish(
-        job,
-        Status.FAILED,
-        error_class=first.error_class if first else "bad_response",
-        error_message=first.message if first else "The provider answered without any image. Try again.",
-        **common,
-    )
+    else:
+        first = errors[0] if errors else None
+        _finish(
+            job,
+            Status.FAILED,
+            refresh=False,
+            error_class=first.error_class if first else "bad_response",
+            error_message=first.message if first else "The provider answered without any image. Try again.",
+            **common,
+        )
 
 
 def _store_candidate(job: GenerationJob, index: int, image: GeneratedImage) -> Candidate:
@@ -399,9 +416,37 @@ def _store_candidate(job: GenerationJob, index: int, image: GeneratedImage) -> C
         extra=image.extra or {},
     )
     candidate.file.save(f"{index + 1}.{decoded.extension}", ContentFile(decoded.data), save=False)
-    candidate.thumbnail.save(f"{index + 1}-thumb.webp", ContentFile(decoded.thumbnail), save=False)
+    if decoded.thumbnail:
+        candidate.thumbnail.save(f"{index + 1}-thumb.webp", ContentFile(decoded.thumbnail), save=False)
     candidate.save()
     return candidate
+
+
+def candidates_thumbnail(job: GenerationJob) -> None:
+    """Thumbnails for a job's images, made once the job has finished and the writer has been told.
+
+    The open dialog shows the full images; the thumbnails serve the history and the library (saving one before its
+    thumbnail is made makes it then, imagegen/saving.py). Each is decoded again from the stored file, one at a time,
+    so the worker's peak memory is not the decoded pixels of every image at once. A thumbnail that cannot be made
+    leaves its candidate without one (the history then shows the full image): the job has succeeded regardless.
+    """
+    for candidate in Candidate.objects.filter(job=job, thumbnail="").exclude(file=""):
+        try:
+            with candidate.file.open("rb") as handle:
+                thumb, width, height = thumbnail_of(handle.read())
+            name = candidate.thumbnail.field.generate_filename(candidate, f"{candidate.index + 1}-thumb.webp")
+            name = candidate.thumbnail.storage.save(name, ContentFile(thumb))
+        except Exception:
+            log.exception("Could not make the thumbnail of candidate %s", candidate.pk)
+            continue
+        # Only while it still has its file and no thumbnail: the writer may have discarded it meanwhile.
+        updated = (
+            Candidate.objects.filter(pk=candidate.pk, thumbnail="")
+            .exclude(file="")
+            .update(thumbnail=name, thumbnail_width=width, thumbnail_height=height)
+        )
+        if not updated:
+            candidate.thumbnail.storage.delete(name)
 
 
 # --- Cancelling and recovering ----------------------------------------------------------------------------------

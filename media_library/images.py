@@ -5,6 +5,9 @@ Pillow — never by its name or declared type. Accepted formats are PNG, JPEG, W
 format table). Each image is decoded **once**: the same decoded pixels give its size, its upright GPS-free
 re-encoding when it needs one (files that need neither are kept byte for byte) and its thumbnail. What comes out
 (`ProcessedImage`) travels on — provider → candidate → library — so nothing downstream reads the pixels again.
+The one exception is a provider's answer: it is checked while the writer waits and thumbnailed just after they
+were shown it (`process_image(thumbnail=False)`, then `thumbnail_of` on the stored bytes), since a thumbnail is
+the slowest part of the check (a 1024 px image: tens of milliseconds) and the open dialog shows the full image.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class ProcessedImage:
     format: ImageFormat
     width: int
     height: int
-    thumbnail: bytes  # WebP, from the same decode
+    thumbnail: bytes  # WebP, from the same decode (empty when asked for none: a provider's image, made later)
     thumbnail_width: int
     thumbnail_height: int
 
@@ -89,8 +92,9 @@ class ProcessedImage:
         return dataclasses.replace(self, data=data)
 
 
-def process_image(data: bytes, *, max_bytes: int | None = None) -> ProcessedImage:
-    """Decode, check and normalise an image, and make its thumbnail. Raises ImageRejected.
+def process_image(data: bytes, *, max_bytes: int | None = None, thumbnail: bool = True) -> ProcessedImage:
+    """Decode, check and normalise an image, and make its thumbnail (unless `thumbnail` is False: then it has
+    none, and `thumbnail_of` makes one later). Raises ImageRejected.
 
     `max_bytes` defaults to MEDIA_MAX_UPLOAD_BYTES (the limit writers see for uploads); pixels are bounded by
     MEDIA_MAX_PIXELS, since the library could not keep more.
@@ -111,7 +115,7 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> ProcessedImag
             image.close()
             image = upright
             data = _encode(image, fmt)
-        thumb, thumb_w, thumb_h = _thumbnail(image)
+        thumb, thumb_w, thumb_h = _thumbnail(image) if thumbnail else (b"", 0, 0)
         return ProcessedImage(
             data=data,
             format=fmt,
@@ -123,6 +127,13 @@ def process_image(data: bytes, *, max_bytes: int | None = None) -> ProcessedImag
         )
     finally:
         image.close()
+
+
+def thumbnail_of(data: bytes) -> tuple[bytes, int, int]:
+    """(WebP bytes, width, height): the thumbnail of an image `process_image` already checked and stored."""
+    with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+        image.load()
+        return _thumbnail(image)
 
 
 def format_of(content_type: str) -> ImageFormat:

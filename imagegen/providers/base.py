@@ -447,9 +447,10 @@ class Provider:
 
     @staticmethod
     def image_from_bytes(data: bytes, **fields: Any) -> GeneratedImage:
-        """Bytes decoded and checked before anyone calls them an image (media_library/images.py), once."""
+        """Bytes decoded and checked before anyone calls them an image (media_library/images.py), once. Its
+        thumbnail is made after the job has finished (services.candidates_thumbnail): the writer waits for less."""
         try:
-            image = process_image(data, max_bytes=MAX_IMAGE_BYTES)
+            image = process_image(data, max_bytes=MAX_IMAGE_BYTES, thumbnail=False)
         except ImageRejected as exc:
             raise BadResponseError(reason=exc.reason) from exc
         return GeneratedImage(image=image, **fields)

@@ -85,7 +85,7 @@ class GenerationRequest:
 
 @dataclass
 class GeneratedImage:
-    # Decoded and checked once, with its thumbnail: the candidate and the library take it from here.
+    # Decoded and checked once: the candidate and the library take it from here (its thumbnail follows the job's end).
     image: ProcessedImage
     seed: int | None = None
     revised_prompt: str | None = None
