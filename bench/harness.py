@@ -47,7 +47,7 @@ PINNED_SETTINGS = {
     "CSRF_TRUSTED_ORIGINS": "",
     "ALLOW_SIGNUP": "true",
     "TIME_ZONE": "UTC",
-    "CONN_MAX_AGE": "0",
+    "CONN_MAX_AGE": "",  # its default: kept on SQLite, the pool on PostgreSQL
     "MEDIA_MAX_UPLOAD_BYTES": str(20 * 1024 * 1024),
     "MEDIA_MAX_PIXELS": "40000000",
     "MEDIA_SENDFILE_HEADER": "",  # Django sends the thumbnails' bytes (figure 4 counts them)

@@ -39,6 +39,7 @@ def job_events(request: HttpRequest, project: Project, pk: int) -> HttpResponseB
         current = _jobs_for(project).filter(pk=job.pk).first()
         if current is None:
             return None
+        current.project = project  # the panel reads it: no second query for what the view already has
         context = _job_context(current, project=project, poll_delay=STREAMED_POLL_DELAY)
         return render_to_string("imagegen/_job.html", context, request=request)
 
