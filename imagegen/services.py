@@ -211,8 +211,8 @@ def _claim(job_id: int, task_id: str = "") -> GenerationJob | None:
 def _finish(job: GenerationJob, status: str, *, refresh: bool = True, **fields: Any) -> GenerationJob:
     """Record the outcome, unless someone else already finished the job (stuck-job recovery, a queued cancel).
 
-    `refresh=False` leaves reading the job back to the caller: inside a transaction it would be one more query
-    before the commit the open dialog waits for."""
+    `refresh=False` leaves reading the job back to the caller (unless the outcome was not recorded): inside a
+    transaction it would be one more query before the commit the open dialog waits for."""
     fields = {**fields, "status": status, "finished_at": timezone.now()}
     if status in (Status.SUCCEEDED, Status.PARTLY_SUCCEEDED):
         fields["progress"] = 1.0
@@ -221,7 +221,7 @@ def _finish(job: GenerationJob, status: str, *, refresh: bool = True, **fields: 
             **fields
         )
         JobPreview.objects.filter(job_id=job.pk).delete()  # the picture forming is over with the job
-    if refresh:
+    if refresh or not updated:
         job.refresh_from_db()
     if not updated:
         log.warning(

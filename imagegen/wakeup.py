@@ -201,9 +201,8 @@ class ChangeWatch:
                 if self._files is None:
                     time.sleep(min(SQLITE_TICK_S, remaining))
                 elif time.monotonic() - self._written_at < SETTLE_S:
-                    time.sleep(
-                        min(SETTLE_TICK_S, remaining)
-                    )  # written just now: the commit shows in a moment
+                    # Written just now: the commit shows in a moment.
+                    time.sleep(min(SETTLE_TICK_S, remaining))
                 elif self._files.wait(min(FILES_RECHECK_S, remaining)):
                     self._written_at = time.monotonic()
         except sqlite3.Error:
