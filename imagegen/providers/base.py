@@ -180,7 +180,7 @@ class Provider:
         img2img, a ComfyUI graph) override this.
         """
         if not self.offers_edits:
-            raise BadRequestError(f"{self.label} cannot edit images. Choose another provider.")
+            raise BadRequestError(f"{self.label} cannot edit images. Choose another image service.")
         return self.generate(request, on_progress=on_progress, should_cancel=should_cancel)
 
     def upscale(
@@ -191,7 +191,7 @@ class Provider:
         should_cancel: CancelCheck | None = None,
     ) -> GenerationResult:
         """Enlarge `request.source_image` by `request.options["factor"]` with the upscaler `request.model`."""
-        raise BadRequestError(f"{self.label} cannot upscale images. Choose another provider.")
+        raise BadRequestError(f"{self.label} cannot upscale images. Choose another image service.")
 
     def upscalers(self) -> list[str]:
         """The upscalers to choose from, best first (asks the upstream; cached by the provider)."""
@@ -217,9 +217,13 @@ class Provider:
         """Carry out a request of any operation (what a job runs): generate, edit or upscale."""
         handlers = {GENERATE: self.generate, EDIT: self.edit, UPSCALE: self.upscale}
         handler = handlers.get(request.operation)
-        if handler is None:
-            raise BadRequestError(reason=f"unknown operation {request.operation!r}")
-        return handler(request, on_progress=on_progress, should_cancel=should_cancel)
+        try:
+            if handler is None:
+                raise BadRequestError(reason=f"unknown operation {request.operation!r}")
+            return handler(request, on_progress=on_progress, should_cancel=should_cancel)
+        except ProviderError as err:
+            err.naming(self.label)
+            raise
 
     @classmethod
     def edit_size(cls, spec: ModelSpec, width: int, height: int) -> str:

@@ -25,6 +25,15 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return _KEYLIKE.sub(REDACTED, text)
 
 
+_PROVIDER = re.compile(r"\b([Tt]he) provider( account)?\b")
+
+
+def _named(message: str, service: str) -> str:
+    """The message with the service named: 'The provider could not be reached' → 'ComfyUI could not be reached',
+    'The provider account' → 'The OpenAI account'."""
+    return _PROVIDER.sub(lambda m: f"{m.group(1)} {service} account" if m.group(2) else service, message)
+
+
 class ProviderError(Exception):
     error_class: ClassVar[str] = "unavailable"
     default_permanent: ClassVar[bool] = False
@@ -71,6 +80,13 @@ class ProviderError(Exception):
         self.may_have_cost = True
         self.usage = dict(usage or {})
         self.cost = cost
+        return self
+
+    def naming(self, service: str) -> Self:
+        """Put the service's name where the message says "the provider" (Provider.perform does, for a job's
+        errors): a writer reads "OpenAI is receiving too many requests", not a word from our code."""
+        self.message = _named(self.message, service)
+        self.args = (self.message,)
         return self
 
     def scrubbed(self, secrets: Iterable[str]) -> Self:

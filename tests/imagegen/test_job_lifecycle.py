@@ -108,6 +108,18 @@ def test_rate_limit_then_success(upstream, client_for, project):
     assert waits == [7.0]  # the upstream's Retry-After, honoured
 
 
+def test_a_failure_names_the_image_service(upstream, client_for, project):
+    """The writer reads which service failed, not "the provider" (Provider.perform names it)."""
+    upstream.script(family="openai", fail_with="rate_limit", retry_after=3)
+    job = submit(client_for("editor"), project, provider="openai", model="dall-e-3", size="1024x1024",
+                 quality="standard", style="vivid", count="1")  # fmt: skip
+    services.job_run(job_id=job.pk, sleep=lambda seconds: None)
+    job.refresh_from_db()
+    assert (job.status, job.error_class) == ("failed", "rate_limited")
+    assert job.error_message.startswith("OpenAI is receiving too many requests right now."), job.error_message
+    assert "provider" not in job.error_message
+
+
 def test_unavailable_provider_fails_with_a_reason(upstream, client_for, project, monkeypatch):
     job = submit(client_for("editor"), project)
     monkeypatch.setenv("AI_IMAGE_SD_ENABLED", "false")  # an admin switched it off while the job waited
