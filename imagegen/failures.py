@@ -99,8 +99,11 @@ def failure_for(job: GenerationJob, *, again: str, config: EffectiveConfig) -> F
                 url = f"{again}{joiner}{urlencode({'provider': other})}"
                 actions.append(Action(f"Use {provider_label(other)} instead", url, primary=not actions))
     # The provider's own words only when they add to the sentence (a reason, a warning about charges), not the
-    # stock message of the class that would say it twice.
+    # stock message of the class that would say it twice (as the job stored it: naming its service, or from before
+    # messages did).
     cls = ERROR_CLASSES.get(job.error_class)
-    stock = cls("").message if cls is not None else ""
-    detail = job.error_message if job.error_message not in ("", stock) else ""
+    stock = (
+        {cls("").message, cls("").naming(provider_label(job.provider)).message} if cls is not None else set()
+    )
+    detail = job.error_message if job.error_message and job.error_message not in stock else ""
     return Failure(failure_sentence(job), actions, detail)

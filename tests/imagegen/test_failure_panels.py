@@ -21,7 +21,8 @@ SWITCH = f"Use {provider_label('stable-diffusion')} instead"
 
 
 def failed_job(project, owner, error_class, message=None):
-    message = message if message is not None else ERROR_CLASSES[error_class]("").message
+    # As a job stores it: the class's stock message, naming the service (Provider.perform).
+    message = message if message is not None else ERROR_CLASSES[error_class]("").naming("OpenAI").message
     return GenerationJob.objects.create(
         user=owner, project=project, provider="openai", model=GPT, prompt="A lighthouse", composed_prompt="x",
         options={"size": "1024x1024", "count": 1}, status="failed", error_class=error_class, error_message=message,
@@ -63,6 +64,15 @@ def test_one_sentence_and_the_action_that_fits(
     primary = [label for label, is_primary, _ in actions if is_primary]
     assert primary == [main]
     assert any(label == "Try again" for label, _, _ in actions) is retry
+
+
+@pytest.mark.parametrize(("error_class", "sentence", "main", "retry"), CASES[:3])
+def test_a_job_from_before_messages_named_the_service_says_it_once_too(
+    upstream, client_for, project, owner, error_class, sentence, main, retry
+):
+    job = failed_job(project, owner, error_class, message=ERROR_CLASSES[error_class]("").message)
+    alert, _ = panel(client_for("editor"), project, job)
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", alert)).strip() == sentence
 
 
 @pytest.mark.parametrize(("error_class", "sentence", "main", "retry"), CASES[:3])
