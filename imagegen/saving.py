@@ -155,8 +155,8 @@ def _candidate_image(candidate: Candidate) -> ProcessedImage:
     with candidate.file.open("rb") as handle:
         data = handle.read()
     if not candidate.thumbnail:
-        # Kept before thumbnails were: decoded now. A 4K PNG from a provider can pass the upload limit, and
-        # the writer cannot "make it smaller" here.
+        # Saved in the moment before the worker made its thumbnail (or kept before thumbnails were): decoded now.
+        # A 4K PNG from a provider can pass the upload limit, and the writer cannot "make it smaller" here.
         return process_image(data, max_bytes=max(settings.MEDIA_MAX_UPLOAD_BYTES, GENERATED_MAX_BYTES))
     with candidate.thumbnail.open("rb") as handle:
         thumbnail = handle.read()

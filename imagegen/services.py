@@ -26,7 +26,7 @@ from projects.models import Element, Project
 from . import costs, sources
 from . import options as generation_options
 from .catalog import ModelSpec
-from .config import PROVIDER_LABELS, EffectiveConfig, get_config
+from .config import EffectiveConfig, get_config
 from .limits import check_limits
 from .models import Candidate, GenerationJob, JobPreview
 from .permissions import GenerationNotAllowed, can_generate
@@ -39,6 +39,7 @@ from .providers import (
     ProviderError,
     get_provider,
     model_spec,
+    provider_label,
 )
 from .recovery import job_fail_if_stale, jobs_fail_stuck
 
@@ -279,7 +280,7 @@ def _run_claimed(job: GenerationJob, sleep: Callable[[float], None], monitor: Jo
     config = get_config()
     availability = config.provider_status(job.provider)
     if not availability.available:
-        label = PROVIDER_LABELS.get(job.provider, job.provider)
+        label = provider_label(job.provider)
         return _finish(
             job,
             Status.FAILED,
@@ -378,7 +379,9 @@ def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[s
         first = errors[0] if errors else None
         missing = job.images_requested - made
         message = f"{made} of {job.images_requested} images were made; {missing} failed"
-        message += f": {first.message}" if first else " (the provider returned fewer than asked)."
+        message += (
+            f": {first.message}" if first else f" ({provider_label(job.provider)} returned fewer than asked)."
+        )
         _finish(
             job,
             Status.PARTLY_SUCCEEDED,
@@ -395,7 +398,9 @@ def _record_outcome(job: GenerationJob, result: GenerationResult, common: dict[s
             Status.FAILED,
             refresh=False,
             error_class=first.error_class if first else "bad_response",
-            error_message=first.message if first else "The provider answered without any image. Try again.",
+            error_message=first.message
+            if first
+            else f"{provider_label(job.provider)} answered without any image. Try again.",
             **common,
         )
 
@@ -409,15 +414,12 @@ def _store_candidate(job: GenerationJob, index: int, image: GeneratedImage) -> C
         width=decoded.width,
         height=decoded.height,
         bytes=len(decoded.data),
-        thumbnail_width=decoded.thumbnail_width,
-        thumbnail_height=decoded.thumbnail_height,
         seed=image.seed,
         revised_prompt=image.revised_prompt or "",
         extra=image.extra or {},
     )
+    # Its thumbnail comes after the job has finished (candidates_thumbnail).
     candidate.file.save(f"{index + 1}.{decoded.extension}", ContentFile(decoded.data), save=False)
-    if decoded.thumbnail:
-        candidate.thumbnail.save(f"{index + 1}-thumb.webp", ContentFile(decoded.thumbnail), save=False)
     candidate.save()
     return candidate
 
@@ -430,6 +432,8 @@ def candidates_thumbnail(job: GenerationJob) -> None:
     so the worker's peak memory is not the decoded pixels of every image at once. A thumbnail that cannot be made
     leaves its candidate without one (the history then shows the full image): the job has succeeded regardless.
     """
+    if not job.images_made:
+        return
     for candidate in Candidate.objects.filter(job=job, thumbnail="").exclude(file=""):
         try:
             with candidate.file.open("rb") as handle:
