@@ -60,9 +60,8 @@ class UpscaleForm(forms.Form):
             try:
                 names = upscalers_for(provider)
             except ProviderError as err:
-                self.list_error = (
-                    f"{provider_label(provider)}'s list of upscalers could not be fetched: {err.message}"
-                )
+                # The error names the service ("… could not be reached"), as a job's errors do.
+                self.list_error = f"The list of upscalers could not be fetched: {err.naming(provider_label(provider)).message}"
         cast(forms.ChoiceField, self.fields["upscaler"]).choices = [(n, n) for n in names]
         self.fields["upscaler"].initial = names[0] if names else None
 
@@ -83,7 +82,8 @@ class UpscaleForm(forms.Form):
         super().clean()
         cleaned = self.cleaned_data
         if self.list_error:
-            raise forms.ValidationError(f"{self.list_error} Try again later, or ask an admin.")
+            # The service's own words say when to try again; they are not said twice.
+            raise forms.ValidationError(f"{self.list_error} If it keeps happening, ask an admin.")
         if not choices_of(self.fields["upscaler"]):
             raise forms.ValidationError(
                 f"{provider_label(self.provider_id)} lists no upscaler. An admin must install one on the engine."

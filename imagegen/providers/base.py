@@ -220,10 +220,13 @@ class Provider:
         try:
             if handler is None:
                 raise BadRequestError(reason=f"unknown operation {request.operation!r}")
-            return handler(request, on_progress=on_progress, should_cancel=should_cancel)
+            result = handler(request, on_progress=on_progress, should_cancel=should_cancel)
         except ProviderError as err:
             err.naming(self.label)
             raise
+        for failed in result.errors:  # the images that did not come, beside those that did
+            failed.naming(self.label)
+        return result
 
     @classmethod
     def edit_size(cls, spec: ModelSpec, width: int, height: int) -> str:

@@ -7,6 +7,7 @@ These run in real transactions: the worker and the job's progress monitor use th
 from __future__ import annotations
 
 import base64
+import html
 import io
 from decimal import Decimal
 from html import unescape
@@ -474,6 +475,26 @@ def test_an_upscale_past_the_library_s_size_is_refused(upstream, client_for, pro
     assert (
         "4× would make 2560 × 1920 pixels, more than the library keeps (2,000,000)"
         in response.content.decode()
+    )
+    assert GenerationJob.objects.count() == 0
+
+
+def test_an_upscale_whose_engine_is_down_says_which_and_starts_nothing(
+    upstream, client_for, project, picture, monkeypatch
+):
+    from django.core.cache import cache
+
+    monkeypatch.setenv("AI_IMAGE_SD_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    cache.clear()  # the upscaler list the stand-in gave is not kept for this address
+    response = client_for("editor").post(
+        url("upscale", project, picture.pk), {"provider": "stable-diffusion", "factor": "2", "action": "upscale"},
+        **HTMX,
+    )  # fmt: skip
+    page = html.unescape(response.content.decode())
+    assert "The list of upscalers could not be fetched: Stable Diffusion WebUI could not be reached" in page
+    assert (
+        "If it keeps happening, ask an admin." in page
+        and "provider" not in page.split("could not be fetched")[1][:200]
     )
     assert GenerationJob.objects.count() == 0
 

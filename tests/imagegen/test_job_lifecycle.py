@@ -80,6 +80,8 @@ def test_partial_success_keeps_the_images_that_came(upstream, client_for, projec
     assert job.status == "partly_succeeded"
     assert (job.images_made, job.candidates.count()) == (2, 2)
     assert "2 of 3 images were made" in job.error_message
+    # The missing one is told by the service's name, as a failure that was raised is.
+    assert "Stable Diffusion WebUI answered" in job.error_message and "provider" not in job.error_message
 
 
 def test_failures_are_audited_with_their_class(upstream, client_for, project):
