@@ -80,7 +80,9 @@ class WebSocket:
             try:
                 self.wfile.write(encode_frame(opcode, payload))
                 self.wfile.flush()
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
+                # ValueError: the request's handler already closed its file (the client left as the server was
+                # going away); for the sender that is the same as a connection gone.
                 self.closed.set()
                 raise ConnectionClosed from exc
 
